@@ -1,0 +1,165 @@
+// Package recommender is Parcours's domain core: it chooses the resources a pupil should
+// work on next (retrieval, ranking, learning paths, explanations), keeps teachers'
+// decisions, and owns the interfaces of the storage and cache it consumes.
+//
+// It never speaks HTTP or SQL: api/ turns its errors into status codes, and the stores
+// (memstore, pgstore) implement its interfaces.
+package recommender
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/features"
+)
+
+// Domain errors; stores and the engine wrap them with context.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrConflict    = errors.New("conflicting ids")
+	ErrInvalid     = errors.New("invalid input")
+	ErrUnavailable = errors.New("store unavailable")
+)
+
+// Filter narrows a vector search. Empty fields do not filter.
+type Filter struct {
+	Subject string
+	Level   string
+	Exclude []string // resource ids never returned
+}
+
+// Hit is one search result: a resource id and its inner product with the query.
+type Hit struct {
+	ResourceID string
+	Score      float32
+}
+
+// VectorSearcher finds the resources whose vectors have the largest inner product with q.
+type VectorSearcher interface {
+	SearchResources(ctx context.Context, q []float32, k int, f Filter) ([]Hit, error)
+}
+
+// Changed tells what an ingest touched, so that profiles and caches can be refreshed.
+type Changed struct {
+	Students  []string // pupils whose data changed, sorted
+	Classes   []string // classes whose timetable changed, sorted
+	Catalogue bool     // competencies or resources changed
+}
+
+// Decision is a teacher's decision on one step of a pupil's path.
+type Decision struct {
+	StudentID  string    `json:"student_id"`
+	ResourceID string    `json:"resource_id"`
+	Decision   string    `json:"decision"` // approve | reject | pin
+	Comment    string    `json:"comment"`
+	TeacherID  string    `json:"teacher_id"`
+	At         time.Time `json:"at"`
+}
+
+// Decision values.
+const (
+	DecisionApprove = "approve"
+	DecisionReject  = "reject"
+	DecisionPin     = "pin"
+)
+
+// AuditEntry is one access to a pupil's data (CNIL: who, when, what, about whom).
+type AuditEntry struct {
+	ID        int64     `json:"id"`
+	At        time.Time `json:"at"`
+	ActorID   string    `json:"actor_id"`
+	ActorRole string    `json:"actor_role"`
+	StudentID string    `json:"student_id"` // whose data; empty for aggregate reads
+	Action    string    `json:"action"`     // what: e.g. "recommendations.read", "export", "erase"
+	Detail    string    `json:"detail"`     // e.g. the route and query, never personal data
+}
+
+// AuditQuery selects audit entries.
+type AuditQuery struct {
+	StudentID string
+	Since     time.Time
+	Limit     int
+}
+
+// PurgeCounts reports what a retention run removed.
+type PurgeCounts struct {
+	Audit      int64 `json:"audit"`
+	Grades     int64 `json:"grades"`
+	Absences   int64 `json:"absences"`
+	Statements int64 `json:"statements"`
+	Lessons    int64 `json:"lessons"`
+}
+
+// Export is everything held about one pupil (RGPD right of access).
+type Export struct {
+	Student    datasets.Student     `json:"student"`
+	Grades     []datasets.Grade     `json:"grades"`
+	Absences   []datasets.Absence   `json:"absences"`
+	Statements []datasets.Statement `json:"statements"`
+	Profile    *features.Profile    `json:"profile,omitempty"`
+	Vector     []float32            `json:"vector,omitempty"`
+	Decisions  []Decision           `json:"decisions"`
+}
+
+// Store is the storage the engine needs. memstore and pgstore implement it and pass the
+// same conformance suite (storetest). Every method is safe for concurrent use.
+type Store interface {
+	VectorSearcher
+
+	// Ingest validates references against what is stored plus the batch, and applies the
+	// batch all-or-nothing, upserting by id. A batch may hold any mix of entity kinds.
+	// Re-ingesting identical rows changes nothing (and reports nothing changed).
+	Ingest(ctx context.Context, b *datasets.Dataset) (Changed, error)
+
+	// Catalogue returns every competency and resource.
+	Catalogue(ctx context.Context) ([]datasets.Competency, []datasets.Resource, error)
+
+	Student(ctx context.Context, id string) (datasets.Student, error)
+	ClassStudents(ctx context.Context, classID string) ([]datasets.Student, error)
+	SchoolStudents(ctx context.Context, schoolID string) ([]datasets.Student, error)
+	// StudentIDs lists every pupil id, sorted.
+	StudentIDs(ctx context.Context) ([]string, error)
+	// PupilEvents returns the pupil's grades, absences, non-voided statements and their
+	// class's lessons, each in time order.
+	PupilEvents(ctx context.Context, id string) (features.PupilEvents, error)
+	SetConsent(ctx context.Context, id string, consent bool) error
+
+	// Profile returns the stored profile, with its Vector; ErrNotFound when none.
+	Profile(ctx context.Context, id string) (features.Profile, error)
+	PutProfiles(ctx context.Context, ps []features.Profile) error
+	// PutResourceVectors replaces the resource vectors (same order as ids).
+	PutResourceVectors(ctx context.Context, schemaVersion int, ids []string, vecs [][]float32) error
+	// Model state: the fitted student model and vector layout, opaque to the store.
+	ModelState(ctx context.Context) ([]byte, error) // ErrNotFound when none yet
+	PutModelState(ctx context.Context, state []byte) error
+
+	Decisions(ctx context.Context, studentID string) ([]Decision, error) // oldest first
+	AddDecision(ctx context.Context, d Decision) error
+
+	// AppendAudit must be durable when it returns.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+
+	Export(ctx context.Context, id string) (Export, error)
+	// DeleteStudent erases every trace of the pupil but the audit entries.
+	DeleteStudent(ctx context.Context, id string) error
+	// Purge removes audit entries older than auditBefore and school events (grades,
+	// absences, statements, lessons) older than dataBefore.
+	Purge(ctx context.Context, auditBefore, dataBefore time.Time) (PurgeCounts, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Cache holds computed answers. Implementations: an in-process cache and Redis.
+// A cache error is never fatal to a request: the engine computes instead.
+type Cache interface {
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	// Delete removes keys; DeletePrefix removes every key that starts with prefix.
+	Delete(ctx context.Context, keys ...string) error
+	DeletePrefix(ctx context.Context, prefix string) error
+	Ping(ctx context.Context) error
+}
