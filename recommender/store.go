@@ -26,7 +26,7 @@ var (
 // Filter narrows a vector search. Empty fields do not filter.
 type Filter struct {
 	Subject string
-	Level   string
+	Levels  []string // any of these levels
 	Exclude []string // resource ids never returned
 }
 
@@ -101,6 +101,13 @@ type Export struct {
 	Profile    *features.Profile    `json:"profile,omitempty"`
 	Vector     []float32            `json:"vector,omitempty"`
 	Decisions  []Decision           `json:"decisions"`
+	Served     []Served             `json:"served"`
+}
+
+// Served is one recommendation shown to a pupil.
+type Served struct {
+	ResourceID string    `json:"resource_id"`
+	At         time.Time `json:"at"`
 }
 
 // Store is the storage the engine needs. memstore and pgstore implement it and pass the
@@ -128,6 +135,8 @@ type Store interface {
 
 	// Profile returns the stored profile, with its Vector; ErrNotFound when none.
 	Profile(ctx context.Context, id string) (features.Profile, error)
+	// Profiles returns the stored profiles of ids that have one (with Vector), in ids order.
+	Profiles(ctx context.Context, ids []string) ([]features.Profile, error)
 	PutProfiles(ctx context.Context, ps []features.Profile) error
 	// PutResourceVectors replaces the resource vectors (same order as ids).
 	PutResourceVectors(ctx context.Context, schemaVersion int, ids []string, vecs [][]float32) error
@@ -137,6 +146,17 @@ type Store interface {
 
 	Decisions(ctx context.Context, studentID string) ([]Decision, error) // oldest first
 	AddDecision(ctx context.Context, d Decision) error
+	// DecisionCounts counts decisions by value ("approve", ...) over a school's pupils
+	// (all schools when schoolID is empty).
+	DecisionCounts(ctx context.Context, schoolID string) (map[string]int, error)
+
+	// LogServed records which resources were recommended to a pupil (personal data:
+	// erased with the pupil, exported, purged with school data).
+	LogServed(ctx context.Context, studentID string, resourceIDs []string, at time.Time) error
+	// Uptake counts, over a school's pupils (all when empty), the (pupil, resource) pairs
+	// served and how many of them the pupil then used (any statement on it within window
+	// after being served), and the number of pupils served.
+	Uptake(ctx context.Context, schoolID string, window time.Duration) (UptakeAggregate, error)
 
 	// AppendAudit must be durable when it returns.
 	AppendAudit(ctx context.Context, e AuditEntry) error
