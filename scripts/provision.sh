@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Provisions what Parcours's tests need on a machine of this kind (Debian 12, PostgreSQL
+# 15 and Redis from Debian's packages): PostgreSQL and Redis running, and pgvector built
+# into PostgreSQL. Idempotent and quiet when everything is already there; run as root.
+#
+# pgvector is not packaged for PostgreSQL 15 in Debian 12, so it is built from the source
+# package of the next Debian release (trixie), reusing the mirror URI already configured.
+set -euo pipefail
+
+PG_MAJOR=${PG_MAJOR:-15}
+PG_CONFIG=/usr/lib/postgresql/${PG_MAJOR}/bin/pg_config
+PGHOST=${PGHOST:-127.0.0.1}
+REDIS_PORT=${REDIS_PORT:-6379}
+
+log() { echo "provision: $*" >&2; }
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    log "must run as root to $1"; exit 1
+  fi
+}
+
+start_postgres() {
+  if pg_isready -q -h "$PGHOST" -p 5432 2>/dev/null; then return; fi
+  need_root "start PostgreSQL"
+  log "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$PG_MAJOR" main start
+  for _ in $(seq 1 30); do
+    pg_isready -q -h "$PGHOST" -p 5432 && return
+    sleep 1
+  done
+  log "PostgreSQL did not become ready"; exit 1
+}
+
+start_redis() {
+  if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then return; fi
+  need_root "start Redis"
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" --save "" \
+    --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  for _ in $(seq 1 30); do
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && return
+    sleep 0.5
+  done
+  log "Redis did not become ready"; exit 1
+}
+
+pgvector_installed() {
+  [ -f "$($PG_CONFIG --sharedir 2>/dev/null)/extension/vector.control" ] ||
+    [ -f "/usr/share/postgresql/${PG_MAJOR}/extension/vector.control" ]
+}
+
+install_pgvector() {
+  if pgvector_installed; then return; fi
+  need_root "build pgvector"
+  log "building pgvector from Debian's trixie source package"
+  local uri src=/etc/apt/sources.list.d/parcours-trixie-src.sources
+  uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+  if [ -z "$uri" ]; then log "no Debian mirror URI found in debian.sources"; exit 1; fi
+  if [ ! -f "$src" ]; then
+    printf 'Types: deb-src\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" >"$src"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq "postgresql-server-dev-${PG_MAJOR}" build-essential dpkg-dev >/dev/null
+  local work
+  work=$(mktemp -d)
+  (
+    cd "$work"
+    apt-get source -qq pgvector >/dev/null 2>&1
+    cd pgvector-*/
+    make -s PG_CONFIG="$PG_CONFIG" >/dev/null
+    make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+  )
+  rm -rf "$work"
+  pgvector_installed || { log "pgvector build did not install vector.control"; exit 1; }
+}
+
+check_vector() {
+  psql -q -h "$PGHOST" -U postgres -d test -v ON_ERROR_STOP=1 \
+    -c 'CREATE EXTENSION IF NOT EXISTS vector' >/dev/null
+}
+
+start_postgres
+start_redis
+install_pgvector
+check_vector
