@@ -78,7 +78,7 @@ install_pgvector() {
 }
 
 check_vector() {
-  psql -q -h "$PGHOST" -U postgres -d test -v ON_ERROR_STOP=1 \
+  PGOPTIONS="-c client_min_messages=warning" psql -q -h "$PGHOST" -U postgres -d test -v ON_ERROR_STOP=1 \
     -c 'CREATE EXTENSION IF NOT EXISTS vector' >/dev/null
 }
 
