@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// config is everything read from the environment. The README's configuration table
+// lists the same variables; keep them in step.
+type config struct {
+	DatabaseURL     string        `env:"DATABASE_URL"`
+	DatabaseReadURL string        `env:"DATABASE_READ_URL"`
+	RedisURL        string        `env:"REDIS_URL"`
+	JWTSecret       string        `env:"PARCOURS_JWT_SECRET"`
+	JWKSURL         string        `env:"PARCOURS_JWKS_URL"`
+	Addr            string        `env:"PARCOURS_ADDR" envDefault:"127.0.0.1:8080"`
+	CacheTTL        time.Duration `env:"PARCOURS_CACHE_TTL" envDefault:"10m"`
+	RateLimit       float64       `env:"PARCOURS_RATE_LIMIT" envDefault:"50"`
+	RateBurst       int           `env:"PARCOURS_RATE_BURST" envDefault:"100"`
+	TargetSuccess   float64       `env:"PARCOURS_TARGET_SUCCESS" envDefault:"0.7"`
+	EfSearch        int           `env:"PARCOURS_EF_SEARCH" envDefault:"100"`
+	AuditRetention  time.Duration `env:"PARCOURS_AUDIT_RETENTION" envDefault:"8760h"`
+	DataRetention   time.Duration `env:"PARCOURS_DATA_RETENTION" envDefault:"26280h"`
+	DemoStudents    int           `env:"PARCOURS_DEMO_STUDENTS" envDefault:"300"`
+	DemoSeed        uint64        `env:"PARCOURS_DEMO_SEED" envDefault:"1"`
+}
+
+func loadConfig() (config, error) {
+	var c config
+	if err := env.Parse(&c); err != nil {
+		return c, badUsage("configuration: %v", err)
+	}
+	if c.TargetSuccess <= 0 || c.TargetSuccess >= 1 {
+		return c, badUsage("configuration: PARCOURS_TARGET_SUCCESS must be within (0, 1), got %v", c.TargetSuccess)
+	}
+	if c.AuditRetention < 24*time.Hour || c.DataRetention < 24*time.Hour {
+		return c, badUsage("configuration: retention periods must be at least 24h")
+	}
+	if c.RateLimit <= 0 || c.RateBurst <= 0 {
+		return c, badUsage("configuration: PARCOURS_RATE_LIMIT and PARCOURS_RATE_BURST must be positive")
+	}
+	if c.EfSearch < 1 || c.EfSearch > 1000 {
+		return c, badUsage("configuration: PARCOURS_EF_SEARCH must be within 1..1000, got %d", c.EfSearch)
+	}
+	return c, nil
+}
+
+func (c config) String() string {
+	return fmt.Sprintf("addr=%s database=%t redis=%t jwks=%t", c.Addr, c.DatabaseURL != "", c.RedisURL != "", c.JWKSURL != "")
+}
