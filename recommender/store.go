@@ -173,13 +173,23 @@ type Store interface {
 	Close() error
 }
 
-// Cache holds computed answers. Implementations: an in-process cache and Redis.
-// A cache error is never fatal to a request: the engine computes instead.
+// Cache holds computed answers in buckets, one bucket per pupil, so that everything cached
+// about a pupil is invalidated or erased in one step. Implementations: recommender/cache's
+// Memory (in-process) and Redis. A cache error is never fatal to a request: the caller
+// computes instead.
+//
+// Versions make invalidation race-free: Lookup hands out the bucket's version, Store writes
+// only while the bucket still has it, and Drop removes the bucket (a later Lookup creates it
+// with a fresh version). So an answer computed from data read before an invalidation is
+// never kept after it, and after an erasure no entry about the pupil survives.
 type Cache interface {
-	Get(ctx context.Context, key string) ([]byte, bool, error)
-	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
-	// Delete removes keys; DeletePrefix removes every key that starts with prefix.
-	Delete(ctx context.Context, keys ...string) error
-	DeletePrefix(ctx context.Context, prefix string) error
+	// Lookup returns the bucket's version and the value of field, if any. A missing bucket
+	// is created with a fresh, never-empty version living ttl.
+	Lookup(ctx context.Context, bucket, field string, ttl time.Duration) (version string, val []byte, ok bool, err error)
+	// Store sets field to val for ttl only while the bucket's version is still version,
+	// and reports whether it wrote.
+	Store(ctx context.Context, bucket, version, field string, val []byte, ttl time.Duration) (bool, error)
+	// Drop removes buckets with all their fields.
+	Drop(ctx context.Context, buckets ...string) error
 	Ping(ctx context.Context) error
 }
