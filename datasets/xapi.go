@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -122,3 +123,91 @@ func FormatISODuration(d time.Duration) (string, error) {
 	}
 	return string(b), nil
 }
+
+// ParseISODuration reads an ISO 8601 duration of the forms xAPI uses: PnW, or
+// P[nD][T[nH][nM][n[.f]S]], with a fraction (point or comma) on the last unit only.
+// Years and months have no fixed length and are refused, as are durations over
+// MaxStatementDuration. Seconds are exact to the nanosecond, so FormatISODuration's
+// output reads back to the same value.
+func ParseISODuration(s string) (time.Duration, error) {
+	bad := func(why string) (time.Duration, error) {
+		return 0, fmt.Errorf("%q is not an ISO 8601 duration: %s", truncate(s), why)
+	}
+	if len(s) < 3 || len(s) > 64 || s[0] != 'P' {
+		return bad("want P[nD]T[nH][nM][nS]")
+	}
+	units := map[byte]time.Duration{'W': 7 * 24 * time.Hour, 'D': 24 * time.Hour, 'H': time.Hour, 'M': time.Minute, 'S': time.Second}
+	const order = "WDTHMS" // each unit comes after the ones before it
+	var total time.Duration
+	rest, last, inTime, fraction := s[1:], -1, false, false
+	for rest != "" {
+		if rest[0] == 'T' {
+			if inTime {
+				return bad("misplaced T")
+			}
+			inTime, last, rest = true, 2, rest[1:]
+			if rest == "" {
+				return bad("T with no time after it")
+			}
+			continue
+		}
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		whole := rest[:i]
+		frac := ""
+		if i < len(rest) && (rest[i] == '.' || rest[i] == ',') {
+			j := i + 1
+			for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+				j++
+			}
+			frac, i = rest[i+1:j], j
+			if frac == "" {
+				return bad("malformed number")
+			}
+		}
+		if whole == "" || i == len(rest) {
+			return bad("a number must be followed by a unit")
+		}
+		if fraction {
+			return bad("only the last unit may have a fraction")
+		}
+		fraction = frac != ""
+		u := rest[i]
+		if u == 'Y' || (u == 'M' && !inTime) {
+			return bad("years and months have no fixed length")
+		}
+		pos := strings.IndexByte(order, u)
+		if pos < 0 || u == 'T' || pos <= last || inTime != (pos > 2) || (u == 'W' && i+2 != len(s)) {
+			return bad(fmt.Sprintf("unexpected unit %q", u))
+		}
+		last, rest = pos, rest[i+1:]
+		unit := units[u]
+		v, err := strconv.ParseInt(whole, 10, 64)
+		if err != nil || v > int64(MaxStatementDuration/unit) {
+			return bad("longer than " + MaxStatementDuration.String())
+		}
+		total += time.Duration(v) * unit
+		if frac != "" {
+			if u == 'S' {
+				ns := (frac + "000000000")[:9] // digits past the nanosecond are dropped
+				n, _ := strconv.ParseInt(ns, 10, 64)
+				total += time.Duration(n)
+			} else {
+				f, _ := strconv.ParseFloat("0."+frac, 64)
+				total += time.Duration(math.Round(f * float64(unit)))
+			}
+		}
+		if total > MaxStatementDuration {
+			return bad("longer than " + MaxStatementDuration.String())
+		}
+	}
+	if last < 0 || last == 2 {
+		return bad("no value")
+	}
+	return total, nil
+}
+
+// MaxStatementDuration bounds result.duration: no use of a resource lasts longer.
+const MaxStatementDuration = 366 * 24 * time.Hour
