@@ -1,0 +1,385 @@
+package recommender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/features"
+)
+
+// Config tunes the engine. The zero value of a field means its documented default.
+type Config struct {
+	// TargetSuccess is the predicted success probability a good next resource aims at:
+	// too easy and too hard both lose (default 0.7).
+	TargetSuccess float64
+	// Band is the width w of the fit exp(-((p-t)/w)²) around TargetSuccess (default 0.15).
+	Band float64
+	// MaxCandidates bounds the resources ranked per request (default 200).
+	MaxCandidates int
+	// MasteryThreshold is the P(mastery) from which a prerequisite counts as mastered
+	// (default 0.6).
+	MasteryThreshold float64
+	// NeedThreshold is the need from which a competency belongs in a learning path
+	// (default 0.2).
+	NeedThreshold float64
+	// Diversity is the MMR trade-off λ between benefit and redundancy (default 0.3).
+	Diversity float64
+	// MissedWindow is how far back a missed lesson still calls for catch-up (default 60 days).
+	MissedWindow time.Duration
+	// UptakeWindow is how soon after being served a use counts as uptake (default 7 days).
+	UptakeWindow time.Duration
+	// MinGroup is the smallest group analytics report (default 10).
+	MinGroup int
+	// Seed makes the clustering reproducible (default 1).
+	Seed uint64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Location is where dates in explanations are read (default Europe/Paris, else UTC).
+	Location *time.Location
+	// Model configures the student model fitted by Refit (default features.DefaultModelConfig).
+	Model *features.ModelConfig
+}
+
+func (c Config) withDefaults() Config {
+	if c.TargetSuccess <= 0 || c.TargetSuccess >= 1 {
+		c.TargetSuccess = 0.7
+	}
+	if c.Band <= 0 {
+		c.Band = 0.15
+	}
+	if c.MaxCandidates <= 0 {
+		c.MaxCandidates = 200
+	}
+	if c.MasteryThreshold <= 0 || c.MasteryThreshold >= 1 {
+		c.MasteryThreshold = 0.6
+	}
+	if c.NeedThreshold <= 0 {
+		c.NeedThreshold = 0.2
+	}
+	if c.Diversity < 0 || c.Diversity >= 1 {
+		c.Diversity = 0.3
+	} else if c.Diversity == 0 {
+		c.Diversity = 0.3
+	}
+	if c.MissedWindow <= 0 {
+		c.MissedWindow = 60 * 24 * time.Hour
+	}
+	if c.UptakeWindow <= 0 {
+		c.UptakeWindow = 7 * 24 * time.Hour
+	}
+	if c.MinGroup <= 0 {
+		c.MinGroup = 10
+	}
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Location == nil {
+		if loc, err := time.LoadLocation("Europe/Paris"); err == nil {
+			c.Location = loc
+		} else {
+			c.Location = time.UTC
+		}
+	}
+	if c.Model == nil {
+		m := features.DefaultModelConfig()
+		c.Model = &m
+	}
+	return c
+}
+
+// Engine computes recommendations, paths and overviews from a Store. Reads work on an
+// immutable snapshot (catalogue, model, layout, aggregates) swapped atomically by Refit,
+// so requests never wait for a refit. Safe for concurrent use.
+type Engine struct {
+	store Store
+	cfg   Config
+
+	snap    atomic.Pointer[snapshot]
+	refitMu sync.Mutex // one Refit or catalogue rebuild at a time
+}
+
+// snapshot is everything a request needs besides the pupil's own rows. Never mutated
+// once published.
+type snapshot struct {
+	cat      *datasets.Catalogue
+	model    *features.Model
+	layout   *features.Layout
+	version  string
+	subjects map[string]bool
+	agg      aggregates
+	popular  map[string][]popular // "level|subject" and "level|" -> non-personalised order
+}
+
+// New loads the catalogue and fitted state from the store, or fits them (Refit) when the
+// store holds none or they no longer match the catalogue.
+func New(ctx context.Context, store Store, cfg Config) (*Engine, error) {
+	if store == nil {
+		return nil, fmt.Errorf("recommender.New: nil store: %w", ErrInvalid)
+	}
+	e := &Engine{store: store, cfg: cfg.withDefaults()}
+	ok, err := e.load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("recommender.New: %w", err)
+	}
+	if !ok {
+		if err := e.Refit(ctx); err != nil {
+			return nil, fmt.Errorf("recommender.New: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// load restores the snapshot from the stored state. It reports false when there is no
+// usable state (none yet, another format, or fitted on another catalogue).
+func (e *Engine) load(ctx context.Context) (bool, error) {
+	comps, res, err := e.store.Catalogue(ctx)
+	if err != nil {
+		return false, fmt.Errorf("load catalogue: %w", err)
+	}
+	cat, err := datasets.NewCatalogue(comps, res)
+	if err != nil {
+		return false, fmt.Errorf("load catalogue: %w", err)
+	}
+	raw, err := e.store.ModelState(ctx)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("load model state: %w", err)
+	}
+	st, err := decodeState(raw)
+	if err != nil || st.CatalogueHash != catalogueHash(cat) {
+		return false, nil // unusable or stale state: refit rather than fail
+	}
+	model := features.NewModel(*e.cfg.Model)
+	if err := model.UnmarshalBinary(st.Model); err != nil {
+		return false, nil
+	}
+	layout, ok := unmarshalLayout(st.Layout)
+	if !ok {
+		return false, nil
+	}
+	e.snap.Store(newSnapshot(cat, model, layout, st.Aggregates, e.cfg.TargetSuccess))
+	return true, nil
+}
+
+func newSnapshot(cat *datasets.Catalogue, model *features.Model, layout *features.Layout, agg aggregates, target float64) *snapshot {
+	s := &snapshot{cat: cat, model: model, layout: layout, agg: agg, subjects: map[string]bool{}}
+	s.popular = rankPopular(cat, model, agg, target)
+	s.version = model.Version()
+	for _, k := range cat.Competencies {
+		s.subjects[k.Subject] = true
+	}
+	for _, r := range cat.Resources {
+		s.subjects[r.Subject] = true
+	}
+	return s
+}
+
+// ModelVersion identifies the fitted model behind the answers.
+func (e *Engine) ModelVersion() string {
+	if s := e.snap.Load(); s != nil {
+		return s.version
+	}
+	return ""
+}
+
+// Refit fits everything from the store's data: the student model, the vector layout,
+// every consenting pupil's profile and vector, the resource vectors and the aggregates
+// behind non-personalised suggestions. It writes them to the store, then publishes the
+// new snapshot atomically. Pupils without consent are left out of every fit.
+func (e *Engine) Refit(ctx context.Context) error {
+	e.refitMu.Lock()
+	defer e.refitMu.Unlock()
+	if err := e.refit(ctx); err != nil {
+		return fmt.Errorf("recommender.Refit: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) refit(ctx context.Context) error {
+	comps, res, err := e.store.Catalogue(ctx)
+	if err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
+	cat, err := datasets.NewCatalogue(comps, res)
+	if err != nil {
+		return fmt.Errorf("catalogue: %w", err)
+	}
+	ids, err := e.store.StudentIDs(ctx)
+	if err != nil {
+		return fmt.Errorf("student ids: %w", err)
+	}
+	pupils := make([]features.PupilEvents, 0, len(ids))
+	for _, id := range ids {
+		st, err := e.store.Student(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // erased meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("student %s: %w", id, err)
+		}
+		if !st.Consent {
+			continue
+		}
+		ev, err := e.store.PupilEvents(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("events of %s: %w", id, err)
+		}
+		pupils = append(pupils, ev)
+	}
+	now := e.cfg.Now()
+	model := features.NewModel(*e.cfg.Model)
+	profiles, err := model.Fit(cat, pupils, now)
+	if err != nil {
+		return fmt.Errorf("fit: %w", err)
+	}
+	layout := features.NewLayout(cat, pupils)
+	for i := range profiles {
+		profiles[i].Vector = layout.StudentVector(&profiles[i])
+	}
+	const batch = 500
+	for lo := 0; lo < len(profiles); lo += batch {
+		hi := min(lo+batch, len(profiles))
+		if err := e.store.PutProfiles(ctx, profiles[lo:hi]); err != nil {
+			return fmt.Errorf("put profiles: %w", err)
+		}
+	}
+	rids := make([]string, len(cat.Resources))
+	vecs := make([][]float32, len(cat.Resources))
+	for i := range cat.Resources {
+		rids[i] = cat.Resources[i].ID
+		vecs[i] = layout.ResourceVector(&cat.Resources[i])
+	}
+	if err := e.store.PutResourceVectors(ctx, features.SchemaVersion, rids, vecs); err != nil {
+		return fmt.Errorf("put resource vectors: %w", err)
+	}
+	agg := computeAggregates(cat, pupils)
+	raw, err := encodeState(cat, model, layout, agg)
+	if err != nil {
+		return err
+	}
+	if err := e.store.PutModelState(ctx, raw); err != nil {
+		return fmt.Errorf("put model state: %w", err)
+	}
+	e.snap.Store(newSnapshot(cat, model, layout, agg, e.cfg.TargetSuccess))
+	return nil
+}
+
+// Ingest applies a batch through the store, then rebuilds what it invalidated: the whole
+// fit when the catalogue changed, else the profiles of the pupils whose data or class
+// timetable changed.
+func (e *Engine) Ingest(ctx context.Context, b *datasets.Dataset) (Changed, error) {
+	ch, err := e.store.Ingest(ctx, b)
+	if err != nil {
+		return ch, fmt.Errorf("recommender.Ingest: %w", err)
+	}
+	if ch.Catalogue {
+		if err := e.Refit(ctx); err != nil {
+			return ch, fmt.Errorf("recommender.Ingest: %w", err)
+		}
+		return ch, nil
+	}
+	ids := map[string]bool{}
+	for _, id := range ch.Students {
+		ids[id] = true
+	}
+	for _, c := range ch.Classes {
+		sts, err := e.store.ClassStudents(ctx, c)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return ch, fmt.Errorf("recommender.Ingest: class %s: %w", c, err)
+		}
+		for _, s := range sts {
+			ids[s.ID] = true
+		}
+	}
+	sorted := make([]string, 0, len(ids))
+	for id := range ids {
+		sorted = append(sorted, id)
+	}
+	sort.Strings(sorted)
+	if err := e.rebuildProfiles(ctx, sorted); err != nil {
+		return ch, fmt.Errorf("recommender.Ingest: %w", err)
+	}
+	return ch, nil
+}
+
+// rebuildProfiles recomputes the profiles and vectors of the consenting pupils among ids
+// with the current model (whose item parameters it does not change).
+func (e *Engine) rebuildProfiles(ctx context.Context, ids []string) error {
+	s := e.snap.Load()
+	var out []features.Profile
+	for _, id := range ids {
+		st, err := e.store.Student(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("student %s: %w", id, err)
+		}
+		if !st.Consent {
+			continue // no consent: nothing personal is derived
+		}
+		ev, err := e.store.PupilEvents(ctx, id)
+		if err != nil {
+			return fmt.Errorf("events of %s: %w", id, err)
+		}
+		p, err := s.model.BuildProfile(s.cat, ev, e.cfg.Now())
+		if err != nil {
+			return fmt.Errorf("profile of %s: %w", id, err)
+		}
+		p.Vector = s.layout.StudentVector(&p)
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	if err := e.store.PutProfiles(ctx, out); err != nil {
+		return fmt.Errorf("put profiles: %w", err)
+	}
+	return nil
+}
+
+// SetConsent records the pupil's (or parent's) choice. Granting it builds the pupil's
+// profile at once, so the next request is personalised.
+func (e *Engine) SetConsent(ctx context.Context, id string, consent bool) error {
+	if err := e.store.SetConsent(ctx, id, consent); err != nil {
+		return fmt.Errorf("recommender.SetConsent: %w", err)
+	}
+	if consent {
+		if err := e.rebuildProfiles(ctx, []string{id}); err != nil {
+			return fmt.Errorf("recommender.SetConsent: %w", err)
+		}
+	}
+	return nil
+}
+
+// Export returns everything held about the pupil (RGPD right of access).
+func (e *Engine) Export(ctx context.Context, id string) (Export, error) {
+	x, err := e.store.Export(ctx, id)
+	if err != nil {
+		return Export{}, fmt.Errorf("recommender.Export: %w", err)
+	}
+	return x, nil
+}
+
+// Erase removes every trace of the pupil but the audit entries (RGPD right to erasure).
+// Aggregates computed before stay until the next Refit; they hold no pupil id.
+func (e *Engine) Erase(ctx context.Context, id string) error {
+	if err := e.store.DeleteStudent(ctx, id); err != nil {
+		return fmt.Errorf("recommender.Erase: %w", err)
+	}
+	return nil
+}

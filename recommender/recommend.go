@@ -1,0 +1,516 @@
+package recommender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/features"
+)
+
+// MaxK bounds the items of one answer.
+const MaxK = 100
+
+// DefaultK is the number of items when a Request leaves K at zero.
+const DefaultK = 10
+
+// pupil is what one request knows about a consenting pupil.
+type pupil struct {
+	st        datasets.Student
+	prof      *features.Profile
+	latest    map[string]Decision // resource id -> latest decision
+	seen      map[string]bool
+	completed map[string]bool
+	missed    map[string]features.MissedLesson // competency -> latest recent missed lesson
+}
+
+// Recommend ranks the resources the pupil should work on next. Without consent, or
+// without any data on the pupil, it answers non-personalised suggestions (Source
+// "fallback") having read nothing personal but the student row.
+func (e *Engine) Recommend(ctx context.Context, r Request) (Recommendations, error) {
+	s := e.snap.Load()
+	if r.K == 0 {
+		r.K = DefaultK
+	}
+	if r.K < 0 || r.K > MaxK {
+		return Recommendations{}, fmt.Errorf("recommender.Recommend: k=%d outside 1..%d: %w", r.K, MaxK, ErrInvalid)
+	}
+	if r.Subject != "" && !s.subjects[r.Subject] {
+		return Recommendations{}, fmt.Errorf("recommender.Recommend: unknown subject %q: %w", r.Subject, ErrInvalid)
+	}
+	st, err := e.store.Student(ctx, r.StudentID)
+	if err != nil {
+		return Recommendations{}, fmt.Errorf("recommender.Recommend: student %q: %w", r.StudentID, storeErr(err))
+	}
+	if !st.Consent {
+		return e.fallback(ctx, s, st, nil, r)
+	}
+	p, err := e.loadPupil(ctx, st)
+	if err != nil {
+		return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", err)
+	}
+	if p.prof == nil {
+		return e.fallback(ctx, s, st, p.latest, r)
+	}
+	cands := e.candidates(ctx, s, p, r.Subject)
+	if cands.err != nil {
+		return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", cands.err)
+	}
+	ranked := e.score(s, p, cands.idx)
+	chosen := mmr(s.cat, ranked, r.K, e.cfg.Diversity)
+	out := Recommendations{
+		StudentID:    st.ID,
+		ModelVersion: s.version,
+		GeneratedAt:  e.cfg.Now(),
+		Source:       SourceComputed,
+		Items:        make([]Item, 0, len(chosen)),
+	}
+	for _, c := range chosen {
+		out.Items = append(out.Items, e.item(s, p, c, r.Lang))
+	}
+	if err := e.logServed(ctx, out); err != nil {
+		return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", err)
+	}
+	return out, nil
+}
+
+func (e *Engine) logServed(ctx context.Context, rec Recommendations) error {
+	if len(rec.Items) == 0 {
+		return nil
+	}
+	ids := make([]string, len(rec.Items))
+	for i, it := range rec.Items {
+		ids[i] = it.ResourceID
+	}
+	if err := e.store.LogServed(ctx, rec.StudentID, ids, rec.GeneratedAt); err != nil {
+		return fmt.Errorf("log served: %w", storeErr(err))
+	}
+	return nil
+}
+
+// loadPupil reads a consenting pupil's profile and decisions. prof stays nil when the
+// pupil has no profile or one without any evidence.
+func (e *Engine) loadPupil(ctx context.Context, st datasets.Student) (*pupil, error) {
+	p := &pupil{st: st, latest: map[string]Decision{}, seen: map[string]bool{}, completed: map[string]bool{}, missed: map[string]features.MissedLesson{}}
+	ds, err := e.store.Decisions(ctx, st.ID)
+	if err != nil {
+		return nil, fmt.Errorf("decisions of %q: %w", st.ID, storeErr(err))
+	}
+	for _, d := range ds { // oldest first: the last one wins
+		p.latest[d.ResourceID] = d
+	}
+	prof, err := e.store.Profile(ctx, st.ID)
+	if errors.Is(err, ErrNotFound) {
+		return p, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("profile of %q: %w", st.ID, storeErr(err))
+	}
+	if !hasEvidence(&prof) {
+		return p, nil
+	}
+	p.prof = &prof
+	for _, id := range prof.Usage.Seen {
+		p.seen[id] = true
+	}
+	for _, id := range prof.Usage.Completed {
+		p.completed[id] = true
+	}
+	since := e.cfg.Now().Add(-e.cfg.MissedWindow)
+	for _, m := range prof.Missed {
+		if m.Start.Before(since) {
+			continue
+		}
+		for _, c := range m.Competencies {
+			if old, ok := p.missed[c]; !ok || m.Start.After(old.Start) {
+				p.missed[c] = m
+			}
+		}
+	}
+	return p, nil
+}
+
+func hasEvidence(p *features.Profile) bool {
+	if p.GlobalN > 0 || len(p.Missed) > 0 || len(p.Usage.Seen) > 0 {
+		return true
+	}
+	for _, cs := range p.Competencies {
+		if cs.N > 0 || cs.GradeN > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// levelsFor is the pupil's level and the one below: what a pupil may work on.
+func levelsFor(level string) []string {
+	i := datasets.LevelIndex(level)
+	if i <= 0 {
+		return []string{level}
+	}
+	return []string{level, datasets.Levels[i-1]}
+}
+
+// storeErr marks a store failure that is not a domain answer as the store being
+// unavailable, so the api can answer 503.
+func storeErr(err error) error {
+	for _, known := range []error{ErrNotFound, ErrInvalid, ErrConflict, ErrUnavailable, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, known) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// candidateSet holds the catalogue indexes of the resources worth ranking.
+type candidateSet struct {
+	idx []int
+	err error
+}
+
+// candidates gathers, within MaxCandidates: the nearest resources to the pupil's need
+// vector, resources of the competencies of recently missed lessons and of the strongest
+// needs, and what the teacher pinned; never what the teacher rejected.
+func (e *Engine) candidates(ctx context.Context, s *snapshot, p *pupil, subject string) candidateSet {
+	levels := levelsFor(p.st.Level)
+	var rejected []string
+	for id, d := range p.latest {
+		if d.Decision == DecisionReject {
+			rejected = append(rejected, id)
+		}
+	}
+	sort.Strings(rejected)
+	allowed := func(r *datasets.Resource) bool {
+		if subject != "" && r.Subject != subject {
+			return false
+		}
+		if !contains(levels, r.Level) {
+			return false
+		}
+		d, ok := p.latest[r.ID]
+		return !ok || d.Decision != DecisionReject
+	}
+	seen := map[int]bool{}
+	var out []int
+	add := func(i int) {
+		if !seen[i] {
+			seen[i] = true
+			out = append(out, i)
+		}
+	}
+	budget := e.cfg.MaxCandidates
+	// Pinned first: they always come back, whatever their level.
+	for _, id := range sortedKeys(p.latest) {
+		if p.latest[id].Decision != DecisionPin {
+			continue
+		}
+		if i, ok := s.cat.ResourceIndex(id); ok && (subject == "" || s.cat.Resources[i].Subject == subject) {
+			add(i)
+		}
+	}
+	if len(p.prof.Vector) > 0 && len(p.prof.Vector) == s.layout.Dim() {
+		hits, err := e.store.SearchResources(ctx, p.prof.Vector, budget/2, Filter{Subject: subject, Levels: levels, Exclude: rejected})
+		if err != nil {
+			return candidateSet{err: fmt.Errorf("search resources: %w", storeErr(err))}
+		}
+		for _, h := range hits {
+			if i, ok := s.cat.ResourceIndex(h.ResourceID); ok && allowed(&s.cat.Resources[i]) {
+				add(i)
+			}
+		}
+	}
+	// Catch-up for missed lessons, then the strongest needs: the resources of each
+	// competency whose predicted success best fits the target.
+	var comps []string
+	for _, c := range sortedKeys(p.missed) {
+		comps = append(comps, c)
+	}
+	for _, c := range topNeeds(p.prof, e.cfg.NeedThreshold, 8) {
+		if _, dup := p.missed[c]; !dup {
+			comps = append(comps, c)
+		}
+	}
+	if len(comps) > 0 {
+		per := max(3, (budget-len(out))/len(comps))
+		for _, c := range comps {
+			if e.gated(s, p.prof, c) {
+				continue // its resources would be dropped by the ranking anyway
+			}
+			for _, i := range e.bestFitting(s, p, c, allowed, per) {
+				if len(out) >= budget {
+					break
+				}
+				add(i)
+			}
+		}
+	}
+	return candidateSet{idx: out}
+}
+
+// bestFitting returns up to n allowed resources of competency c, best fit first.
+func (e *Engine) bestFitting(s *snapshot, p *pupil, c string, allowed func(*datasets.Resource) bool, n int) []int {
+	type fitted struct {
+		i   int
+		fit float64
+	}
+	var fs []fitted
+	for _, i := range s.cat.ResourcesFor(c) {
+		r := &s.cat.Resources[i]
+		if !allowed(r) {
+			continue
+		}
+		fs = append(fs, fitted{i, e.fit(s.model.Predict(p.prof, r))})
+	}
+	sort.Slice(fs, func(a, b int) bool {
+		if fs[a].fit != fs[b].fit {
+			return fs[a].fit > fs[b].fit
+		}
+		return s.cat.Resources[fs[a].i].ID < s.cat.Resources[fs[b].i].ID
+	})
+	out := make([]int, 0, min(n, len(fs)))
+	for _, f := range fs[:min(n, len(fs))] {
+		out = append(out, f.i)
+	}
+	return out
+}
+
+// topNeeds returns up to n competencies with need at least thr, strongest first.
+func topNeeds(p *features.Profile, thr float64, n int) []string {
+	var ids []string
+	for id, cs := range p.Competencies {
+		if cs.Need >= thr {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(a, b int) bool {
+		na, nb := p.Competencies[ids[a]].Need, p.Competencies[ids[b]].Need
+		if na != nb {
+			return na > nb
+		}
+		return ids[a] < ids[b]
+	})
+	return ids[:min(n, len(ids))]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// fit is how well a predicted success probability sits in the target band.
+func (e *Engine) fit(p float64) float64 {
+	z := (p - e.cfg.TargetSuccess) / e.cfg.Band
+	return math.Exp(-z * z)
+}
+
+// missedNeed is the least need a competency of a recently missed lesson gets.
+const missedNeed = 0.5
+
+// scored is one ranked candidate with the evidence behind its score.
+type scored struct {
+	idx      int
+	comp     string // the competency that drives the benefit
+	need     float64
+	p        float64
+	fit      float64
+	score    float64
+	pinned   bool
+	approved bool
+	missed   *features.MissedLesson
+	unblocks string // a needed competency this resource's competency is a prerequisite of
+	novelty  float64
+}
+
+// mastered tells whether a prerequisite does not hold the pupil back: P(mastery) at
+// least the threshold, or no evidence at all on it (absence of evidence is not a gap).
+func (e *Engine) mastered(p *features.Profile, c string) bool {
+	cs, ok := p.Competencies[c]
+	if !ok || (cs.N == 0 && cs.GradeN == 0) {
+		return true
+	}
+	return cs.PMastery >= e.cfg.MasteryThreshold
+}
+
+// gated tells whether competency c has a prerequisite the pupil has not mastered.
+func (e *Engine) gated(s *snapshot, p *features.Profile, c string) bool {
+	k, ok := s.cat.Competency(c)
+	if !ok {
+		return false
+	}
+	for _, q := range k.Prerequisites {
+		if !e.mastered(p, q) {
+			return true
+		}
+	}
+	return false
+}
+
+// score ranks candidates: benefit = need × fit × novelty (× unblock bonus), gated
+// competencies dropped unless pinned, pinned on top. Sorted best first, ties by id.
+func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
+	out := make([]scored, 0, len(idx))
+	for _, i := range idx {
+		r := &s.cat.Resources[i]
+		d, hasD := p.latest[r.ID]
+		c := scored{idx: i, pinned: hasD && d.Decision == DecisionPin, approved: hasD && d.Decision == DecisionApprove}
+		blocked := false
+		for _, k := range r.Competencies {
+			if e.gated(s, p.prof, k) {
+				blocked = true
+			}
+			need := p.prof.Competencies[k].Need
+			var ml *features.MissedLesson
+			if m, ok := p.missed[k]; ok && !e.masteredWithEvidence(p.prof, k) {
+				mm := m
+				ml = &mm
+				need = max(need, missedNeed)
+			}
+			if c.comp == "" || need > c.need {
+				c.comp, c.need, c.missed = k, need, ml
+			}
+		}
+		if blocked && !c.pinned {
+			continue
+		}
+		c.p = s.model.Predict(p.prof, r)
+		c.fit = e.fit(c.p)
+		c.novelty = 1
+		switch {
+		case p.completed[r.ID]:
+			c.novelty = 0.3
+		case p.seen[r.ID]:
+			c.novelty = 0.7
+		}
+		c.unblocks = e.unblocks(s, p.prof, c.comp)
+		c.score = (c.need + 0.05) * c.fit * c.novelty
+		if c.unblocks != "" {
+			c.score *= 1.1
+		}
+		if c.approved {
+			c.score *= 1.2
+		}
+		if c.pinned {
+			c.score += 10
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(a, b int) bool {
+		if out[a].score != out[b].score {
+			return out[a].score > out[b].score
+		}
+		return s.cat.Resources[out[a].idx].ID < s.cat.Resources[out[b].idx].ID
+	})
+	return out
+}
+
+// masteredWithEvidence tells whether the pupil shows mastery of c (then a missed lesson on
+// it needs no catch-up).
+func (e *Engine) masteredWithEvidence(p *features.Profile, c string) bool {
+	cs, ok := p.Competencies[c]
+	return ok && (cs.N > 0 || cs.GradeN > 0) && cs.PMastery >= e.cfg.MasteryThreshold
+}
+
+// unblocks returns the most needed competency that has c as a prerequisite, when the
+// pupil has not mastered c and needs that dependent; "" otherwise.
+func (e *Engine) unblocks(s *snapshot, p *features.Profile, c string) string {
+	if c == "" || e.mastered(p, c) {
+		return ""
+	}
+	best, bestNeed := "", 0.0
+	for _, d := range s.cat.Dependents(c) {
+		if n := p.Competencies[d].Need; n >= e.cfg.NeedThreshold && n > bestNeed {
+			best, bestNeed = d, n
+		}
+	}
+	return best
+}
+
+// mmr picks k items greedily by maximal marginal relevance: (1-λ)·score/max - λ·(largest
+// similarity to an item already picked), where two resources are similar when they share
+// a competency (0.7) or a type (0.3). Pinned items are picked first. Deterministic.
+func mmr(cat *datasets.Catalogue, ranked []scored, k int, lambda float64) []scored {
+	if len(ranked) == 0 {
+		return nil
+	}
+	var picked []scored
+	used := make([]bool, len(ranked))
+	for i, c := range ranked {
+		if c.pinned && len(picked) < k {
+			picked = append(picked, c)
+			used[i] = true
+		}
+	}
+	top := 0.0
+	for _, c := range ranked {
+		if !c.pinned {
+			top = max(top, c.score)
+		}
+	}
+	if top <= 0 {
+		top = 1
+	}
+	for len(picked) < k {
+		best, bestVal := -1, math.Inf(-1)
+		for i, c := range ranked {
+			if used[i] {
+				continue
+			}
+			red := 0.0
+			for _, q := range picked {
+				red = max(red, similarity(&cat.Resources[c.idx], &cat.Resources[q.idx]))
+			}
+			v := (1-lambda)*c.score/top - lambda*red
+			if v > bestVal { // ranked is sorted by score then id: the first best wins ties
+				best, bestVal = i, v
+			}
+		}
+		if best < 0 {
+			break
+		}
+		used[best] = true
+		picked = append(picked, ranked[best])
+	}
+	return picked
+}
+
+func similarity(a, b *datasets.Resource) float64 {
+	s := 0.0
+	for _, c := range a.Competencies {
+		if contains(b.Competencies, c) {
+			s += 0.7
+			break
+		}
+	}
+	if a.Type == b.Type {
+		s += 0.3
+	}
+	return s
+}
+
+// item renders a ranked candidate with its explanation.
+func (e *Engine) item(s *snapshot, p *pupil, c scored, lang string) Item {
+	r := &s.cat.Resources[c.idx]
+	return Item{
+		ResourceID:   r.ID,
+		Title:        r.Title,
+		Subject:      r.Subject,
+		Type:         r.Type,
+		Competencies: append([]string(nil), r.Competencies...),
+		Difficulty:   s.model.Difficulty(r),
+		PSuccess:     round(c.p, 4),
+		Score:        round(c.score, 6),
+		Reasons:      e.explain(s, p, c, lang),
+	}
+}
+
+func round(x float64, digits int) float64 {
+	f := math.Pow(10, float64(digits))
+	return math.Round(x*f) / f
+}
