@@ -1,0 +1,390 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+// writeLock serialises Ingest and DeleteStudent (pg_advisory_xact_lock key), so that an
+// erasure cannot interleave with a batch that references the pupil: the event tables
+// have no foreign keys (see the schema) and rely on Ingest's validation instead.
+const writeLock = 0x70617263 // "parc"
+
+// kind describes one entity kind: its table, the file its rows come from (for RowError)
+// and how a row becomes the table's columns.
+type kind struct {
+	table   string
+	file    string
+	idField string   // the id column's name in the file, for duplicate errors
+	cols    []string // the table's columns in copy order; cols[0] is the id
+	n       int
+	id      func(i int) string
+	check   func(i int) (field, msg string) // value checks that need no stored data
+	row     func(i int) []any
+	lineOf  func(i int) int
+	refs    []refCheck // reference checks run after the upsert, inside the transaction
+	owner   string     // column that may not change once stored ("" when any may)
+	returns string     // the column whose distinct values of upserted rows Ingest reports
+}
+
+// refCheck finds the first staged row whose column (a scalar or an array) names an id
+// that is not in table.
+type refCheck struct {
+	col, field, table, msg string
+	array                  bool
+	where                  string // optional extra condition on the staged row s
+}
+
+func csvLine(i int) int   { return i + 2 } // line 1 is the header
+func jsonlLine(i int) int { return i + 1 }
+
+// Ingest validates and applies the batch in one transaction, kind after kind in reference
+// order, so that each kind's references see what is stored plus the batch's earlier kinds.
+func (s *Store) Ingest(ctx context.Context, b *datasets.Dataset) (recommender.Changed, error) {
+	var ch recommender.Changed
+	if b == nil {
+		return ch, nil
+	}
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return ch, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
+		return ch, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
+	}
+	students := map[string]bool{}
+	classes := map[string]bool{}
+	for _, k := range kinds(b) {
+		if k.n == 0 {
+			continue
+		}
+		changed, err := s.ingestKind(ctx, tx, k)
+		if err != nil {
+			return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", err)
+		}
+		switch k.table {
+		case "competencies", "resources":
+			ch.Catalogue = ch.Catalogue || len(changed) > 0
+		case "lessons":
+			for _, c := range changed {
+				classes[c] = true
+			}
+		default:
+			for _, id := range changed {
+				students[id] = true
+			}
+		}
+		if k.table == "competencies" && len(changed) > 0 {
+			if err := checkAcyclic(ctx, tx, b.Competencies); err != nil {
+				return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", err)
+			}
+		}
+		if k.table == "resources" && len(changed) > 0 {
+			// Keep the search's denormalised filter columns in step with the catalogue.
+			if _, err := tx.Exec(ctx, `UPDATE resource_vectors v SET subject = r.subject, level = r.level
+				FROM resources r WHERE r.id = v.resource_id AND (v.subject, v.level) IS DISTINCT FROM (r.subject, r.level)`); err != nil {
+				return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
+			}
+		}
+	}
+	if len(classes) > 0 {
+		// A timetable change changes what its pupils missed.
+		rows, err := tx.Query(ctx, `SELECT id FROM students WHERE class_id = ANY($1)`, sortedKeys(classes))
+		if err != nil {
+			return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
+		}
+		for _, id := range ids {
+			students[id] = true
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: commit: %w", wrap(err))
+	}
+	ch.Students = sortedKeys(students)
+	ch.Classes = sortedKeys(classes)
+	return ch, nil
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ingestKind stages, validates and upserts one kind; it returns the distinct values of
+// k.returns over the rows it inserted or changed.
+func (s *Store) ingestKind(ctx context.Context, tx pgx.Tx, k kind) ([]string, error) {
+	if err := checkIDs(k); err != nil {
+		return nil, err
+	}
+	stage := "stage_" + k.table
+	if _, err := tx.Exec(ctx, fmt.Sprintf(
+		`CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT 0::int AS line, * FROM %s WITH NO DATA`, stage, k.table)); err != nil {
+		return nil, fmt.Errorf("%s: stage: %w", k.file, wrap(err))
+	}
+	copyCols := append([]string{"line"}, k.cols...)
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{stage}, copyCols, pgx.CopyFromSlice(k.n, func(i int) ([]any, error) {
+		return append([]any{k.lineOf(i)}, k.row(i)...), nil
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("%s: copy: %w", k.file, wrap(err))
+	}
+	if k.owner != "" {
+		if err := checkOwner(ctx, tx, k, stage); err != nil {
+			return nil, err
+		}
+	}
+	if k.table == "statements" {
+		if err := checkSameStatements(ctx, tx, stage); err != nil {
+			return nil, err
+		}
+	}
+	changed, err := upsert(ctx, tx, k, stage)
+	if err != nil {
+		return nil, err
+	}
+	// Every reference check runs, so that the error names the batch's first bad line.
+	var first *datasets.RowError
+	for _, r := range k.refs {
+		re, err := checkRef(ctx, tx, k, stage, r)
+		if err != nil {
+			return nil, err
+		}
+		if re != nil && (first == nil || re.Line < first.Line) {
+			first = re
+		}
+	}
+	if first != nil {
+		return nil, first
+	}
+	if _, err := tx.Exec(ctx, "DROP TABLE "+stage); err != nil {
+		return nil, fmt.Errorf("%s: %w", k.file, wrap(err))
+	}
+	return changed, nil
+}
+
+// checkIDs rejects empty and repeated ids and out-of-range values, at the first offending
+// line.
+func checkIDs(k kind) error {
+	seen := make(map[string]struct{}, k.n)
+	for i := 0; i < k.n; i++ {
+		id := k.id(i)
+		if id == "" {
+			return &datasets.RowError{File: k.file, Line: k.lineOf(i), Field: k.idField, Msg: "empty id"}
+		}
+		if _, dup := seen[id]; dup {
+			return &datasets.RowError{File: k.file, Line: k.lineOf(i), Field: k.idField, Msg: fmt.Sprintf("duplicate id %q in the batch", id)}
+		}
+		seen[id] = struct{}{}
+		if field, msg := k.check(i); field != "" {
+			return &datasets.RowError{File: k.file, Line: k.lineOf(i), Field: field, Msg: msg}
+		}
+	}
+	return nil
+}
+
+// checkOwner refuses to move a stored row to another owner (a grade to another pupil):
+// two sources disagree on what the id means, which is a conflict, not an update.
+func checkOwner(ctx context.Context, tx pgx.Tx, k kind, stage string) error {
+	var line int
+	var id, was, now string
+	err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT s.line, s.id, t.%[1]s, s.%[1]s FROM %[2]s s JOIN %[3]s t ON t.id = s.id
+		WHERE t.%[1]s <> s.%[1]s ORDER BY s.line LIMIT 1`, k.owner, stage, k.table)).Scan(&line, &id, &was, &now)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", k.file, wrap(err))
+	}
+	return fmt.Errorf("%s:%d: %s %q is stored for another %s: %w", k.file, line, k.idField, id, k.owner, recommender.ErrConflict)
+}
+
+// checkSameStatements enforces xAPI's immutability: a statement id, once stored, names
+// that statement forever; the same id with other content is a conflict.
+func checkSameStatements(ctx context.Context, tx pgx.Tx, stage string) error {
+	var line int
+	var id string
+	err := tx.QueryRow(ctx, `SELECT s.line, s.id FROM `+stage+` s JOIN statements t ON t.id = s.id
+		WHERE (t.student_id, t.verb, t.object_id, t.ts, t.scaled, t.success, t.completion, t.duration_ns)
+		   IS DISTINCT FROM (s.student_id, s.verb, s.object_id, s.ts, s.scaled, s.success, s.completion, s.duration_ns)
+		ORDER BY s.line LIMIT 1`).Scan(&line, &id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("usage.jsonl: %w", wrap(err))
+	}
+	return fmt.Errorf("usage.jsonl:%d: statement %q is stored with other content: %w", line, id, recommender.ErrConflict)
+}
+
+// upsert inserts new rows and rewrites only rows whose content differs, so that
+// re-ingesting the same data writes nothing and reports nothing.
+func upsert(ctx context.Context, tx pgx.Tx, k kind, stage string) ([]string, error) {
+	cols := strings.Join(k.cols, ", ")
+	var conflict string
+	if k.table == "statements" {
+		conflict = "DO NOTHING" // identical by checkSameStatements
+	} else {
+		set := make([]string, 0, len(k.cols)-1)
+		old := make([]string, 0, len(k.cols)-1)
+		neu := make([]string, 0, len(k.cols)-1)
+		for _, c := range k.cols[1:] {
+			set = append(set, fmt.Sprintf("%s = EXCLUDED.%s", c, c))
+			old = append(old, "t."+c)
+			neu = append(neu, "EXCLUDED."+c)
+		}
+		conflict = fmt.Sprintf("DO UPDATE SET %s WHERE (%s) IS DISTINCT FROM (%s)",
+			strings.Join(set, ", "), strings.Join(old, ", "), strings.Join(neu, ", "))
+	}
+	returning := k.returns
+	q := fmt.Sprintf(`WITH up AS (
+		INSERT INTO %[1]s AS t (%[2]s) SELECT %[2]s FROM %[3]s ON CONFLICT (id) %[4]s RETURNING %[5]s AS v
+	) SELECT DISTINCT v FROM up`, k.table, cols, stage, conflict, returning)
+	if k.table == "lessons" {
+		// A lesson moved to another class changes the old class's timetable too.
+		q = fmt.Sprintf(`WITH moved AS (
+			SELECT t.class_id AS v FROM lessons t JOIN %[1]s s ON s.id = t.id WHERE t.class_id <> s.class_id
+		), up AS (
+			INSERT INTO lessons AS t (%[2]s) SELECT %[2]s FROM %[1]s ON CONFLICT (id) %[3]s RETURNING class_id AS v
+		) SELECT v FROM up UNION SELECT v FROM moved`, stage, cols, conflict)
+	}
+	if k.table == "statements" {
+		// A voiding statement changes the features of the pupil of the statement it voids.
+		q = fmt.Sprintf(`WITH up AS (
+			INSERT INTO statements AS t (%[1]s) SELECT %[1]s FROM %[2]s ON CONFLICT (id) DO NOTHING
+			RETURNING student_id, verb, object_id
+		) SELECT student_id FROM up
+		UNION SELECT v.student_id FROM up JOIN statements v ON v.id = up.object_id
+		WHERE up.verb = '%[3]s'`, cols, stage, datasets.VerbVoided)
+	}
+	rows, err := tx.Query(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("%s: upsert: %w", k.file, wrap(err))
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("%s: upsert: %w", k.file, wrap(err))
+	}
+	return out, nil
+}
+
+func checkRef(ctx context.Context, tx pgx.Tx, k kind, stage string, r refCheck) (*datasets.RowError, error) {
+	where := "TRUE"
+	if r.where != "" {
+		where = r.where
+	}
+	var q string
+	if r.array {
+		q = fmt.Sprintf(`SELECT s.line, c.v FROM %[1]s s CROSS JOIN LATERAL unnest(s.%[2]s) AS c(v)
+			WHERE %[4]s AND NOT EXISTS (SELECT 1 FROM %[3]s x WHERE x.id = c.v) ORDER BY s.line LIMIT 1`, stage, r.col, r.table, where)
+	} else {
+		q = fmt.Sprintf(`SELECT s.line, s.%[2]s FROM %[1]s s
+			WHERE %[4]s AND NOT EXISTS (SELECT 1 FROM %[3]s x WHERE x.id = s.%[2]s) ORDER BY s.line LIMIT 1`, stage, r.col, r.table, where)
+	}
+	var line int
+	var val string
+	err := tx.QueryRow(ctx, q).Scan(&line, &val)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: check %s: %w", k.file, r.field, wrap(err))
+	}
+	return &datasets.RowError{File: k.file, Line: line, Field: r.field, Msg: fmt.Sprintf("%s %q", r.msg, val)}, nil
+}
+
+// checkAcyclic loads the whole competency graph (stored plus batch, a few thousand rows
+// at most) and rejects a prerequisite cycle at the line of a batch competency on it.
+func checkAcyclic(ctx context.Context, tx pgx.Tx, batch []datasets.Competency) error {
+	rows, err := tx.Query(ctx, `SELECT id, prerequisites FROM competencies`)
+	if err != nil {
+		return fmt.Errorf("competencies.csv: %w", wrap(err))
+	}
+	prereqs := map[string][]string{}
+	var id string
+	var pre []string
+	_, err = pgx.ForEachRow(rows, []any{&id, &pre}, func() error {
+		prereqs[id] = slices.Clone(pre)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("competencies.csv: %w", wrap(err))
+	}
+	cycle := findCycle(prereqs)
+	if cycle == nil {
+		return nil
+	}
+	on := map[string]bool{}
+	for _, c := range cycle {
+		on[c] = true
+	}
+	line := 0
+	for i, c := range batch {
+		if on[c.ID] {
+			line = csvLine(i)
+			break
+		}
+	}
+	return &datasets.RowError{File: "competencies.csv", Line: line, Field: "prerequisites",
+		Msg: "prerequisite cycle: " + strings.Join(cycle, " -> ")}
+}
+
+// findCycle returns the competencies of one prerequisite cycle, or nil. Ids are visited in
+// sorted order so that the same graph always reports the same cycle.
+func findCycle(prereqs map[string][]string) []string {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var stack []string
+	var visit func(id string) []string
+	visit = func(id string) []string {
+		color[id] = grey
+		stack = append(stack, id)
+		for _, p := range prereqs[id] {
+			switch color[p] {
+			case grey:
+				i := slices.Index(stack, p)
+				return append(slices.Clone(stack[i:]), p)
+			case white:
+				if c := visit(p); c != nil {
+					return c
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[id] = black
+		return nil
+	}
+	ids := make([]string, 0, len(prereqs))
+	for id := range prereqs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if color[id] == white {
+			if c := visit(id); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+// ModelState returns the stored model state; ErrNotFound before the first PutModelState.
+func (s *Store) ModelState(ctx context.Context) ([]byte, error) {
+	var state []byte
+	err := s.db.QueryRow(ctx, `SELECT state FROM model_state`).Scan(&state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("pgstore.ModelState: %w", recommender.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.ModelState: %w", wrap(err))
+	}
+	return state, nil
+}
+
+// PutModelState replaces the model state.
+func (s *Store) PutModelState(ctx context.Context, state []byte) error {
+	if state == nil {
+		state = []byte{}
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO model_state (state, updated_at) VALUES ($1, now())
+		ON CONFLICT (singleton) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`, state)
+	if err != nil {
+		return fmt.Errorf("pgstore.PutModelState: %w", wrap(err))
+	}
+	return nil
+}
+
+// Decisions returns the teacher decisions on the pupil's path, oldest first.
+func (s *Store) Decisions(ctx context.Context, studentID string) ([]recommender.Decision, error) {
+	ds, err := decisions(ctx, s.db, studentID)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.Decisions: %w", err)
+	}
+	return ds, nil
+}
+
+func decisions(ctx context.Context, q querier, studentID string) ([]recommender.Decision, error) {
+	rows, err := q.Query(ctx, `SELECT student_id, resource_id, decision, comment, teacher_id, at FROM decisions
+		WHERE student_id = $1 ORDER BY at, id`, studentID)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (recommender.Decision, error) {
+		var d recommender.Decision
+		err := r.Scan(&d.StudentID, &d.ResourceID, &d.Decision, &d.Comment, &d.TeacherID, &d.At)
+		d.At = d.At.UTC()
+		return d, err
+	})
+	return nonNilSlice(out), wrap(err)
+}
+
+// AddDecision records a teacher's decision: ErrInvalid for an unknown decision value,
+// ErrNotFound for an unknown pupil or resource.
+func (s *Store) AddDecision(ctx context.Context, d recommender.Decision) error {
+	switch d.Decision {
+	case recommender.DecisionApprove, recommender.DecisionReject, recommender.DecisionPin:
+	default:
+		return fmt.Errorf("pgstore.AddDecision: decision %q: %w", d.Decision, recommender.ErrInvalid)
+	}
+	if d.At.IsZero() {
+		d.At = time.Now()
+	}
+	tag, err := s.db.Exec(ctx, `INSERT INTO decisions (student_id, resource_id, decision, comment, teacher_id, at)
+		SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM resources WHERE id = $2)`,
+		d.StudentID, d.ResourceID, d.Decision, d.Comment, d.TeacherID, d.At)
+	if err != nil {
+		return fmt.Errorf("pgstore.AddDecision: %w", wrap(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("pgstore.AddDecision: resource %q: %w", d.ResourceID, recommender.ErrNotFound)
+	}
+	return nil
+}
+
+// DecisionCounts counts decisions by value over a school's pupils (all when empty).
+func (s *Store) DecisionCounts(ctx context.Context, schoolID string) (map[string]int, error) {
+	rows, err := s.db.Query(ctx, `SELECT d.decision, count(*) FROM decisions d JOIN students st ON st.id = d.student_id
+		WHERE $1 = '' OR st.school_id = $1 GROUP BY d.decision`, schoolID)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.DecisionCounts: %w", wrap(err))
+	}
+	counts := map[string]int{}
+	var dec string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&dec, &n}, func() error { counts[dec] = int(n); return nil }); err != nil {
+		return nil, fmt.Errorf("pgstore.DecisionCounts: %w", wrap(err))
+	}
+	return counts, nil
+}
+
+// LogServed records the resources recommended to a pupil at one time.
+func (s *Store) LogServed(ctx context.Context, studentID string, resourceIDs []string, at time.Time) error {
+	if len(resourceIDs) == 0 {
+		return nil
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO served (student_id, resource_id, at) SELECT $1, r, $3 FROM unnest($2::text[]) AS r`,
+		studentID, resourceIDs, at)
+	if err != nil {
+		return fmt.Errorf("pgstore.LogServed: %w", wrap(err))
+	}
+	return nil
+}
+
+func served(ctx context.Context, q querier, studentID string) ([]recommender.Served, error) {
+	rows, err := q.Query(ctx, `SELECT resource_id, at FROM served WHERE student_id = $1 ORDER BY at, id`, studentID)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (recommender.Served, error) {
+		var sv recommender.Served
+		err := r.Scan(&sv.ResourceID, &sv.At)
+		sv.At = sv.At.UTC()
+		return sv, err
+	})
+	return nonNilSlice(out), wrap(err)
+}
+
+// Uptake counts the distinct (pupil, resource) pairs served over a school's pupils (all
+// when empty), and those the pupil used: a statement of theirs on the resource, not
+// voided, within window after any time it was served.
+func (s *Store) Uptake(ctx context.Context, schoolID string, window time.Duration) (recommender.UptakeAggregate, error) {
+	var u recommender.UptakeAggregate
+	var pupils, pairs, used int64
+	err := s.db.QueryRow(ctx, `
+		WITH sv AS (
+			SELECT sv.student_id, sv.resource_id, sv.at FROM served sv JOIN students st ON st.id = sv.student_id
+			WHERE $1 = '' OR st.school_id = $1
+		), pairs AS (
+			SELECT student_id, resource_id, bool_or(EXISTS (
+				SELECT 1 FROM statements x
+				WHERE x.student_id = sv.student_id AND x.object_id = sv.resource_id
+				  AND x.ts >= sv.at AND x.ts <= sv.at + $2::interval
+				  AND x.verb <> $3
+				  AND NOT EXISTS (SELECT 1 FROM statements v WHERE v.object_id = x.id AND v.verb = $3)
+			)) AS used
+			FROM sv GROUP BY student_id, resource_id
+		)
+		SELECT count(DISTINCT student_id), count(*), count(*) FILTER (WHERE used) FROM pairs`,
+		schoolID, window, datasets.VerbVoided).Scan(&pupils, &pairs, &used)
+	if err != nil {
+		return u, fmt.Errorf("pgstore.Uptake: %w", wrap(err))
+	}
+	u.Pupils, u.Recommended, u.Used = int(pupils), int(pairs), int(used)
+	if pairs > 0 {
+		u.Rate = float64(used) / float64(pairs)
+	}
+	return u, nil
+}
+
+// AppendAudit writes one access-log entry; it returns once the entry is committed.
+func (s *Store) AppendAudit(ctx context.Context, e recommender.AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO audit (at, actor_id, actor_role, student_id, action, detail)
+		VALUES ($1, $2, $3, $4, $5, $6)`, e.At, e.ActorID, e.ActorRole, e.StudentID, e.Action, e.Detail)
+	if err != nil {
+		return fmt.Errorf("pgstore.AppendAudit: %w", wrap(err))
+	}
+	return nil
+}
+
+// Audit returns the entries about q.StudentID (all pupils when empty) since q.Since,
+// oldest first, at most q.Limit of them (all when zero).
+func (s *Store) Audit(ctx context.Context, q recommender.AuditQuery) ([]recommender.AuditEntry, error) {
+	limit := int64(q.Limit)
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := s.db.Query(ctx, `SELECT id, at, actor_id, actor_role, student_id, action, detail FROM audit
+		WHERE ($1 = '' OR student_id = $1) AND at >= $2 ORDER BY at, id LIMIT NULLIF($3, -1)`,
+		q.StudentID, q.Since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.Audit: %w", wrap(err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (recommender.AuditEntry, error) {
+		var e recommender.AuditEntry
+		err := r.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorRole, &e.StudentID, &e.Action, &e.Detail)
+		e.At = e.At.UTC()
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.Audit: %w", wrap(err))
+	}
+	return nonNilSlice(out), nil
+}

@@ -1,0 +1,217 @@
+// Package pgstore is the PostgreSQL + pgvector implementation of recommender.Store: school
+// data in plain tables, student and resource vectors in vector columns, and maximum
+// inner-product search on an HNSW index. Ingest is all-or-nothing per call: each entity
+// kind is copied into a temporary staging table, validated in SQL against what is stored
+// plus the batch, then upserted so that unchanged rows are not rewritten.
+//
+// It must never update or delete an audit entry (only the retention purge removes old
+// ones), never keep more of an xAPI statement than the contract's fields, and never let a
+// driver error escape unwrapped: every error names the method and wraps a recommender
+// sentinel where one applies (ErrUnavailable when the server cannot be reached).
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/puddle/v2"
+	pgxvec "github.com/pgvector/pgvector-go/pgx"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DefaultEfSearch is the HNSW candidate-list size used when Options.EfSearch is zero. It is
+// the smallest value of the recall sweep (benchmarks/pgrecall_test.go) whose recall@10
+// stays at or above 0.95, filtered or not.
+const DefaultEfSearch = 100
+
+// Options tune a Store. The zero value is usable.
+type Options struct {
+	// ReadURL, when set, is a read replica: SearchResources, Profile and Profiles read
+	// there. Everything else, and every write, goes to the primary.
+	ReadURL string
+	// EfSearch is hnsw.ef_search for vector searches (DefaultEfSearch when zero). A search
+	// for more than EfSearch results raises it to k for that query.
+	EfSearch int
+	// MaxConns caps each pool (pgxpool's default when zero).
+	MaxConns int32
+	// Migrate applies the schema at Open.
+	Migrate bool
+}
+
+// Store is a recommender.Store on PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	db       *pgxpool.Pool // primary
+	read     *pgxpool.Pool // replica, or db
+	efSearch int
+}
+
+var _ recommender.Store = (*Store)(nil)
+
+// Open connects to the database at url (and the replica at opts.ReadURL), checks that
+// both answer, and applies the schema when opts.Migrate is set.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if opts.EfSearch <= 0 {
+		opts.EfSearch = DefaultEfSearch
+	}
+	if opts.Migrate {
+		if err := Migrate(ctx, url); err != nil {
+			return nil, fmt.Errorf("pgstore.Open: %w", err)
+		}
+	}
+	s := &Store{efSearch: opts.EfSearch}
+	var err error
+	if s.db, err = newPool(ctx, url, opts); err != nil {
+		return nil, fmt.Errorf("pgstore.Open: %w", err)
+	}
+	s.read = s.db
+	if opts.ReadURL != "" && opts.ReadURL != url {
+		if s.read, err = newPool(ctx, opts.ReadURL, opts); err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("pgstore.Open: read replica: %w", err)
+		}
+	}
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("pgstore.Open: %w", err)
+	}
+	return s, nil
+}
+
+func newPool(ctx context.Context, url string, opts Options) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad database URL: %v", recommender.ErrInvalid, err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	ef := opts.EfSearch
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		if err := pgxvec.RegisterTypes(ctx, c); err != nil {
+			return fmt.Errorf("register vector types (is the schema migrated?): %w", err)
+		}
+		// Session defaults for every search, so that a search is one round trip: the
+		// candidate list size, and iterative scans so that a filter that rejects most
+		// candidates still yields k results (relaxed order; SearchResources re-sorts).
+		_, err := c.Exec(ctx, fmt.Sprintf("SET hnsw.ef_search = %d; SET hnsw.iterative_scan = relaxed_order", ef))
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return pool, nil
+}
+
+// Migrate applies the embedded schema migrations to the database at url. It is safe to
+// run concurrently from several processes: goose holds a PostgreSQL advisory lock.
+func Migrate(ctx context.Context, url string) error {
+	db, err := openSQL(url)
+	if err != nil {
+		return fmt.Errorf("pgstore.Migrate: %w", err)
+	}
+	defer db.Close()
+	p, err := newProvider(db)
+	if err != nil {
+		return fmt.Errorf("pgstore.Migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("pgstore.Migrate: %w", wrap(err))
+	}
+	return nil
+}
+
+// Close releases the pools.
+func (s *Store) Close() error {
+	if s.read != s.db {
+		s.read.Close()
+	}
+	s.db.Close()
+	return nil
+}
+
+// Ping checks that the primary (and the replica, when there is one) answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.Ping(ctx); err != nil {
+		return fmt.Errorf("pgstore.Ping: %w", wrap(err))
+	}
+	if s.read != s.db {
+		if err := s.read.Ping(ctx); err != nil {
+			return fmt.Errorf("pgstore.Ping: replica: %w", wrap(err))
+		}
+	}
+	return nil
+}
+
+// wrap maps driver errors onto the recommender sentinels, keeping the original in the
+// chain for the log: unreachable server or closed pool -> ErrUnavailable; unique
+// violation -> ErrConflict; foreign-key violation -> ErrNotFound; bad value -> ErrInvalid.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case pgErr.Code == "23505":
+			return fmt.Errorf("%w: %w", recommender.ErrConflict, err)
+		case pgErr.Code == "23503":
+			return fmt.Errorf("%w: %w", recommender.ErrNotFound, err)
+		case pgErr.Code[:2] == "22" || pgErr.Code == "23514":
+			return fmt.Errorf("%w: %w", recommender.ErrInvalid, err)
+		case pgErr.Code[:2] == "08", pgErr.Code == "57P01", pgErr.Code == "57P02",
+			pgErr.Code == "57P03", pgErr.Code == "53300":
+			return fmt.Errorf("%w: %w", recommender.ErrUnavailable, err)
+		}
+		return err
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connErr), errors.As(err, &netErr),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, puddle.ErrClosedPool), pgconn.SafeToRetry(err):
+		return fmt.Errorf("%w: %w", recommender.ErrUnavailable, err)
+	}
+	return err
+}
+
+func openSQL(url string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad database URL: %v", recommender.ErrInvalid, err)
+	}
+	return stdlib.OpenDB(*cfg), nil
+}
+
+func newProvider(db *sql.DB) (*goose.Provider, error) {
+	dir, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectPostgres, db, dir, goose.WithSessionLocker(locker))
+}
