@@ -178,9 +178,13 @@ func (f *csvFile) read() ([]string, error) {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
-			return nil, &RowError{File: f.name, Line: pe.StartLine, Msg: fmt.Sprintf("has %d fields, want %d like the header", len(rec), len(f.header))}
+			field := "" // a short row names its first missing column
+			if len(rec) < len(f.header) && f.pos != nil {
+				field = f.columnAt(len(rec))
+			}
+			return nil, &RowError{File: f.name, Line: pe.StartLine, Field: field, Msg: fmt.Sprintf("has %d fields, want %d like the header", len(rec), len(f.header))}
 		}
-		return nil, &RowError{File: f.name, Line: pe.Line, Msg: fmt.Sprintf("column %d: %v", pe.Column, pe.Err)}
+		return nil, &RowError{File: f.name, Line: pe.Line, Msg: fmt.Sprintf("character %d: %v", pe.Column, pe.Err)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("datasets: reading %s: %w", f.name, err)

@@ -284,6 +284,10 @@ func parseResult(top *jsonObj, st *Statement) error {
 	return nil
 }
 
+// StatementsSource is the File of the errors of ParseStatementJSON and
+// ParseStatementsJSON, which read a request body rather than a file.
+const StatementsSource = "statements"
+
 // ParseStatementJSON decodes one xAPI statement (a JSON object). A bad field is a
 // *RowError whose Field is a JSON pointer such as /actor/account/name.
 func ParseStatementJSON(b []byte) (Statement, error) {
@@ -309,7 +313,7 @@ func ParseStatementsJSON(b []byte) ([]Statement, error) {
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(b, &raws); err != nil {
-		return nil, &RowError{File: "statements", Msg: "not a JSON array of statements: " + err.Error()}
+		return nil, &RowError{File: StatementsSource, Msg: "not a JSON array of statements: " + err.Error()}
 	}
 	out := make([]Statement, 0, len(raws))
 	ids := newIDSet()
@@ -319,7 +323,7 @@ func ParseStatementsJSON(b []byte) ([]Statement, error) {
 			return nil, pointerError(err, "/"+strconv.Itoa(i), i+1)
 		}
 		if first, dup := ids.add(st.ID, i+1); dup {
-			return nil, &RowError{File: "statements", Line: i + 1, Field: pointer("/"+strconv.Itoa(i), []string{"id"}),
+			return nil, &RowError{File: StatementsSource, Line: i + 1, Field: pointer("/"+strconv.Itoa(i), []string{"id"}),
 				Msg: fmt.Sprintf("duplicate statement id %q (first at index %d)", st.ID, first-1)}
 		}
 		out = append(out, st)
@@ -330,9 +334,9 @@ func ParseStatementsJSON(b []byte) ([]Statement, error) {
 func pointerError(err error, prefix string, line int) error {
 	var je *jsonErr
 	if errors.As(err, &je) {
-		return &RowError{File: "statement", Line: line, Field: pointer(prefix, je.path), Msg: je.msg}
+		return &RowError{File: StatementsSource, Line: line, Field: pointer(prefix, je.path), Msg: je.msg}
 	}
-	return &RowError{File: "statement", Line: line, Msg: err.Error()}
+	return &RowError{File: StatementsSource, Line: line, Msg: err.Error()}
 }
 
 // ReadStatements streams usage.jsonl: one statement a line, blank lines skipped. A bad
