@@ -286,8 +286,10 @@ func (e *Engine) Ingest(ctx context.Context, b *datasets.Dataset) (Changed, erro
 	if err != nil {
 		return ch, fmt.Errorf("recommender.Ingest: %w", err)
 	}
+	e.refitMu.Lock() // a refit running meanwhile would overwrite rebuilt profiles
+	defer e.refitMu.Unlock()
 	if ch.Catalogue {
-		if err := e.Refit(ctx); err != nil {
+		if err := e.refit(ctx); err != nil {
 			return ch, fmt.Errorf("recommender.Ingest: %w", err)
 		}
 		return ch, nil
@@ -317,7 +319,7 @@ func (e *Engine) Ingest(ctx context.Context, b *datasets.Dataset) (Changed, erro
 }
 
 // rebuildProfiles recomputes the profiles and vectors of the consenting pupils among ids
-// with the current model (whose item parameters it does not change).
+// with the current model (whose item parameters it does not change). Callers hold refitMu.
 func (e *Engine) rebuildProfiles(ctx context.Context, ids []string) error {
 	s := e.snap.Load()
 	var out []features.Profile
@@ -359,6 +361,8 @@ func (e *Engine) SetConsent(ctx context.Context, id string, consent bool) error 
 		return fmt.Errorf("recommender.SetConsent: %w", err)
 	}
 	if consent {
+		e.refitMu.Lock()
+		defer e.refitMu.Unlock()
 		if err := e.rebuildProfiles(ctx, []string{id}); err != nil {
 			return fmt.Errorf("recommender.SetConsent: %w", err)
 		}

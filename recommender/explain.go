@@ -29,7 +29,7 @@ const minSimilar = 3
 
 // explain builds the reasons of a ranked item from its evidence, strongest first.
 func (e *Engine) explain(s *snapshot, p *pupil, c scored, lang string) []Reason {
-	en := lang == "en"
+	en := isEN(lang)
 	var out []Reason
 	add := func(code, fr, eng string) {
 		msg := fr
@@ -52,11 +52,11 @@ func (e *Engine) explain(s *snapshot, p *pupil, c scored, lang string) []Reason 
 	}
 	if cs, ok := p.prof.Competencies[c.comp]; ok && c.comp != "" {
 		switch {
-		case cs.GradeN > 0 && (cs.GradeMean < 0.5 || cs.Need >= e.cfg.NeedThreshold):
+		case cs.GradeN > 0 && cs.GradeMean < 0.5:
 			add(ReasonWeakCompetency,
 				fmt.Sprintf("Compétence à renforcer : %s (moyenne %s/20 sur %s).", label, numFR(cs.GradeMean*20), plural(cs.GradeN, "évaluation", "évaluations")),
 				fmt.Sprintf("Skill to strengthen: %s (average %s/20 over %s).", label, numEN(cs.GradeMean*20), plural(cs.GradeN, "assessment", "assessments")))
-		case cs.N > 0 && cs.Need >= e.cfg.NeedThreshold:
+		case cs.N > 0 && cs.Need >= e.cfg.NeedThreshold && cs.PMastery < e.cfg.MasteryThreshold:
 			add(ReasonWeakCompetency,
 				fmt.Sprintf("Compétence à renforcer : %s (maîtrise estimée %s d'après %s).", label, pctFR(cs.PMastery), plural(cs.N, "activité", "activités")),
 				fmt.Sprintf("Skill to strengthen: %s (estimated mastery %s from %s).", label, pctEN(cs.PMastery), plural(cs.N, "activity", "activities")))
@@ -84,7 +84,7 @@ func (e *Engine) explain(s *snapshot, p *pupil, c scored, lang string) []Reason 
 
 // explainFallback builds the reasons of a non-personalised suggestion.
 func explainFallback(s *snapshot, r *datasets.Resource, pinned bool, lang string) []Reason {
-	en := lang == "en"
+	en := isEN(lang)
 	var out []Reason
 	add := func(code, fr, eng string) {
 		msg := fr
@@ -114,6 +114,9 @@ func explainFallback(s *snapshot, r *datasets.Resource, pinned bool, lang string
 	}
 	return out
 }
+
+// isEN tells whether answers should be in English ("en", "en-GB", ...); French otherwise.
+func isEN(lang string) bool { return strings.HasPrefix(strings.ToLower(lang), "en") }
 
 func compLabel(cat *datasets.Catalogue, id string) string {
 	if k, ok := cat.Competency(id); ok && k.Label != "" {

@@ -130,7 +130,7 @@ func sharedNeeds(comps []string, centroid []float64, thr float64) []string {
 
 func groupLabel(cat *datasets.Catalogue, comps []string, lang string) string {
 	if len(comps) == 0 {
-		if lang == "en" {
+		if isEN(lang) {
 			return "No marked need"
 		}
 		return "Pas de besoin marqué"
@@ -139,7 +139,7 @@ func groupLabel(cat *datasets.Catalogue, comps []string, lang string) string {
 	for _, c := range comps[:min(maxLabelComps, len(comps))] {
 		names = append(names, compLabel(cat, c))
 	}
-	if lang == "en" {
+	if isEN(lang) {
 		return "Shared needs: " + strings.Join(names, ", ")
 	}
 	return "Besoins communs : " + strings.Join(names, ", ")
