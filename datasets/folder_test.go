@@ -1,0 +1,152 @@
+package datasets
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func writeSample(tb testing.TB, mutate func(*Dataset)) string {
+	tb.Helper()
+	d := sampleDataset(tb)
+	if mutate != nil {
+		mutate(d)
+	}
+	dir := tb.TempDir()
+	if err := WriteFolder(dir, d); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
+
+func TestLoadFolderRejectsBrokenReferencesNamingFileLineAndField(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Dataset)
+		file   string
+		line   int
+		field  string
+	}{
+		{"RejectsUnknownPrerequisite", func(d *Dataset) { d.Competencies[1].Prerequisites = []string{"NOPE"} }, CompetenciesFile, 3, "prerequisites"},
+		{"RejectsPrerequisiteCycle", func(d *Dataset) { d.Competencies[0].Prerequisites = []string{"M.NUM.3"} }, CompetenciesFile, 5, "prerequisites"},
+		{"RejectsResourceWithUnknownCompetency", func(d *Dataset) { d.Resources[2].Competencies = []string{"F.LEC.1", "X"} }, ResourcesFile, 4, "competencies"},
+		{"RejectsLessonOfAClassWithoutStudents", func(d *Dataset) { d.Lessons[1].ClassID = "3eZ" }, LessonsFile, 3, "class_id"},
+		{"RejectsLessonWithUnknownCompetency", func(d *Dataset) { d.Lessons[0].Competencies = []string{"X"} }, LessonsFile, 2, "competencies"},
+		{"RejectsGradeOfUnknownStudent", func(d *Dataset) { d.Grades[3].StudentID = "S9" }, GradesFile, 5, "student_id"},
+		{"RejectsGradeWithUnknownCompetency", func(d *Dataset) { d.Grades[0].Competencies = []string{"X"} }, GradesFile, 2, "competencies"},
+		{"RejectsAbsenceOfUnknownStudent", func(d *Dataset) { d.Absences[1].StudentID = "S9" }, AbsencesFile, 3, "student_id"},
+		{"RejectsStatementOfUnknownStudent", func(d *Dataset) { d.Statements[2].StudentID = "S9" }, UsageFile, 3, "actor.account.name"},
+		{"RejectsStatementOnUnknownResource", func(d *Dataset) { d.Statements[1].ObjectID = "R9" }, UsageFile, 2, "object.id"},
+		{"RejectsVoidingAStatementNotInTheFile", func(d *Dataset) { d.Statements[3].ObjectID = "ffffffff-8f5b-4c1e-9a2b-3c4d5e6f7a8b" }, UsageFile, 4, "object.id"},
+		{"RejectsVoidingAVoidingStatement", func(d *Dataset) {
+			v := d.Statements[3]
+			v.ID, v.ObjectID = "4d7a3c9e-8f5b-4c1e-9a2b-3c4d5e6f7a8b", d.Statements[3].ID
+			d.Statements = append(d.Statements, v)
+		}, UsageFile, 5, "object.id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadFolder(writeSample(t, tc.mutate), LoadOptions{})
+			wantRowError(t, err, tc.file, tc.line, tc.field)
+		})
+	}
+}
+
+func TestLoadFolderRequiresOnlyTheCatalogueAndStudents(t *testing.T) {
+	for _, name := range []string{CompetenciesFile, ResourcesFile, StudentsFile} {
+		t.Run("RejectsMissing"+name, func(t *testing.T) {
+			dir := writeSample(t, nil)
+			os.Remove(filepath.Join(dir, name))
+			_, err := LoadFolder(dir, LoadOptions{})
+			wantRowError(t, err, name, 0, "")
+		})
+	}
+	t.Run("AcceptsMissingEventFiles", func(t *testing.T) {
+		dir := writeSample(t, nil)
+		for _, name := range []string{LessonsFile, GradesFile, AbsencesFile, UsageFile} {
+			os.Remove(filepath.Join(dir, name))
+		}
+		d, err := LoadFolder(dir, LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Students) != 3 || len(d.Grades) != 0 || len(d.Statements) != 0 {
+			t.Fatalf("got %d students, %d grades, %d statements; want 3, 0, 0", len(d.Students), len(d.Grades), len(d.Statements))
+		}
+	})
+}
+
+func TestLoadFolderNeverReadsTruth(t *testing.T) {
+	dir := writeSample(t, nil)
+	truth := filepath.Join(dir, "truth")
+	if err := os.Mkdir(truth, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Unreadable and invalid: any attempt to read it would fail the load.
+	if err := os.WriteFile(filepath.Join(truth, GradesFile), []byte("garbage\n"), 0o000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFolder(dir, LoadOptions{}); err != nil {
+		t.Fatalf("LoadFolder touched truth/: %v", err)
+	}
+}
+
+func TestLoadFolderAppliesLimits(t *testing.T) {
+	// The sample has 4 competencies: the fifth line is the fourth row, one too many.
+	_, err := LoadFolder(writeSample(t, nil), LoadOptions{Limits: Limits{MaxRows: 3}})
+	wantRowError(t, err, CompetenciesFile, 5, "")
+}
+
+func TestValidateFileChecksOneFileByItsName(t *testing.T) {
+	dir := writeSample(t, nil)
+	tests := []struct {
+		name string
+		rows int
+	}{
+		{CompetenciesFile, 4}, {ResourcesFile, 3}, {StudentsFile, 3}, {LessonsFile, 2},
+		{GradesFile, 4}, {AbsencesFile, 2}, {UsageFile, 4},
+	}
+	for _, tc := range tests {
+		t.Run("Counts"+tc.name, func(t *testing.T) {
+			n, err := ValidateFile(filepath.Join(dir, tc.name), Limits{})
+			if err != nil || n != tc.rows {
+				t.Fatalf("got %d rows, %v; want %d", n, err, tc.rows)
+			}
+		})
+	}
+	t.Run("RejectsUnknownFileName", func(t *testing.T) {
+		p := filepath.Join(dir, "medical.csv")
+		os.WriteFile(p, []byte("x\n"), 0o600)
+		_, err := ValidateFile(p, Limits{})
+		wantRowError(t, err, "medical.csv", 0, "")
+	})
+	t.Run("RejectsBadRow", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), StudentsFile)
+		os.WriteFile(p, []byte("student_id,school_id,class_id,level,consent\nS1,E1,C1,CP,true\n"), 0o600)
+		_, err := ValidateFile(p, Limits{})
+		wantRowError(t, err, StudentsFile, 2, "level")
+	})
+	t.Run("MissingFileIsNotBadInput", func(t *testing.T) {
+		_, err := ValidateFile(filepath.Join(dir, "nope", GradesFile), Limits{})
+		if err == nil || errors.Is(err, ErrInvalid) {
+			t.Fatalf("got %v, want an I/O error that is not ErrInvalid", err)
+		}
+	})
+}
+
+func TestWriteFolderLeavesNothingPartialOnFailure(t *testing.T) {
+	d := sampleDataset(t)
+	d.Statements[0].Scaled = ptr(nanValue())
+	dir := t.TempDir()
+	if err := WriteFolder(dir, d); err == nil {
+		t.Fatal("WriteFolder wrote a NaN score")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Fatalf("WriteFolder left %d entries after failing, want none", len(entries))
+	}
+}
