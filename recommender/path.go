@@ -100,7 +100,7 @@ func (e *Engine) personalPath(s *snapshot, p *pupil, r PathRequest) []Step {
 }
 
 // tiers splits the subject's competencies up to the pupil's level into those the pupil
-// needs (need over threshold, a recent missed lesson, or an unmastered prerequisite of
+// needs (need over threshold, a recently missed lesson, or an unmastered prerequisite of
 // one of those) and the others not yet mastered.
 func (pl *pathPlan) tiers() (need, rest []string) {
 	e, s, p := pl.e, pl.s, pl.p
@@ -123,7 +123,7 @@ func (pl *pathPlan) tiers() (need, rest []string) {
 			continue
 		}
 		_, missed := p.missed[k.ID]
-		if p.prof.Competencies[k.ID].Need >= e.cfg.NeedThreshold || (missed && !e.masteredWithEvidence(p.prof, k.ID)) {
+		if p.prof.Competencies[k.ID].Need >= e.cfg.NeedThreshold || missed {
 			visit(k.ID)
 		}
 	}
@@ -149,7 +149,7 @@ func (pl *pathPlan) next(pool []string) string {
 		}
 		n := pl.p.prof.Competencies[c].Need
 		if _, ok := pl.p.missed[c]; ok {
-			n = max(n, missedNeed)
+			n = max(n, pl.e.missedNeed(pl.p.prof, c))
 		}
 		k, _ := pl.s.cat.Competency(c)
 		lv := datasets.LevelIndex(k.Level)
@@ -239,10 +239,10 @@ func (pl *pathPlan) addStep(c string, i int, pinned bool) {
 	d, hasD := p.latest[r.ID]
 	sc := scored{idx: i, comp: c, pinned: pinned, approved: hasD && d.Decision == DecisionApprove}
 	sc.need = p.prof.Competencies[c].Need
-	if m, ok := p.missed[c]; ok && !pl.e.masteredWithEvidence(p.prof, c) {
+	if m, ok := p.missed[c]; ok {
 		mm := m
 		sc.missed = &mm
-		sc.need = max(sc.need, missedNeed)
+		sc.need = max(sc.need, pl.e.missedNeed(p.prof, c))
 	}
 	sc.p = s.model.Predict(p.prof, r)
 	sc.fit = pl.e.fit(sc.p)

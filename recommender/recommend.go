@@ -228,7 +228,7 @@ func (e *Engine) candidates(ctx context.Context, s *snapshot, p *pupil, subject 
 	for _, c := range sortedKeys(p.missed) {
 		comps = append(comps, c)
 	}
-	for _, c := range topNeeds(p.prof, e.cfg.NeedThreshold, 8) {
+	for _, c := range topNeeds(s.cat, p.prof, subject, e.cfg.NeedThreshold, 8) {
 		if _, dup := p.missed[c]; !dup {
 			comps = append(comps, c)
 		}
@@ -277,11 +277,13 @@ func (e *Engine) bestFitting(s *snapshot, p *pupil, c string, allowed func(*data
 	return out
 }
 
-// topNeeds returns up to n competencies with need at least thr, strongest first.
-func topNeeds(p *features.Profile, thr float64, n int) []string {
+// topNeeds returns up to n competencies of the subject (any when empty) with need at
+// least thr, strongest first.
+func topNeeds(cat *datasets.Catalogue, p *features.Profile, subject string, thr float64, n int) []string {
 	var ids []string
 	for id, cs := range p.Competencies {
-		if cs.Need >= thr {
+		k, ok := cat.Competency(id)
+		if ok && cs.Need >= thr && (subject == "" || k.Subject == subject) {
 			ids = append(ids, id)
 		}
 	}
@@ -310,8 +312,14 @@ func (e *Engine) fit(p float64) float64 {
 	return math.Exp(-z * z)
 }
 
-// missedNeed is the least need a competency of a recently missed lesson gets.
-const missedNeed = 0.5
+// missedNeed is the least need a competency of a recently missed lesson gets: the lesson
+// taught something the pupil did not hear, even when earlier marks on it were good.
+func (e *Engine) missedNeed(p *features.Profile, c string) float64 {
+	if e.masteredWithEvidence(p, c) {
+		return 0.3
+	}
+	return 0.5
+}
 
 // scored is one ranked candidate with the evidence behind its score.
 type scored struct {
@@ -367,10 +375,10 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 			}
 			need := p.prof.Competencies[k].Need
 			var ml *features.MissedLesson
-			if m, ok := p.missed[k]; ok && !e.masteredWithEvidence(p.prof, k) {
+			if m, ok := p.missed[k]; ok {
 				mm := m
 				ml = &mm
-				need = max(need, missedNeed)
+				need = max(need, e.missedNeed(p.prof, k))
 			}
 			if c.comp == "" || need > c.need {
 				c.comp, c.need, c.missed = k, need, ml
