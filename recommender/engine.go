@@ -44,6 +44,15 @@ type Config struct {
 	Location *time.Location
 	// Model configures the student model fitted by Refit (default features.DefaultModelConfig).
 	Model *features.ModelConfig
+
+	// Ablations switch one part of the ranking off, for offline evaluation only: never set
+	// them in service (NoGating lets prerequisite violations through).
+	NoGating       bool // do not hold back competencies with unmastered prerequisites
+	NoFit          bool // ignore the predicted success: benefit is need alone
+	NoNovelty      bool // do not demote seen and completed resources
+	NoDiversity    bool // rank by benefit alone (no MMR)
+	NoCatchUp      bool // ignore missed lessons
+	NoVectorSearch bool // no nearest-neighbour candidates, only the catalogue index
 }
 
 func (c Config) withDefaults() Config {
@@ -62,10 +71,11 @@ func (c Config) withDefaults() Config {
 	if c.NeedThreshold <= 0 {
 		c.NeedThreshold = 0.2
 	}
-	if c.Diversity < 0 || c.Diversity >= 1 {
+	if c.Diversity <= 0 || c.Diversity >= 1 {
 		c.Diversity = 0.3
-	} else if c.Diversity == 0 {
-		c.Diversity = 0.3
+	}
+	if c.NoDiversity {
+		c.Diversity = 0
 	}
 	if c.MissedWindow <= 0 {
 		c.MissedWindow = 60 * 24 * time.Hour

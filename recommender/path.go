@@ -161,6 +161,9 @@ func (pl *pathPlan) next(pool []string) string {
 }
 
 func (pl *pathPlan) ready(c string) bool {
+	if pl.e.cfg.NoGating {
+		return true
+	}
 	k, _ := pl.s.cat.Competency(c)
 	for _, q := range k.Prerequisites {
 		if !pl.placed[q] && !pl.e.mastered(pl.p.prof, q) {
@@ -202,6 +205,7 @@ func (pl *pathPlan) pathCands(c string) []scored {
 		sc.fit = pl.e.fit(sc.p)
 		sc.novelty = 1
 		switch {
+		case pl.e.cfg.NoNovelty:
 		case pl.p.completed[r.ID]:
 			sc.novelty = 0.3
 		case pl.p.seen[r.ID]:

@@ -121,6 +121,9 @@ func (e *Engine) loadPupil(ctx context.Context, st datasets.Student) (*pupil, er
 	}
 	since := e.cfg.Now().Add(-e.cfg.MissedWindow)
 	for _, m := range prof.Missed {
+		if e.cfg.NoCatchUp {
+			break
+		}
 		if m.Start.Before(since) {
 			continue
 		}
@@ -211,7 +214,7 @@ func (e *Engine) candidates(ctx context.Context, s *snapshot, p *pupil, subject 
 			add(i)
 		}
 	}
-	if len(p.prof.Vector) > 0 && len(p.prof.Vector) == s.layout.Dim() {
+	if !e.cfg.NoVectorSearch && len(p.prof.Vector) > 0 && len(p.prof.Vector) == s.layout.Dim() {
 		hits, err := e.store.SearchResources(ctx, p.prof.Vector, budget/2, Filter{Subject: subject, Levels: levels, Exclude: rejected})
 		if err != nil {
 			return candidateSet{err: fmt.Errorf("search resources: %w", storeErr(err))}
@@ -308,6 +311,9 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // fit is how well a predicted success probability sits in the target band.
 func (e *Engine) fit(p float64) float64 {
+	if e.cfg.NoFit {
+		return 1
+	}
 	z := (p - e.cfg.TargetSuccess) / e.cfg.Band
 	return math.Exp(-z * z)
 }
@@ -349,7 +355,7 @@ func (e *Engine) mastered(p *features.Profile, c string) bool {
 // gated tells whether competency c has a prerequisite the pupil has not mastered.
 func (e *Engine) gated(s *snapshot, p *features.Profile, c string) bool {
 	k, ok := s.cat.Competency(c)
-	if !ok {
+	if !ok || e.cfg.NoGating {
 		return false
 	}
 	for _, q := range k.Prerequisites {
@@ -391,6 +397,7 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 		c.fit = e.fit(c.p)
 		c.novelty = 1
 		switch {
+		case e.cfg.NoNovelty:
 		case p.completed[r.ID]:
 			c.novelty = 0.3
 		case p.seen[r.ID]:
