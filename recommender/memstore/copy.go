@@ -1,0 +1,104 @@
+package memstore
+
+import (
+	"maps"
+	"slices"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/features"
+)
+
+// Copies: nothing a caller holds may alias the store's state, in either direction.
+
+func copyCompetency(c datasets.Competency) datasets.Competency {
+	c.Prerequisites = slices.Clone(c.Prerequisites)
+	return c
+}
+
+func copyResource(r datasets.Resource) datasets.Resource {
+	r.Competencies = slices.Clone(r.Competencies)
+	return r
+}
+
+func copyLesson(l datasets.Lesson) datasets.Lesson {
+	l.Competencies = slices.Clone(l.Competencies)
+	return l
+}
+
+func copyGrade(g datasets.Grade) datasets.Grade {
+	g.Competencies = slices.Clone(g.Competencies)
+	return g
+}
+
+func copyStatement(x datasets.Statement) datasets.Statement {
+	x.Scaled = clonePtr(x.Scaled)
+	x.Success = clonePtr(x.Success)
+	x.Completion = clonePtr(x.Completion)
+	x.Duration = clonePtr(x.Duration)
+	return x
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func copyProfile(p features.Profile) features.Profile {
+	p.Competencies = maps.Clone(p.Competencies)
+	p.Missed = slices.Clone(p.Missed)
+	for i := range p.Missed {
+		p.Missed[i].Competencies = slices.Clone(p.Missed[i].Competencies)
+	}
+	p.Usage.Seen = slices.Clone(p.Usage.Seen)
+	p.Usage.Completed = slices.Clone(p.Usage.Completed)
+	p.Vector = slices.Clone(p.Vector)
+	return p
+}
+
+// Equality on content, times compared as instants: a row re-sent with its timestamps in
+// another zone is the same row.
+
+func sameCompetency(a, b datasets.Competency) bool {
+	return a.ID == b.ID && a.Subject == b.Subject && a.Level == b.Level && a.Label == b.Label &&
+		slices.Equal(a.Prerequisites, b.Prerequisites)
+}
+
+func sameResource(a, b datasets.Resource) bool {
+	return a.ID == b.ID && a.Title == b.Title && a.Subject == b.Subject && a.Level == b.Level &&
+		a.Type == b.Type && slices.Equal(a.Competencies, b.Competencies) &&
+		a.Difficulty == b.Difficulty && a.DurationMin == b.DurationMin
+}
+
+func sameLesson(a, b datasets.Lesson) bool {
+	return a.ID == b.ID && a.ClassID == b.ClassID && a.Subject == b.Subject &&
+		slices.Equal(a.Competencies, b.Competencies) && a.Start.Equal(b.Start) && a.End.Equal(b.End)
+}
+
+func sameGrade(a, b datasets.Grade) bool {
+	return a.ID == b.ID && a.StudentID == b.StudentID && a.Subject == b.Subject &&
+		slices.Equal(a.Competencies, b.Competencies) && a.AssessmentID == b.AssessmentID &&
+		a.Date.Equal(b.Date) && a.Score == b.Score && a.OutOf == b.OutOf &&
+		a.Coefficient == b.Coefficient && a.Status == b.Status
+}
+
+func sameAbsence(a, b datasets.Absence) bool {
+	return a.ID == b.ID && a.StudentID == b.StudentID && a.Start.Equal(b.Start) &&
+		a.End.Equal(b.End) && a.Justified == b.Justified
+}
+
+func sameStatement(a, b datasets.Statement) bool {
+	return a.ID == b.ID && a.StudentID == b.StudentID && a.Verb == b.Verb &&
+		a.ObjectID == b.ObjectID && a.Timestamp.Equal(b.Timestamp) &&
+		samePtr(a.Scaled, b.Scaled) && samePtr(a.Success, b.Success) &&
+		samePtr(a.Completion, b.Completion) && samePtr(a.Duration, b.Duration)
+}
+
+func samePtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}

@@ -1,0 +1,240 @@
+// Package memstore is the embedded recommender.Store: every entity in memory behind one
+// RWMutex, and exact maximum-inner-product search over one contiguous []float32. It is the
+// default of `parcours serve` and the reference that approximate stores are measured
+// against for recall.
+//
+// It must never hand out its internal slices or maps (every read returns copies), never
+// keep a partial batch (Ingest validates everything before it writes), and never answer a
+// search approximately.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/features"
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+var _ recommender.Store = (*Store)(nil)
+
+type idSet = map[string]struct{}
+
+// Store is an in-memory recommender.Store. The zero value is not usable: call New.
+type Store struct {
+	mu sync.RWMutex
+
+	comps    map[string]datasets.Competency
+	res      map[string]datasets.Resource
+	students map[string]datasets.Student
+
+	lessons        map[string]datasets.Lesson
+	lessonsByClass map[string]idSet
+
+	grades       map[string]datasets.Grade
+	gradesBy     map[string]idSet // student id -> grade ids
+	absences     map[string]datasets.Absence
+	absencesBy   map[string]idSet
+	statements   map[string]datasets.Statement
+	statementsBy map[string]idSet
+	voidedBy     map[string]string // voided statement id -> the voiding statement's id
+	profiles     map[string]features.Profile
+	decisions    map[string][]recommender.Decision // per pupil, oldest first
+	served       map[string][]recommender.Served   // per pupil, oldest first
+	modelState   []byte
+	audit        []recommender.AuditEntry // ascending ID
+	lastAuditID  int64
+	vec          vectorIndex
+	closed       bool
+	now          func() time.Time
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		comps:          map[string]datasets.Competency{},
+		res:            map[string]datasets.Resource{},
+		students:       map[string]datasets.Student{},
+		lessons:        map[string]datasets.Lesson{},
+		lessonsByClass: map[string]idSet{},
+		grades:         map[string]datasets.Grade{},
+		gradesBy:       map[string]idSet{},
+		absences:       map[string]datasets.Absence{},
+		absencesBy:     map[string]idSet{},
+		statements:     map[string]datasets.Statement{},
+		statementsBy:   map[string]idSet{},
+		voidedBy:       map[string]string{},
+		profiles:       map[string]features.Profile{},
+		decisions:      map[string][]recommender.Decision{},
+		served:         map[string][]recommender.Served{},
+		vec:            newVectorIndex(),
+		now:            func() time.Time { return time.Now().UTC() },
+	}
+}
+
+func notFound(op, what, id string) error {
+	return fmt.Errorf("memstore.%s: %s %q: %w", op, what, id, recommender.ErrNotFound)
+}
+
+// Catalogue returns every competency and resource, sorted by id.
+func (s *Store) Catalogue(ctx context.Context) ([]datasets.Competency, []datasets.Resource, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	comps := make([]datasets.Competency, 0, len(s.comps))
+	for _, c := range s.comps {
+		comps = append(comps, copyCompetency(c))
+	}
+	res := make([]datasets.Resource, 0, len(s.res))
+	for _, r := range s.res {
+		res = append(res, copyResource(r))
+	}
+	slices.SortFunc(comps, func(a, b datasets.Competency) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(res, func(a, b datasets.Resource) int { return strings.Compare(a.ID, b.ID) })
+	return comps, res, nil
+}
+
+// Student returns one pupil.
+func (s *Store) Student(ctx context.Context, id string) (datasets.Student, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st, ok := s.students[id]
+	if !ok {
+		return datasets.Student{}, notFound("Student", "student", id)
+	}
+	return st, nil
+}
+
+func (s *Store) studentsWhere(keep func(datasets.Student) bool) []datasets.Student {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []datasets.Student{}
+	for _, st := range s.students {
+		if keep(st) {
+			out = append(out, st)
+		}
+	}
+	slices.SortFunc(out, func(a, b datasets.Student) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// ClassStudents returns the pupils of a class, sorted by id; none for an unknown class.
+func (s *Store) ClassStudents(ctx context.Context, classID string) ([]datasets.Student, error) {
+	return s.studentsWhere(func(st datasets.Student) bool { return st.ClassID == classID }), nil
+}
+
+// SchoolStudents returns the pupils of a school, sorted by id.
+func (s *Store) SchoolStudents(ctx context.Context, schoolID string) ([]datasets.Student, error) {
+	return s.studentsWhere(func(st datasets.Student) bool { return st.SchoolID == schoolID }), nil
+}
+
+// StudentIDs lists every pupil id, sorted.
+func (s *Store) StudentIDs(ctx context.Context) ([]string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := make([]string, 0, len(s.students))
+	for id := range s.students {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// PupilEvents returns the pupil's grades, absences, non-voided statements (voiding ones
+// left out too) and their class's lessons, each in time order (ties by id).
+func (s *Store) PupilEvents(ctx context.Context, id string) (features.PupilEvents, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st, ok := s.students[id]
+	if !ok {
+		return features.PupilEvents{}, notFound("PupilEvents", "student", id)
+	}
+	ev := features.PupilEvents{
+		Student:    st,
+		Grades:     s.gradesOf(id),
+		Absences:   s.absencesOf(id),
+		Statements: s.statementsOf(id, false),
+		Lessons:    make([]datasets.Lesson, 0, len(s.lessonsByClass[st.ClassID])),
+	}
+	for lid := range s.lessonsByClass[st.ClassID] {
+		ev.Lessons = append(ev.Lessons, copyLesson(s.lessons[lid]))
+	}
+	slices.SortFunc(ev.Lessons, func(a, b datasets.Lesson) int { return byTime(a.Start, b.Start, a.ID, b.ID) })
+	return ev, nil
+}
+
+func byTime(a, b time.Time, ida, idb string) int {
+	if c := a.Compare(b); c != 0 {
+		return c
+	}
+	return strings.Compare(ida, idb)
+}
+
+func (s *Store) gradesOf(sid string) []datasets.Grade {
+	out := make([]datasets.Grade, 0, len(s.gradesBy[sid]))
+	for gid := range s.gradesBy[sid] {
+		out = append(out, copyGrade(s.grades[gid]))
+	}
+	slices.SortFunc(out, func(a, b datasets.Grade) int { return byTime(a.Date, b.Date, a.ID, b.ID) })
+	return out
+}
+
+func (s *Store) absencesOf(sid string) []datasets.Absence {
+	out := make([]datasets.Absence, 0, len(s.absencesBy[sid]))
+	for aid := range s.absencesBy[sid] {
+		out = append(out, s.absences[aid])
+	}
+	slices.SortFunc(out, func(a, b datasets.Absence) int { return byTime(a.Start, b.Start, a.ID, b.ID) })
+	return out
+}
+
+// statementsOf returns a pupil's statements in time order; without all, the voided and
+// the voiding ones are left out.
+func (s *Store) statementsOf(sid string, all bool) []datasets.Statement {
+	out := make([]datasets.Statement, 0, len(s.statementsBy[sid]))
+	for xid := range s.statementsBy[sid] {
+		x := s.statements[xid]
+		if !all && (x.Verb == datasets.VerbVoided || s.voidedBy[xid] != "") {
+			continue
+		}
+		out = append(out, copyStatement(x))
+	}
+	slices.SortFunc(out, func(a, b datasets.Statement) int { return byTime(a.Timestamp, b.Timestamp, a.ID, b.ID) })
+	return out
+}
+
+// SetConsent records whether the pupil (or their parent) agreed to personalisation.
+func (s *Store) SetConsent(ctx context.Context, id string, consent bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.students[id]
+	if !ok {
+		return notFound("SetConsent", "student", id)
+	}
+	st.Consent = consent
+	s.students[id] = st
+	return nil
+}
+
+// Ping reports whether the store is open.
+func (s *Store) Ping(ctx context.Context) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("memstore.Ping: closed: %w", recommender.ErrUnavailable)
+	}
+	return nil
+}
+
+// Close marks the store closed; Ping fails afterwards. The data stay readable so that
+// in-flight requests finish.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
