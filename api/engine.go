@@ -1,0 +1,32 @@
+// Package api is Parcours's HTTP service: the contract's endpoints on gin, JWT
+// authentication, the one authorisation policy, problem+json errors, caching of
+// recommendations and paths, the audit trail of every read of a pupil's data, metrics and
+// the OpenAPI document.
+//
+// It is the only place where domain errors become status codes. It must never log
+// personal data (pupil ids, tokens, query strings), never answer with a pupil's data before
+// the read is in the audit log, and never decide access anywhere but in policy.go.
+package api
+
+import (
+	"context"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+// Engine is what the service needs from the recommender; *recommender.Engine implements
+// it, tests use fakes. Errors wrap recommender.ErrNotFound, ErrInvalid, ErrUnavailable,
+// ErrConflict, or are a *datasets.RowError.
+type Engine interface {
+	Ingest(ctx context.Context, b *datasets.Dataset) (recommender.Changed, error)
+	Recommend(ctx context.Context, r recommender.Request) (recommender.Recommendations, error)
+	Path(ctx context.Context, r recommender.PathRequest) (recommender.Path, error)
+	Decide(ctx context.Context, d recommender.Decision) error
+	ClassOverview(ctx context.Context, classID, lang string) (recommender.Overview, error)
+	Analytics(ctx context.Context, schoolID string) (recommender.Analytics, error)
+	SetConsent(ctx context.Context, id string, consent bool) error
+	Export(ctx context.Context, id string) (recommender.Export, error)
+	Erase(ctx context.Context, id string) error
+	ModelVersion() string
+}

@@ -1,0 +1,272 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parcours-ent/parcours/datasets"
+)
+
+// ingestKind is one of the batch intake endpoints: the file's columns, its reader, and
+// the pupils a batch of it touches.
+type ingestKind struct {
+	header []string
+	read   func(r io.Reader, name string, d *datasets.Dataset) error
+}
+
+var ingestKinds = map[string]ingestKind{
+	"competencies": {datasets.CompetenciesHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+		return datasets.ReadCompetencies(r, n, func(x datasets.Competency) error { d.Competencies = append(d.Competencies, x); return nil })
+	}},
+	"resources": {datasets.ResourcesHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+		return datasets.ReadResources(r, n, func(x datasets.Resource) error { d.Resources = append(d.Resources, x); return nil })
+	}},
+	"students": {datasets.StudentsHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+		return datasets.ReadStudents(r, n, func(x datasets.Student) error { d.Students = append(d.Students, x); return nil })
+	}},
+	"lessons": {datasets.LessonsHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+		return datasets.ReadLessons(r, n, func(x datasets.Lesson) error { d.Lessons = append(d.Lessons, x); return nil })
+	}},
+	"grades": {datasets.GradesHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+		return datasets.ReadGrades(r, n, func(x datasets.Grade) error { d.Grades = append(d.Grades, x); return nil })
+	}},
+	"absences": {datasets.AbsencesHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+		return datasets.ReadAbsences(r, n, func(x datasets.Absence) error { d.Absences = append(d.Absences, x); return nil })
+	}},
+}
+
+// IngestKinds lists the kinds POST /v1/ingest/{kind} accepts.
+func IngestKinds() []string {
+	ks := make([]string, 0, len(ingestKinds))
+	for k := range ingestKinds {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// ingestResult is the answer to a batch: counts only, no pupil ids.
+type ingestResult struct {
+	Kind      string `json:"kind,omitempty"`
+	Rows      int    `json:"rows"`
+	Students  int    `json:"students_changed"`
+	Classes   int    `json:"classes_changed"`
+	Catalogue bool   `json:"catalogue_changed"`
+}
+
+func (s *Server) postIngest(c *gin.Context) {
+	kind := c.Param("kind")
+	spec, ok := ingestKinds[kind]
+	if !ok {
+		writeProblem(c, newProblem(http.StatusNotFound, "no such ingest kind; want one of "+strings.Join(IngestKinds(), ", ")))
+		return
+	}
+	if err := s.authorize(c.Request.Context(), claimsOf(c), actIngest, target{}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	d := &datasets.Dataset{}
+	var err error
+	switch ct := c.ContentType(); ct {
+	case "text/csv":
+		err = spec.read(c.Request.Body, kind, d)
+	case "application/json", "":
+		err = readJSONRows(c.Request.Body, kind, spec, d)
+	default:
+		err = newProblem(http.StatusUnsupportedMediaType, "send application/json (an array of rows) or text/csv")
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	res, err := s.ingest(c.Request.Context(), d)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	res.Kind = kind
+	c.JSON(http.StatusOK, res)
+}
+
+// ingest hands a validated batch to the engine (all or nothing) and drops the cache of
+// every pupil it names or changed.
+func (s *Server) ingest(ctx context.Context, d *datasets.Dataset) (ingestResult, error) {
+	ch, err := s.eng.Ingest(ctx, d)
+	if err != nil {
+		return ingestResult{}, err
+	}
+	touched := map[string]bool{}
+	for _, id := range ch.Students {
+		touched[id] = true
+	}
+	for _, x := range d.Students {
+		touched[x.ID] = true
+	}
+	for _, x := range d.Grades {
+		touched[x.StudentID] = true
+	}
+	for _, x := range d.Absences {
+		touched[x.StudentID] = true
+	}
+	for _, x := range d.Statements {
+		touched[x.StudentID] = true
+	}
+	for _, cl := range ch.Classes {
+		if sts, err := s.store.ClassStudents(ctx, cl); err == nil {
+			for _, st := range sts {
+				touched[st.ID] = true
+			}
+		}
+	}
+	ids := make([]string, 0, len(touched))
+	for id := range touched {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	_ = s.invalidate(ctx, ids)
+	rows := len(d.Competencies) + len(d.Resources) + len(d.Students) + len(d.Lessons) +
+		len(d.Grades) + len(d.Absences) + len(d.Statements)
+	return ingestResult{Rows: rows, Students: len(ch.Students), Classes: len(ch.Classes), Catalogue: ch.Catalogue}, nil
+}
+
+// readJSONRows reads a JSON array of objects keyed by the file's columns (strings,
+// numbers, booleans, arrays of strings for list columns) and validates each element
+// with the file reader, so the API and the files share one set of rules. A bad element
+// is a problem naming its JSON pointer (/3/score).
+func readJSONRows(r io.Reader, kind string, spec ingestKind, d *datasets.Dataset) error {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		if err != nil {
+			return jsonProblem(err)
+		}
+		return badRequest("", "want a JSON array of rows")
+	}
+	var buf bytes.Buffer
+	for i := 0; dec.More(); i++ {
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return rowProblem(i, "", "want an object")
+			}
+			return jsonProblem(err)
+		}
+		rec := make([]string, len(spec.header))
+		for k, v := range obj {
+			col := slices.Index(spec.header, k)
+			if col < 0 {
+				return rowProblem(i, k, "unknown column; want "+strings.Join(spec.header, ","))
+			}
+			s, ok := cellText(v)
+			if !ok {
+				return rowProblem(i, k, "wrong type: want a string, number, boolean or array of strings")
+			}
+			rec[col] = s
+		}
+		buf.Reset()
+		w := csv.NewWriter(&buf)
+		_ = w.Write(spec.header)
+		_ = w.Write(rec)
+		w.Flush()
+		if err := spec.read(&buf, kind, d); err != nil {
+			var re *datasets.RowError
+			if errors.As(err, &re) {
+				return rowProblem(i, re.Field, re.Msg)
+			}
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return jsonProblem(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("", "trailing data after the JSON array")
+	}
+	return nil
+}
+
+func rowProblem(i int, field, msg string) *Problem {
+	f := "/" + strconv.Itoa(i)
+	if field != "" {
+		f += "/" + field
+	}
+	p := badRequest(f, "element "+strconv.Itoa(i)+": "+msg)
+	p.Line = i + 1
+	return p
+}
+
+// cellText renders one JSON value as the file's text for that column.
+func cellText(v any) (string, bool) {
+	switch x := v.(type) {
+	case nil:
+		return "", true
+	case string:
+		return x, true
+	case json.Number:
+		return x.String(), true
+	case bool:
+		return strconv.FormatBool(x), true
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return "", false
+			}
+			parts[i] = s
+		}
+		return strings.Join(parts, datasets.ListSep), true
+	}
+	return "", false
+}
+
+var xapiVersionRE = regexp.MustCompile(`^1\.0\.[0-9]+$`)
+
+// postStatements is the subset of the xAPI statements resource that Moodle's log store
+// and H5P use: one statement or an array; the answer is the array of their ids.
+func (s *Server) postStatements(c *gin.Context) {
+	if v := c.GetHeader("X-Experience-API-Version"); !xapiVersionRE.MatchString(v) {
+		writeProblem(c, badRequest("X-Experience-API-Version", "send the header X-Experience-API-Version: 1.0.3"))
+		return
+	}
+	if err := s.authorize(c.Request.Context(), claimsOf(c), actXAPI, target{}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if ct := c.ContentType(); ct != "application/json" && ct != "" {
+		writeProblem(c, newProblem(http.StatusUnsupportedMediaType, "send application/json"))
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		s.fail(c, jsonProblem(err))
+		return
+	}
+	sts, err := datasets.ParseStatementsJSON(body)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if _, err := s.ingest(c.Request.Context(), &datasets.Dataset{Statements: sts}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ids := make([]string, len(sts))
+	for i, st := range sts {
+		ids[i] = st.ID
+	}
+	c.Header("X-Experience-API-Version", "1.0.3")
+	c.JSON(http.StatusOK, ids)
+}

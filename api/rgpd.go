@@ -1,0 +1,152 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+type consentBody struct {
+	Personalization *bool `json:"personalization"`
+}
+
+func (s *Server) putConsent(c *gin.Context) {
+	var b consentBody
+	if err := decodeJSON(c, &b); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if b.Personalization == nil {
+		writeProblem(c, badRequest("/personalization", "personalization (true or false) is required"))
+		return
+	}
+	id, ok := s.pupilID(c, actConsent)
+	if !ok {
+		return
+	}
+	if err := s.audit(c, actConsent, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.eng.SetConsent(c.Request.Context(), id, *b.Personalization); err != nil {
+		s.fail(c, err)
+		return
+	}
+	_ = s.invalidate(c.Request.Context(), []string{id})
+	c.JSON(http.StatusOK, gin.H{"student_id": id, "personalization": *b.Personalization})
+}
+
+func (s *Server) getExport(c *gin.Context) {
+	id, ok := s.pupilID(c, actExport)
+	if !ok {
+		return
+	}
+	x, err := s.eng.Export(c.Request.Context(), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.audit(c, actExport, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, x)
+}
+
+// deleteStudent erases the pupil. The cache is dropped before the store (so that a cache
+// that cannot be cleared stops the erasure while it can still be retried) and again after
+// it; the versioned cache refuses any answer computed before the erasure.
+func (s *Server) deleteStudent(c *gin.Context) {
+	id, ok := s.pupilID(c, actErase)
+	if !ok {
+		return
+	}
+	ctx := c.Request.Context()
+	if err := s.audit(c, actErase, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.invalidate(ctx, []string{id}); err != nil {
+		writeProblem(c, newProblem(http.StatusServiceUnavailable, "the cache cannot be cleared; nothing was erased; retry later"))
+		return
+	}
+	if err := s.eng.Erase(ctx, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.invalidate(ctx, []string{id}); err != nil {
+		writeProblem(c, newProblem(http.StatusServiceUnavailable, "the pupil was erased from the store but the cache could not be cleared; retry"))
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) getAudit(c *gin.Context) {
+	id := c.Query("student")
+	if p := checkID("student", id); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	limit, p := queryInt(c, "limit", 1000, 1, 10000)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	var since time.Time
+	if raw := c.Query("since"); raw != "" {
+		t, err := time.Parse(time.RFC3339, raw)
+		if err != nil {
+			writeProblem(c, badRequest("since", "since must be an RFC 3339 time"))
+			return
+		}
+		since = t
+	}
+	if err := s.authorize(c.Request.Context(), claimsOf(c), actAudit, target{StudentID: id}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	entries, err := s.store.Audit(c.Request.Context(), recommender.AuditQuery{StudentID: id, Since: since, Limit: limit})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.audit(c, actAudit, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if entries == nil {
+		entries = []recommender.AuditEntry{}
+	}
+	c.JSON(http.StatusOK, gin.H{"student_id": id, "entries": entries})
+}
+
+func (s *Server) getAnalytics(c *gin.Context) {
+	cl := claimsOf(c)
+	school := c.Query("school")
+	if school == "" && cl.Role == RoleAnalyst {
+		school = cl.School
+	}
+	if school != "" {
+		if p := checkID("school", school); p != nil {
+			writeProblem(c, p)
+			return
+		}
+	}
+	if err := s.authorize(c.Request.Context(), cl, actAnalytics, target{SchoolID: school}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := s.eng.Analytics(c.Request.Context(), school)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.audit(c, actAnalytics); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, a)
+}

@@ -1,0 +1,287 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+// Config holds the service's settings; zero fields take the documented defaults.
+type Config struct {
+	// Verifier checks bearer tokens (NewHS256Verifier or NewJWKSVerifier). Required.
+	Verifier Verifier
+	// RequestTimeout bounds the work of one request (default 10s).
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds a JSON command body (default 64 KiB); MaxIngestBytes an ingest
+	// or xAPI batch (default 16 MiB). Larger bodies get 413.
+	MaxBodyBytes   int64
+	MaxIngestBytes int64
+	// CacheTTL is how long a cached recommendation or path lives (default 10m).
+	CacheTTL time.Duration
+	// RateLimit is the sustained requests per second allowed per token subject (default
+	// 50), RateBurst the burst (default 100).
+	RateLimit float64
+	RateBurst int
+	// MaxK bounds k (default 50); MaxPathLength bounds length (default 20).
+	MaxK          int
+	MaxPathLength int
+	// AuditSpool, when set, takes the audit entries the store cannot write (store down),
+	// so that cached answers can still be served; without it such reads fail with 503.
+	AuditSpool AuditSpool
+	// Registerer receives the metrics (default: a registry of the server's own, served at
+	// /metrics).
+	Registry *prometheus.Registry
+}
+
+func (c Config) withDefaults() Config {
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = 10 * time.Second
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 64 << 10
+	}
+	if c.MaxIngestBytes <= 0 {
+		c.MaxIngestBytes = 16 << 20
+	}
+	if c.CacheTTL <= 0 {
+		c.CacheTTL = 10 * time.Minute
+	}
+	if c.RateLimit <= 0 {
+		c.RateLimit = 50
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = 100
+	}
+	if c.MaxK <= 0 {
+		c.MaxK = 50
+	}
+	if c.MaxPathLength <= 0 {
+		c.MaxPathLength = 20
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	return c
+}
+
+// Server is the HTTP service. It keeps no state of its own beyond rate-limit counters and
+// in-flight computations, so replicas can run behind any load balancer.
+type Server struct {
+	cfg     Config
+	eng     Engine
+	store   recommender.Store
+	cache   recommender.Cache
+	log     *slog.Logger
+	metrics *metrics
+	limits  *limiter
+	flight  singleflight.Group
+	handler http.Handler
+}
+
+// New wires a server. cache may be nil (no caching).
+func New(cfg Config, eng Engine, store recommender.Store, cache recommender.Cache, logger *slog.Logger) *Server {
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:     cfg,
+		eng:     eng,
+		store:   store,
+		cache:   cache,
+		log:     logger,
+		metrics: newMetrics(cfg.Registry),
+		limits:  newLimiter(cfg.RateLimit, cfg.RateBurst),
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// Handler returns the service's http.Handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// NewHTTPServer returns an http.Server with timeouts suited to this service; the caller
+// runs it and shuts it down gracefully.
+func NewHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+func (s *Server) routes() http.Handler {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.observe, securityHeaders, s.recoverPanic)
+	r.NoRoute(func(c *gin.Context) { writeProblem(c, newProblem(http.StatusNotFound, "no such endpoint")) })
+	r.NoMethod(func(c *gin.Context) {
+		writeProblem(c, newProblem(http.StatusMethodNotAllowed, "this endpoint does not take this method"))
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
+	r.GET("/openapi.json", serveOpenAPI)
+
+	small := s.bodyLimit(s.cfg.MaxBodyBytes)
+	big := s.bodyLimit(s.cfg.MaxIngestBytes)
+	v1 := r.Group("/v1", s.authenticate, s.rateLimit, s.timeout)
+	v1.GET("/students/:id/recommendations", small, s.getRecommendations)
+	v1.GET("/students/:id/path", small, s.getPath)
+	v1.POST("/students/:id/path/decisions", small, s.postDecision)
+	v1.PUT("/students/:id/consent", small, s.putConsent)
+	v1.GET("/students/:id/export", small, s.getExport)
+	v1.DELETE("/students/:id", small, s.deleteStudent)
+	v1.GET("/classes/:id/overview", small, s.getOverview)
+	v1.POST("/ingest/:kind", big, s.postIngest)
+	v1.GET("/audit", small, s.getAudit)
+	v1.GET("/analytics/overview", small, s.getAnalytics)
+	x := r.Group("/xapi", s.authenticate, s.rateLimit, s.timeout)
+	x.POST("/statements", big, s.postStatements)
+	return r
+}
+
+// observe records latency by route template (never the raw path: it holds ids) and logs
+// the request without personal data.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	d := time.Since(start)
+	s.metrics.latency.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Observe(d.Seconds())
+	lvl := slog.LevelDebug
+	if status >= 500 {
+		lvl = slog.LevelWarn
+	}
+	s.log.Log(c.Request.Context(), lvl, "request", "route", route, "method", c.Request.Method,
+		"status", status, "duration_ms", float64(d.Microseconds())/1000)
+}
+
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Strict-Transport-Security", "max-age=31536000")
+	c.Next()
+}
+
+func (s *Server) recoverPanic(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic", "route", c.FullPath())
+			writeProblem(c, newProblem(http.StatusInternalServerError, ""))
+		}
+	}()
+	c.Next()
+}
+
+const claimsKey = "parcours.claims"
+
+func (s *Server) authenticate(c *gin.Context) {
+	h := c.GetHeader("Authorization")
+	raw, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || raw == "" || len(raw) > 8<<10 {
+		writeProblem(c, newProblem(http.StatusUnauthorized, "send Authorization: Bearer <token>"))
+		return
+	}
+	cl, err := s.cfg.Verifier.Verify(c.Request.Context(), strings.TrimSpace(raw))
+	if err != nil {
+		detail := "the token is not valid"
+		if errors.Is(err, ErrToken) && strings.Contains(err.Error(), "expired") {
+			detail = "the token has expired"
+		}
+		writeProblem(c, newProblem(http.StatusUnauthorized, detail))
+		return
+	}
+	c.Set(claimsKey, cl)
+	c.Next()
+}
+
+func claimsOf(c *gin.Context) *Claims {
+	v, _ := c.Get(claimsKey)
+	cl, _ := v.(*Claims)
+	return cl
+}
+
+func (s *Server) rateLimit(c *gin.Context) {
+	cl := claimsOf(c)
+	if !s.limits.allow(cl.Role + "\x00" + cl.Subject) {
+		s.metrics.rateLimited.Inc()
+		writeProblem(c, newProblem(http.StatusTooManyRequests, "too many requests for this token; slow down"))
+		return
+	}
+	c.Next()
+}
+
+func (s *Server) timeout(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+func (s *Server) bodyLimit(n int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > n {
+			writeProblem(c, errTooLarge)
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		c.Next()
+	}
+}
+
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := gin.H{"store": "ok", "cache": "ok"}
+	ready := true
+	if err := s.store.Ping(ctx); err != nil {
+		checks["store"], ready = "unreachable", false
+	}
+	if s.cache != nil {
+		if err := s.cache.Ping(ctx); err != nil {
+			// The service still answers without its cache, but an operator must know.
+			checks["cache"], ready = "unreachable", false
+		}
+	}
+	if !ready {
+		c.Header("Content-Type", "application/problem+json")
+		p := newProblem(http.StatusServiceUnavailable, "a store is unreachable")
+		c.JSON(http.StatusServiceUnavailable, gin.H{"type": p.Type, "title": p.Title, "status": p.Status,
+			"detail": p.Detail, "instance": c.Request.URL.Path, "checks": checks})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+}

@@ -1,0 +1,265 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+// checkID applies the contract's rule for opaque ids (the same as the data files'):
+// non-empty, at most datasets.MaxIDBytes, valid UTF-8, no control character, no
+// surrounding space, no list separator. Anything else is opaque and only ever compared.
+func checkID(field, s string) *Problem {
+	switch {
+	case s == "":
+		return badRequest(field, "missing id")
+	case len(s) > datasets.MaxIDBytes:
+		return badRequest(field, "id longer than "+strconv.Itoa(datasets.MaxIDBytes)+" bytes")
+	case !utf8.ValidString(s):
+		return badRequest(field, "id is not valid UTF-8")
+	case strings.TrimSpace(s) != s, strings.Contains(s, datasets.ListSep):
+		return badRequest(field, "id with surrounding spaces or a list separator")
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return badRequest(field, "id with a control character")
+	}
+	return nil
+}
+
+var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
+
+// queryInt reads an integer query parameter within [lo, hi], def when absent.
+func queryInt(c *gin.Context, name string, def, lo, hi int) (int, *Problem) {
+	raw, ok := c.GetQuery(name)
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo || n > hi {
+		return 0, badRequest(name, name+" must be an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
+	}
+	return n, nil
+}
+
+func querySubject(c *gin.Context) (string, *Problem) {
+	s := c.Query("subject")
+	if s != "" && !codeRE.MatchString(s) {
+		return "", badRequest("subject", "subject must be a code such as MATHS")
+	}
+	return s, nil
+}
+
+func queryLang(c *gin.Context) (string, *Problem) {
+	switch l := c.Query("lang"); l {
+	case "":
+		return "fr", nil
+	case "fr", "en":
+		return l, nil
+	}
+	return "", badRequest("lang", "lang must be fr or en")
+}
+
+// pupilID validates the :id path parameter and authorises act on that pupil.
+func (s *Server) pupilID(c *gin.Context, act action) (string, bool) {
+	id := c.Param("id")
+	if p := checkID("id", id); p != nil {
+		writeProblem(c, p)
+		return "", false
+	}
+	if err := s.authorize(c.Request.Context(), claimsOf(c), act, target{StudentID: id}); err != nil {
+		s.fail(c, err)
+		return "", false
+	}
+	return id, true
+}
+
+func firstProblem(ps ...*Problem) *Problem {
+	for _, p := range ps {
+		if p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *Server) getRecommendations(c *gin.Context) {
+	k, p1 := queryInt(c, "k", 10, 1, s.cfg.MaxK)
+	subject, p2 := querySubject(c)
+	lang, p3 := queryLang(c)
+	if p := firstProblem(p1, p2, p3); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	id, ok := s.pupilID(c, actReadPupil)
+	if !ok {
+		return
+	}
+	req := recommender.Request{StudentID: id, K: k, Subject: subject, Lang: lang}
+	query := "k=" + strconv.Itoa(k) + "&subject=" + subject + "&lang=" + lang
+	recs, err := cachedAnswer(c.Request.Context(), s, "recommendations", id, query,
+		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) },
+		func(r *recommender.Recommendations) *string { return &r.Source })
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.audit(c, "recommendations.read", id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, recs)
+}
+
+func (s *Server) getPath(c *gin.Context) {
+	length, p1 := queryInt(c, "length", 5, 1, s.cfg.MaxPathLength)
+	subject, p2 := querySubject(c)
+	lang, p3 := queryLang(c)
+	if p := firstProblem(p1, p2, p3); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	id, ok := s.pupilID(c, actReadPupil)
+	if !ok {
+		return
+	}
+	req := recommender.PathRequest{StudentID: id, Subject: subject, Length: length, Lang: lang}
+	query := "length=" + strconv.Itoa(length) + "&subject=" + subject + "&lang=" + lang
+	path, err := cachedAnswer(c.Request.Context(), s, "path", id, query,
+		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) },
+		func(p *recommender.Path) *string { return &p.Source })
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.audit(c, "path.read", id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, path)
+}
+
+// decodeJSON reads one JSON object into v, refusing unknown fields, trailing data and
+// wrong types with a problem naming the field.
+func decodeJSON(c *gin.Context, v any) error {
+	if ct := c.ContentType(); ct != "" && ct != "application/json" {
+		return newProblem(http.StatusUnsupportedMediaType, "send application/json")
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonProblem(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("", "trailing data after the JSON object")
+	}
+	return nil
+}
+
+func jsonProblem(err error) error {
+	var mbe *http.MaxBytesError
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &mbe):
+		return errTooLarge
+	case errors.As(err, &te):
+		return badRequest("/"+strings.ReplaceAll(te.Field, ".", "/"), "wrong type: want "+te.Type.String())
+	case errors.As(err, &se):
+		return badRequest("", "malformed JSON at byte "+strconv.FormatInt(se.Offset, 10))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("", "empty or truncated JSON body")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest("/"+f, "unknown field")
+	}
+	return badRequest("", "malformed JSON")
+}
+
+type decisionBody struct {
+	ResourceID string `json:"resource_id"`
+	Decision   string `json:"decision"`
+	Comment    string `json:"comment"`
+}
+
+func (s *Server) postDecision(c *gin.Context) {
+	var b decisionBody
+	if err := decodeJSON(c, &b); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if p := checkID("/resource_id", b.ResourceID); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	switch b.Decision {
+	case recommender.DecisionApprove, recommender.DecisionReject, recommender.DecisionPin:
+	default:
+		writeProblem(c, badRequest("/decision", "decision must be approve, reject or pin"))
+		return
+	}
+	if len(b.Comment) > 2000 || strings.IndexFunc(b.Comment, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) >= 0 {
+		writeProblem(c, badRequest("/comment", "comment must be at most 2000 bytes of text"))
+		return
+	}
+	id, ok := s.pupilID(c, actDecide)
+	if !ok {
+		return
+	}
+	d := recommender.Decision{StudentID: id, ResourceID: b.ResourceID, Decision: b.Decision,
+		Comment: b.Comment, TeacherID: claimsOf(c).Subject, At: time.Now().UTC()}
+	if err := s.audit(c, actDecide, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.eng.Decide(c.Request.Context(), d); err != nil {
+		s.fail(c, err)
+		return
+	}
+	_ = s.invalidate(c.Request.Context(), []string{id})
+	c.JSON(http.StatusCreated, d)
+}
+
+func (s *Server) getOverview(c *gin.Context) {
+	lang, p := queryLang(c)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	id := c.Param("id")
+	if p := checkID("id", id); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	if err := s.authorize(c.Request.Context(), claimsOf(c), actOverview, target{ClassID: id}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ov, err := s.eng.ClassOverview(c.Request.Context(), id, lang)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ids := make([]string, len(ov.Pupils))
+	for i, p := range ov.Pupils {
+		ids[i] = p.StudentID
+	}
+	if len(ids) > 0 {
+		if err := s.audit(c, actOverview, ids...); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, ov)
+}
