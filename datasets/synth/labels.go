@@ -1,0 +1,123 @@
+package synth
+
+// programme holds the competency labels of each subject and level, in the order a
+// teacher would usually teach them (the first ones of a level are the foundations the
+// later ones build on). They follow the French national programmes closely enough to
+// read naturally in an ENT; they are not an official reference. FRANCAIS stops at 1re:
+// in terminale French gives way to philosophy.
+var programme = map[string]map[string][]string{
+	"MATHS": {
+		"6e": {"Nombres entiers et décimaux", "Comparer et ranger des décimaux", "Addition et soustraction de décimaux",
+			"Multiplication de décimaux", "Division euclidienne", "Fractions : sens et écriture", "Fractions : partage et quotient",
+			"Angles : mesure et construction", "Périmètres et aires", "Symétrie axiale"},
+		"5e": {"Priorités opératoires", "Nombres relatifs : repérage", "Nombres relatifs : addition et soustraction",
+			"Fractions : comparaison", "Fractions : addition", "Proportionnalité", "Pourcentages",
+			"Calcul littéral : expressions", "Triangles : construction et inégalité triangulaire", "Symétrie centrale"},
+		"4e": {"Nombres relatifs : multiplication et division", "Fractions : multiplication et division", "Puissances",
+			"Calcul littéral : développer et réduire", "Équations du premier degré", "Proportionnalité et quatrième proportionnelle",
+			"Théorème de Pythagore", "Théorème de Thalès (configuration triangle)", "Statistiques : moyenne et médiane", "Cosinus d'un angle aigu"},
+		"3e": {"Arithmétique : nombres premiers", "Calcul littéral : factoriser", "Identités remarquables", "Équations produit nul",
+			"Inéquations du premier degré", "Notion de fonction", "Fonctions linéaires et affines", "Trigonométrie",
+			"Théorème de Thalès et réciproque", "Probabilités"},
+		"2nde": {"Ensembles de nombres et intervalles", "Calcul littéral et équations", "Généralités sur les fonctions",
+			"Fonctions de référence", "Variations et extremums", "Vecteurs du plan", "Équations de droites",
+			"Systèmes d'équations linéaires", "Statistiques descriptives", "Probabilités et échantillonnage"},
+		"1re": {"Second degré : forme canonique", "Second degré : discriminant et racines", "Suites arithmétiques et géométriques",
+			"Nombre dérivé et tangente", "Fonction dérivée et variations", "Fonction exponentielle", "Trigonométrie : cercle trigonométrique",
+			"Produit scalaire", "Probabilités conditionnelles", "Variables aléatoires"},
+		"Tle": {"Raisonnement par récurrence", "Limites de suites", "Limites de fonctions", "Continuité et théorème des valeurs intermédiaires",
+			"Convexité", "Fonction logarithme népérien", "Primitives et équations différentielles", "Calcul intégral",
+			"Géométrie dans l'espace", "Loi binomiale"},
+	},
+	"FRANCAIS": {
+		"6e": {"Lire un conte et le résumer", "Classes grammaticales", "Le groupe nominal", "Accord sujet-verbe",
+			"Présent de l'indicatif", "Imparfait et passé simple", "Écrire un récit au passé", "Vocabulaire : familles de mots", "Lire et dire un poème"},
+		"5e": {"Le récit d'aventure", "Fonctions dans la phrase", "Compléments circonstanciels", "Accord du participe passé avec être",
+			"Passé composé et plus-que-parfait", "Le théâtre : la comédie", "Écrire un dialogue", "Vocabulaire : synonymes et antonymes", "Le texte argumentatif : exprimer un avis"},
+		"4e": {"La nouvelle réaliste", "Propositions subordonnées relatives", "Accord du participe passé avec avoir", "Le subjonctif présent",
+			"La lettre et le genre épistolaire", "Discours direct et indirect", "Argumenter : thèse et arguments", "La poésie lyrique", "Analyser une image"},
+		"3e": {"L'autobiographie", "Propositions subordonnées conjonctives", "Les valeurs des temps", "Figures de style",
+			"Le théâtre : la tragédie", "Dénoncer les travers de la société", "Écrire un texte argumentatif", "Rédaction : sujet d'invention", "Préparer le brevet : questions de compréhension"},
+		"2nde": {"Le roman et le récit du XVIIIe au XXIe siècle", "La poésie du XIXe au XXIe siècle", "Le théâtre du XVIIe au XXIe siècle",
+			"La littérature d'idées", "Le commentaire : construire des axes", "La contraction de texte", "L'essai : plan dialectique", "Grammaire : la phrase complexe", "Lexique : étymologie"},
+		"1re": {"Le commentaire littéraire", "La dissertation sur œuvre", "Analyser un extrait : explication linéaire", "Le roman : parcours associé",
+			"La poésie : œuvre intégrale", "Le théâtre : œuvre intégrale", "La littérature d'idées : œuvre intégrale", "Grammaire pour l'oral du bac", "Préparer l'entretien de l'oral"},
+	},
+	"HIST-GEO": {
+		"6e": {"La longue histoire de l'humanité", "Premiers États, premières écritures", "Le monde des cités grecques", "Rome : de la République à l'Empire",
+			"Les débuts du judaïsme et du christianisme", "Habiter une métropole", "Habiter un espace de faible densité", "Habiter les littoraux", "Lire une carte"},
+		"5e": {"Byzance et l'Europe carolingienne", "L'Islam : débuts et expansion", "La société féodale", "L'émergence de l'État en France",
+			"Le monde au temps de Charles Quint", "Humanisme et Réformes", "La croissance démographique", "Les ressources : l'énergie et l'eau", "Prévenir les risques"},
+		"4e": {"Le XVIIIe siècle : Lumières et révolutions", "La Révolution française et l'Empire", "L'Europe de la révolution industrielle",
+			"Conquêtes et sociétés coloniales", "La IIIe République", "L'urbanisation du monde", "Les mobilités humaines transnationales", "Le tourisme et ses espaces", "Construire un croquis"},
+		"3e": {"La Première Guerre mondiale", "Démocraties et régimes totalitaires", "La Seconde Guerre mondiale", "La France défaite et occupée",
+			"La guerre froide", "Indépendances et construction de nouveaux États", "Les aires urbaines en France", "Les espaces productifs", "La France et l'Union européenne"},
+		"2nde": {"La Méditerranée antique", "La Méditerranée médiévale", "L'ouverture atlantique", "La Renaissance et les Réformes",
+			"L'affirmation de l'État dans le royaume de France", "Sociétés et environnements", "Territoires, populations et développement", "Des mobilités généralisées", "L'Afrique australe"},
+		"1re": {"L'Europe face aux révolutions", "La France dans l'Europe des nationalités", "L'industrialisation et l'accélération des transformations",
+			"La Troisième République", "La Première Guerre mondiale : le suicide de l'Europe", "La métropolisation", "Les espaces de production", "Les espaces ruraux", "La Chine : des recompositions spatiales"},
+		"Tle": {"L'épreuve de la Seconde Guerre mondiale", "La guerre froide et la bipolarisation", "La Ve République", "Les remises en cause des années 1970",
+			"Le monde depuis 1991", "Mers et océans", "Dynamiques territoriales de la mondialisation", "L'Union européenne dans la mondialisation", "Méthodologie : l'analyse de document"},
+	},
+	"SVT": {
+		"6e": {"Le vivant et sa classification", "Les besoins des plantes", "Les besoins nutritifs des animaux", "Le développement des êtres vivants",
+			"Les roches et le sous-sol", "Les paysages et l'action humaine", "Observer au microscope", "Mener une démarche d'investigation"},
+		"5e": {"La respiration des êtres vivants", "Les milieux de vie et la répartition des êtres vivants", "L'alimentation et la digestion",
+			"La reproduction sexuée et asexuée", "Les phénomènes météorologiques", "Les séismes et volcans", "La cellule, unité du vivant", "Les écosystèmes"},
+		"4e": {"La puberté et la reproduction humaine", "Le système nerveux", "L'effort physique et ses effets", "La dynamique interne de la Terre",
+			"La tectonique des plaques", "Les microorganismes", "La biodiversité et son évolution", "Lire un graphique scientifique"},
+		"3e": {"Le patrimoine génétique", "Division cellulaire et chromosomes", "L'immunité", "Les antibiotiques et la vaccination",
+			"L'évolution des espèces", "Le climat et ses changements", "L'exploitation des ressources naturelles", "Rédiger une démarche scientifique"},
+		"2nde": {"Organisation du vivant : la cellule", "Le métabolisme cellulaire", "Biodiversité et évolution", "L'érosion et les sols",
+			"Agrosystèmes et développement durable", "Procréation et sexualité humaine", "Microorganismes et santé", "Exploiter des données expérimentales"},
+		"1re": {"Réplication de l'ADN et mitose", "Mutations de l'ADN", "Expression du patrimoine génétique", "La dynamique de la lithosphère",
+			"Écosystèmes et services environnementaux", "Variation génétique et santé", "Le fonctionnement du système immunitaire", "Comportements et stress"},
+		"Tle": {"Génétique et évolution", "À la recherche du passé géologique", "De la plante sauvage à la plante domestiquée", "Les climats de la Terre",
+			"Le réflexe myotatique", "Le cerveau et le mouvement volontaire", "Le maintien de la glycémie", "Préparer l'épreuve d'ECE"},
+	},
+	"PHYS-CHIM": {
+		"6e": {"Les états de la matière", "Les mélanges", "Le mouvement", "Les sources d'énergie", "Les circuits électriques simples", "Mesurer une masse et un volume"},
+		"5e": {"Les changements d'état", "Masse volumique", "Le circuit en série et en dérivation", "La lumière et sa propagation",
+			"Les mouvements : trajectoire et vitesse", "Les sources et conversions d'énergie", "Le système solaire", "Mélanges et solutions"},
+		"4e": {"Molécules et atomes", "Les transformations chimiques", "La combustion", "Intensité et tension électriques",
+			"La loi d'Ohm", "Vitesse et interactions", "Le son", "La lumière : couleurs et vitesse"},
+		"3e": {"Structure de l'atome et ions", "Acides et bases : le pH", "Les forces et leurs représentations", "La gravitation et le poids",
+			"Énergie cinétique", "Puissance et énergie électriques", "Les signaux lumineux et sonores", "Conservation de l'énergie"},
+		"2nde": {"Corps purs et mélanges", "Solutions aqueuses et concentration", "Modélisation de la matière : l'atome", "La mole",
+			"Transformations physiques, chimiques et nucléaires", "Décrire un mouvement", "Modéliser une action par une force", "Ondes et signaux"},
+		"1re": {"Suivi d'une transformation : tableau d'avancement", "Oxydoréduction", "Structure des entités chimiques", "Chimie organique",
+			"Mouvement et deuxième loi de Newton", "Énergie mécanique", "Ondes mécaniques", "Lentilles et images"},
+		"Tle": {"Titrages", "Cinétique chimique", "Équilibres acide-base", "Piles et électrolyse",
+			"Mouvement dans un champ uniforme", "Mécanique des fluides", "Diffraction et interférences", "Dynamique d'un système électrique"},
+	},
+	"ANGLAIS": {
+		"6e": {"Se présenter", "Be et have au présent", "Le présent simple", "Les possessifs", "Comprendre une consigne orale",
+			"Décrire sa famille", "Parler de ses goûts", "L'heure et la date"},
+		"5e": {"Le présent en be+ing", "Le prétérit des verbes réguliers", "Les verbes irréguliers courants", "Comparatifs et superlatifs",
+			"Raconter un événement passé", "Comprendre un document audio", "Les modaux can et must", "Décrire un lieu"},
+		"4e": {"Le futur : will et be going to", "Le present perfect", "Les quantifieurs", "Le prétérit en be+ing",
+			"Rédiger un courriel", "Comprendre un article de presse", "Exprimer son opinion", "Les relatives"},
+		"3e": {"Le passif", "Le discours indirect", "Les conditionnelles", "Le past perfect", "Argumenter à l'oral",
+			"Comprendre un document vidéo", "Rédiger un récit", "Préparer l'oral du brevet"},
+		"2nde": {"Compréhension de l'écrit : niveau B1", "Compréhension de l'oral : niveau B1", "Expression écrite : texte structuré",
+			"Expression orale en continu", "Les temps du passé", "Les modaux et leurs nuances", "Les propositions relatives", "Identités et échanges"},
+		"1re": {"Compréhension de l'écrit : niveau B1+", "Compréhension de l'oral : niveau B1+", "Synthèse de documents",
+			"Expression orale en interaction", "Les structures causatives", "Le passif complexe", "Espace privé et espace public", "Art et pouvoir"},
+		"Tle": {"Compréhension de l'écrit : niveau B2", "Compréhension de l'oral : niveau B2", "Essai argumenté",
+			"Rendre compte d'un document en français", "Les nuances de la modalité", "Fictions et réalités", "Innovations scientifiques et responsabilité", "Préparer l'épreuve écrite"},
+	},
+}
+
+// subjects in a fixed order: map iteration order must never reach the output.
+var subjects = []string{"MATHS", "FRANCAIS", "HIST-GEO", "SVT", "PHYS-CHIM", "ANGLAIS"}
+
+// weeklyHours is each subject's weekly timetable, by level (one lesson is one hour).
+var weeklyHours = map[string][7]int{
+	//              6e 5e 4e 3e 2nde 1re Tle
+	"MATHS":     {4, 4, 4, 4, 4, 4, 4},
+	"FRANCAIS":  {5, 4, 4, 4, 4, 4, 0},
+	"HIST-GEO":  {3, 3, 3, 3, 3, 3, 3},
+	"SVT":       {2, 2, 2, 2, 2, 3, 3},
+	"PHYS-CHIM": {1, 2, 2, 2, 3, 3, 3},
+	"ANGLAIS":   {4, 3, 3, 3, 3, 2, 2},
+}

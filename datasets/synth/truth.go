@@ -1,0 +1,190 @@
+package synth
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/parcours-ent/parcours/datasets"
+)
+
+// Truth is what the generator knows and the data folder hides: the simulator's
+// parameters, every pupil's hidden traits, true difficulties and weekly abilities.
+type Truth struct {
+	Info     SimulatorInfo
+	Learners []Learner
+	// Difficulty holds the true difficulty of every competency, resource and
+	// assessment, by id.
+	Difficulty map[string]float64
+
+	m         *model
+	weeks     int
+	abilities map[abilityKey][]float32 // per week; NaN before the competency was tracked
+	learner   map[string]int
+}
+
+type abilityKey struct {
+	student string
+	comp    int32
+}
+
+// Ability is the pupil's true ability on the competency at the end of the given week,
+// for pupils whose trajectory was kept (all of them in GenerateDataset; every
+// Info.TruthEvery-th in a folder). week −1 is the start of the year, known for every
+// pupil.
+func (t *Truth) Ability(student, competency string, week int) (float64, bool) {
+	li, ok := t.learner[student]
+	c, ok2 := t.m.c.compIdx[competency]
+	if !ok || !ok2 || week < -1 || week >= t.weeks {
+		return 0, false
+	}
+	ps := t.m.newPupil(t.Learners[li])
+	if week == -1 {
+		return t.m.theta(ps, int32(c), 0), true
+	}
+	if !t.hasTrajectory(student) {
+		return 0, false
+	}
+	if v, ok := t.abilities[abilityKey{student, int32(c)}]; ok && !math.IsNaN(float64(v[week])) {
+		return float64(v[week]), true
+	}
+	return t.m.theta(ps, int32(c), week), true // never touched: the closed form is exact
+}
+
+func (t *Truth) hasTrajectory(student string) bool {
+	first := t.m.c.levelLo[t.Learners[t.learner[student]].Level]
+	_, ok := t.abilities[abilityKey{student, int32(first)}]
+	return ok
+}
+
+// Simulator returns a simulator of the pupils as they stand at the end of week
+// afterWeek (−1: at the start of the year, before any teaching). For afterWeek ≥ 0 only
+// pupils with a kept trajectory can be restored, so only they are simulated. seed
+// drives the successes the simulator draws.
+func (t *Truth) Simulator(afterWeek int, seed uint64) (*Simulator, error) {
+	if afterWeek < -1 || afterWeek >= t.weeks {
+		return nil, fmt.Errorf("synth.Truth.Simulator: week %d outside -1..%d", afterWeek, t.weeks-1)
+	}
+	s := newSimulator(t.m, max(afterWeek, 0), seed)
+	for _, l := range t.Learners {
+		if afterWeek >= 0 && !t.hasTrajectory(l.StudentID) {
+			continue
+		}
+		ps := t.m.newPupil(l)
+		if afterWeek >= 0 {
+			for c := 0; c < len(t.m.c.comps); c++ {
+				v, ok := t.abilities[abilityKey{l.StudentID, int32(c)}]
+				if !ok || math.IsNaN(float64(v[afterWeek])) {
+					continue
+				}
+				t.m.add(ps, int32(c), afterWeek, float64(v[afterWeek])-t.m.theta(ps, int32(c), afterWeek))
+			}
+		}
+		s.add(ps)
+	}
+	s.sortIDs()
+	return s, nil
+}
+
+func newTruth(g *generator) *Truth {
+	t := &Truth{Info: g.info(), m: g.m, weeks: g.cfg.Weeks, Difficulty: map[string]float64{},
+		abilities: map[abilityKey][]float32{}, learner: map[string]int{}}
+	for i, k := range g.m.c.comps {
+		t.Difficulty[k.ID] = g.m.c.compDiff[i]
+	}
+	for i, r := range g.m.c.res {
+		t.Difficulty[r.ID] = g.m.c.resDiff[i]
+	}
+	return t
+}
+
+func (t *Truth) addLearner(l Learner) {
+	t.learner[l.StudentID] = len(t.Learners)
+	t.Learners = append(t.Learners, l)
+}
+
+func (t *Truth) setAbility(student string, comp int32, week int, v float64) {
+	k := abilityKey{student, comp}
+	row, ok := t.abilities[k]
+	if !ok {
+		row = make([]float32, t.weeks)
+		for i := range row {
+			row[i] = float32(math.NaN())
+		}
+		t.abilities[k] = row
+	}
+	row[week] = float32(v)
+}
+
+// memSink keeps one school's output in memory.
+type memSink struct {
+	d        datasets.Dataset
+	learners []Learner
+	assess   []assessRow
+	abil     []abilityRow
+}
+
+type assessRow struct {
+	id string
+	b  float64
+}
+
+type abilityRow struct {
+	student string
+	comp    int32
+	week    int
+	v       float64
+}
+
+func (s *memSink) student(x datasets.Student)     { s.d.Students = append(s.d.Students, x) }
+func (s *memSink) learner(l Learner)              { s.learners = append(s.learners, l) }
+func (s *memSink) lesson(x datasets.Lesson)       { s.d.Lessons = append(s.d.Lessons, x) }
+func (s *memSink) grade(x datasets.Grade)         { s.d.Grades = append(s.d.Grades, x) }
+func (s *memSink) absence(x datasets.Absence)     { s.d.Absences = append(s.d.Absences, x) }
+func (s *memSink) statement(x datasets.Statement) { s.d.Statements = append(s.d.Statements, x) }
+func (s *memSink) assessment(id string, b float64) {
+	s.assess = append(s.assess, assessRow{id, b})
+}
+func (s *memSink) ability(id string, c int32, w int, v float64) {
+	s.abil = append(s.abil, abilityRow{id, c, w, round4(v)})
+}
+func (s *memSink) flush() error { return nil }
+
+// GenerateDataset builds the académie in memory: the same content Generate writes (a
+// LoadFolder of Generate's folder gives an equal Dataset), with the truth kept for every
+// pupil. Meant for small académies such as the embedded demo.
+func GenerateDataset(cfg Config) (*datasets.Dataset, *Truth, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.TruthStudents = cfg.Students
+	g := newGenerator(cfg)
+	t := newTruth(g)
+	d := &datasets.Dataset{
+		Competencies: slices.Clone(g.m.c.comps),
+		Resources:    slices.Clone(g.m.c.res),
+	}
+	err = g.runParallel(planSchools(cfg), func() flushSink { return &memSink{} }, func(_ schoolPlan, fs flushSink) error {
+		s := fs.(*memSink)
+		d.Students = append(d.Students, s.d.Students...)
+		d.Lessons = append(d.Lessons, s.d.Lessons...)
+		d.Grades = append(d.Grades, s.d.Grades...)
+		d.Absences = append(d.Absences, s.d.Absences...)
+		d.Statements = append(d.Statements, s.d.Statements...)
+		for _, l := range s.learners {
+			t.addLearner(l)
+		}
+		for _, a := range s.assess {
+			t.Difficulty[a.id] = a.b
+		}
+		for _, a := range s.abil {
+			t.setAbility(a.student, a.comp, a.week, a.v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("synth.GenerateDataset: %w", err)
+	}
+	return d, t, nil
+}
