@@ -239,23 +239,23 @@ func grade(a *assessment, student string, date time.Time) datasets.Grade {
 	}
 }
 
-// competencyDifficulty is the difficulty of each competency from its scored grades.
+// competencyDifficulty is the difficulty of each competency from its scored grades:
+// the mean score, not the pass rate, since OULAD's pass mark (40) is so low that 96% of
+// submissions pass and every difficulty would sit near -3.
 func competencyDifficulty(gs []datasets.Grade) map[string]float64 {
-	pass, n := map[string]int{}, map[string]int{}
+	got, n := map[string]float64{}, map[string]int{}
 	for _, g := range gs {
 		if !g.Scored() {
 			continue
 		}
 		for _, c := range g.Competencies {
 			n[c]++
-			if g.Score >= PassMark {
-				pass[c]++
-			}
+			got[c] += g.Score / g.OutOf
 		}
 	}
 	out := make(map[string]float64, len(n))
 	for c := range n {
-		out[c] = difficulty(pass[c], n[c])
+		out[c] = difficulty(got[c], n[c])
 	}
 	return out
 }

@@ -243,6 +243,15 @@ func TestImportMiniMapsEveryRule(t *testing.T) {
 		}
 	})
 
+	t.Run("ResourceDifficultyComesFromMeanScore", func(t *testing.T) {
+		// YYY-TMA holds 100/100 and 40/100: mean 0.7, with the prior (1.4+1)/(2+2) = 0.6.
+		for _, r := range d.Resources {
+			if r.ID == "vle-9005" && r.Difficulty != -0.405 {
+				t.Errorf("vle-9005 difficulty %v, want -0.405", r.Difficulty)
+			}
+		}
+	})
+
 	t.Run("ClicksBecomeViewedStatementsWithDistinctIDs", func(t *testing.T) {
 		ids := map[string]bool{}
 		for _, st := range d.Statements {

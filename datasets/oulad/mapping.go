@@ -153,10 +153,12 @@ func siteTitle(v site) string {
 	return t
 }
 
-// difficulty is the logit-scale difficulty of a competency whose assessments were
-// passed `pass` times out of n: -logit of the pass rate, with a Laplace prior so that
-// an unassessed competency is 0 (even odds). Rounded to 3 decimals for stable bytes.
-func difficulty(pass, n int) float64 {
-	p := (float64(pass) + 1) / (float64(n) + 2)
+// difficulty is the logit-scale difficulty of a competency whose n scored grades sum
+// to `got` in fractions of the maximum: minus the logit of the mean fraction, so that a
+// pupil of average ability is expected to score that mean. A prior of one half-mark
+// grade on each side keeps an unassessed competency at 0 and the logit finite.
+// Rounded to 3 decimals for stable bytes.
+func difficulty(got float64, n int) float64 {
+	p := (got + 1) / (float64(n) + 2)
 	return math.Round(math.Log((1-p)/p)*1000) / 1000
 }

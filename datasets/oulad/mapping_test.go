@@ -53,21 +53,23 @@ func TestKindOfMapsEveryOULADActivityType(t *testing.T) {
 	}
 }
 
-func TestDifficultyIsMinusLogitOfPassRate(t *testing.T) {
+func TestDifficultyIsMinusLogitOfMeanScore(t *testing.T) {
 	tests := []struct {
-		name    string
-		pass, n int
-		want    float64
+		name string
+		got  float64
+		n    int
+		want float64
 	}{
 		{"UnassessedIsEvenOdds", 0, 0, 0},
-		{"HalfPassedIsEvenOdds", 50, 100, 0},
-		{"MostlyPassedIsEasy", 98, 100, -3.497}, // ln(3/99) with the prior,
-		{"MostlyFailedIsHard", 2, 100, 3.497},
+		{"HalfMarksIsEvenOdds", 50, 100, 0},
+		{"HighMarksIsEasy", 98, 100, -3.497}, // ln(3/99) with the prior
+		{"LowMarksIsHard", 2, 100, 3.497},
+		{"ThreeQuartersMarks", 75, 100, -1.073},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := difficulty(tt.pass, tt.n); got != tt.want {
-				t.Errorf("difficulty(%d, %d) = %v, want %v", tt.pass, tt.n, got, tt.want)
+			if got := difficulty(tt.got, tt.n); got != tt.want {
+				t.Errorf("difficulty(%v, %d) = %v, want %v", tt.got, tt.n, got, tt.want)
 			}
 		})
 	}
