@@ -81,8 +81,18 @@ func (s Statement) MarshalXAPI() ([]byte, error) {
 // writeJSONString appends s as a JSON string literal. encoding/json never fails on a
 // string (invalid UTF-8 becomes U+FFFD), so the error is impossible.
 func writeJSONString(b *bytes.Buffer, s string) {
-	q, _ := json.Marshal(s)
-	b.Write(q)
+	for i := 0; i < len(s); i++ {
+		// The fast path covers ids, IRIs and timestamps: printable ASCII that
+		// encoding/json would copy as is (it escapes ", \ and, for HTML, < > &).
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			b.Write(q)
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }
 
 // FormatISODuration writes d as an ISO 8601 duration such as PT1H2M3.5S, the form xAPI
