@@ -224,12 +224,10 @@ func ParseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, fmt.Errorf("empty timestamp")
 	}
-	if len(s) == len(time.DateOnly) {
-		if t, err := time.Parse(time.DateOnly, s); err == nil {
-			return t, nil
-		}
-	}
 	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil && len(s) == len(time.DateOnly) {
+		t, err = time.Parse(time.DateOnly, s)
+	}
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 timestamp", truncate(s))
 	}
