@@ -156,11 +156,14 @@ func equalGrade(a, b Grade) bool {
 
 func TestOtherReadersRejectBadInputNamingLineAndField(t *testing.T) {
 	read := map[string]func(string) error{
-		CompetenciesFile: func(s string) error { _, err := ReadCompetenciesAll(strings.NewReader(s), CompetenciesFile); return err },
-		ResourcesFile:    func(s string) error { _, err := ReadResourcesAll(strings.NewReader(s), ResourcesFile); return err },
-		StudentsFile:     func(s string) error { _, err := ReadStudentsAll(strings.NewReader(s), StudentsFile); return err },
-		LessonsFile:      func(s string) error { _, err := ReadLessonsAll(strings.NewReader(s), LessonsFile); return err },
-		AbsencesFile:     func(s string) error { _, err := ReadAbsencesAll(strings.NewReader(s), AbsencesFile); return err },
+		CompetenciesFile: func(s string) error {
+			_, err := ReadCompetenciesAll(strings.NewReader(s), CompetenciesFile)
+			return err
+		},
+		ResourcesFile: func(s string) error { _, err := ReadResourcesAll(strings.NewReader(s), ResourcesFile); return err },
+		StudentsFile:  func(s string) error { _, err := ReadStudentsAll(strings.NewReader(s), StudentsFile); return err },
+		LessonsFile:   func(s string) error { _, err := ReadLessonsAll(strings.NewReader(s), LessonsFile); return err },
+		AbsencesFile:  func(s string) error { _, err := ReadAbsencesAll(strings.NewReader(s), AbsencesFile); return err },
 	}
 	const (
 		comp = "competency_id,subject,level,label,prerequisites\n"
