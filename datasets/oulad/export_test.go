@@ -23,9 +23,12 @@ func TestExportInteractionsRealOULAD(t *testing.T) {
 		t.Fatalf("empty split: %+v", sum)
 	}
 	// Import names the same competencies: every skill of the logs must be one of them.
-	folder, _ := importTo(t, in)
+	src, err := readSource(in)
+	if err != nil {
+		t.Fatal(err)
+	}
 	comps := map[string]bool{}
-	for _, c := range load(t, folder).Competencies {
+	for _, c := range competencies(src) {
 		comps[c.ID] = true
 	}
 	for _, f := range []struct {

@@ -31,6 +31,7 @@ type Summary struct {
 	// GradesBanked are results carried over from an earlier presentation.
 	GradesBanked int `json:"grades_banked"`
 	Absences     int `json:"absences"`
+	Lessons      int `json:"lessons"`
 	Statements   int `json:"statements"`
 
 	// SkippedSites are VLE sites that are not learning resources (the home page).
@@ -94,6 +95,7 @@ func build(src *source) (*datasets.Dataset, Summary) {
 	diff := competencyDifficulty(d.Grades)
 	d.Resources = resources(src, d.Competencies, diff, &sum)
 	d.Absences = absences(src, d.Students)
+	d.Lessons = lessons(src, d.Resources, d.Students)
 
 	subjects := map[string]bool{}
 	for _, c := range d.Competencies {
@@ -101,7 +103,7 @@ func build(src *source) (*datasets.Dataset, Summary) {
 	}
 	sum.Subjects, sum.Classes = len(subjects), len(src.pres)
 	sum.Competencies, sum.Resources, sum.Students = len(d.Competencies), len(d.Resources), len(d.Students)
-	sum.Grades, sum.Absences = len(d.Grades), len(d.Absences)
+	sum.Grades, sum.Absences, sum.Lessons = len(d.Grades), len(d.Absences), len(d.Lessons)
 	return d, sum
 }
 
@@ -351,6 +353,60 @@ func absences(src *source, pupils []datasets.Student) []datasets.Absence {
 		out = append(out, datasets.Absence{
 			ID: "wd-" + r.Key() + "-" + r.Student, StudentID: r.Student,
 			Start: dayOf(r.Pres, from), End: dayOf(r.Pres, p.Length), Justified: true,
+		})
+	}
+	return out
+}
+
+// lessons builds the timetable from the VLE's study plan: OULAD gives, for some sites,
+// the weeks they are planned for. Each week of a class with planned sites becomes one
+// week-long lesson on the competencies those sites serve. Classes without a pupil
+// (everyone moved to a later presentation) get none: a lesson needs a class.
+func lessons(src *source, res []datasets.Resource, pupils []datasets.Student) []datasets.Lesson {
+	serves := make(map[string][]string, len(res))
+	for _, r := range res {
+		serves[r.ID] = r.Competencies
+	}
+	classes := map[string]bool{}
+	for _, p := range pupils {
+		classes[p.ClassID] = true
+	}
+	type week struct {
+		class string
+		n     int
+	}
+	comps := map[week]map[string]bool{}
+	var order []week
+	for _, v := range src.sites {
+		cs, ok := serves[ResourceID(v.ID)]
+		class := ClassID(v.Module, v.Pres)
+		if !ok || !v.HasWeeks || !classes[class] {
+			continue
+		}
+		for w := max(v.WeekFrom, 1); w <= v.WeekTo; w++ {
+			k := week{class, w}
+			if comps[k] == nil {
+				comps[k] = map[string]bool{}
+				order = append(order, k)
+			}
+			for _, c := range cs {
+				comps[k][c] = true
+			}
+		}
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i].class != order[j].class {
+			return order[i].class < order[j].class
+		}
+		return order[i].n < order[j].n
+	})
+	out := make([]datasets.Lesson, 0, len(order))
+	for _, k := range order {
+		p := src.pres[k.class]
+		start := dayOf(p.Code, 7*(k.n-1))
+		out = append(out, datasets.Lesson{
+			ID: fmt.Sprintf("les-%s-w%02d", k.class, k.n), ClassID: k.class, Subject: Subject(p.Module),
+			Competencies: sortedKeys(comps[k]), Start: start, End: start.AddDate(0, 0, 7),
 		})
 	}
 	return out

@@ -3,6 +3,7 @@ package oulad
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,7 +143,7 @@ func TestImportMiniMapsEveryRule(t *testing.T) {
 		SourceRows: map[string]int{CoursesFile: 3, AssessmentsFile: 6, StudentInfoFile: 6, RegistrationFile: 6,
 			SubmissionsFile: 9, VLEFile: 6, ClicksFile: 6},
 		Subjects: 2, Classes: 3, Competencies: 4, Resources: 5, Students: 4, Grades: 10,
-		GradesNonNote: 1, GradesNonRendu: 1, GradesBanked: 1, Absences: 2, Statements: 4,
+		GradesNonNote: 1, GradesNonRendu: 1, GradesBanked: 1, Absences: 2, Lessons: 3, Statements: 4,
 		SkippedSites: 1, SkippedClicks: 2, SecondRegistrations: 2,
 	}
 	if diff := cmp.Diff(want, sum); diff != "" {
@@ -240,6 +241,22 @@ func TestImportMiniMapsEveryRule(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("resources (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("PlannedWeeksBecomeWeekLongLessons", func(t *testing.T) {
+		var got []string
+		for _, l := range d.Lessons {
+			got = append(got, fmt.Sprintf("%s %s %s %s %s", l.ID, l.ClassID, strings.Join(l.Competencies, "+"),
+				l.Start.Format(time.DateOnly), l.End.Format(time.DateOnly)))
+		}
+		want := []string{
+			"les-XXX-2014B-w01 XXX-2014B XXX-EXAM+XXX-TMA 2014-02-01 2014-02-08",
+			"les-XXX-2014B-w02 XXX-2014B XXX-EXAM+XXX-TMA 2014-02-08 2014-02-15",
+			"les-XXX-2014J-w03 XXX-2014J XXX-EXAM+XXX-TMA 2014-10-15 2014-10-22",
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("lessons (-want +got):\n%s", diff)
 		}
 	})
 
