@@ -113,7 +113,9 @@ func newPool(ctx context.Context, url string, opts Options) (*pgxpool.Pool, erro
 		// Session defaults for every search, so that a search is one round trip: the
 		// candidate list size, and iterative scans so that a filter that rejects most
 		// candidates still yields k results (relaxed order; SearchResources re-sorts).
-		_, err := c.Exec(ctx, fmt.Sprintf("SET hnsw.ef_search = %d; SET hnsw.iterative_scan = relaxed_order", ef))
+		// temp_buffers can only be set before a session's first temporary table: ingest
+		// stages whole batches in temporary tables, which then stay in memory.
+		_, err := c.Exec(ctx, fmt.Sprintf("SET hnsw.ef_search = %d; SET hnsw.iterative_scan = relaxed_order; SET temp_buffers = '64MB'", ef))
 		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
