@@ -22,7 +22,10 @@ func (r *row) fail(col int, format string, args ...any) {
 	if r.err != nil {
 		return
 	}
-	line, _ := r.f.cr.FieldPos(r.f.pos[col])
+	line := r.f.line // values checked outside a file (CheckGrades...) have no csv.Reader
+	if r.f.cr != nil {
+		line, _ = r.f.cr.FieldPos(r.f.pos[col])
+	}
 	r.err = &RowError{File: r.f.name, Line: line, Field: r.f.header[col], Msg: fmt.Sprintf(format, args...)}
 }
 
