@@ -54,9 +54,10 @@ func (it Interaction) Before(o Interaction) bool {
 }
 
 // InteractionReader streams an interaction log and validates every row: the header must
-// hold every column of InteractionColumns; ids are non-empty; correct is 0 or 1 (true
-// and false are accepted too); the timestamp is RFC 3339 or an integer; and the rows of
-// one student never go back in time. Errors are *RowError (wrapping ErrInvalid) naming
+// hold every column of InteractionColumns; ids are non-empty; correct is 0 or 1 (1.0,
+// true and false are accepted too); the timestamp is an integer order or an RFC 3339
+// date-time or full-date (midnight UTC), read as ParseTime does, in UTC; and the rows
+// of one student never go back in time. Errors are *RowError (wrapping ErrInvalid) naming
 // the file, the line and the field.
 type InteractionReader struct {
 	name string
@@ -123,20 +124,21 @@ func (r *InteractionReader) Read() (Interaction, error) {
 		return bad(1, "empty")
 	}
 	it.Skills = splitSkills(field(2))
-	switch c := field(3); strings.ToLower(c) {
-	case "1", "true":
+	c := field(3)
+	switch f, err := strconv.ParseFloat(c, 64); {
+	case err == nil && f == 1, strings.EqualFold(c, "true"):
 		it.Correct = true
-	case "0", "false":
+	case err == nil && f == 0, strings.EqualFold(c, "false"):
 	default:
-		return bad(3, "%q is not 0 or 1", c)
+		return bad(3, "%q is not 0 or 1", truncate(c))
 	}
 	ts := field(4)
 	if n, err := strconv.ParseInt(ts, 10, 64); err == nil {
 		it.Order = n
-	} else if t, err := time.Parse(time.RFC3339Nano, ts); err == nil && !t.IsZero() {
+	} else if t, err := ParseTime(ts); err == nil {
 		it.Time = t
 	} else {
-		return bad(4, "%q is neither an RFC 3339 time nor an integer order", ts)
+		return bad(4, "%q is neither an RFC 3339 time nor an integer order", truncate(ts))
 	}
 
 	if prev, seen := r.last[it.StudentID]; seen {

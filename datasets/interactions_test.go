@@ -50,6 +50,14 @@ func TestReadInteractionsAccepts(t *testing.T) {
 			want: []Interaction{{StudentID: "s", ItemID: "i", Skills: []string{"k"}, Correct: true, Order: 3}},
 		},
 		{
+			name: "FullDatesAndDecimalCorrect",
+			in:   interactionsHeader + "s,i,,1.0,2013-02-01\ns,i,,0.0,2013-02-02\n",
+			want: []Interaction{
+				{StudentID: "s", ItemID: "i", Correct: true, Time: time.Date(2013, 2, 1, 0, 0, 0, 0, time.UTC)},
+				{StudentID: "s", ItemID: "i", Time: time.Date(2013, 2, 2, 0, 0, 0, 0, time.UTC)},
+			},
+		},
+		{
 			name: "HeaderOnlyIsEmptyLog",
 			in:   interactionsHeader,
 			want: nil,
@@ -80,7 +88,9 @@ func TestReadInteractionsRejects(t *testing.T) {
 		{"RejectsDuplicateColumn", "student_id,item_id,skill_ids,correct,timestamp,correct\n", 1, "correct"},
 		{"RejectsBadCorrect", interactionsHeader + "s,i,,1,1\ns,i,,2,2\n", 3, "correct"},
 		{"RejectsBadTimestamp", interactionsHeader + "s,i,,1,2013-02-30T00:00:00Z\n", 2, "timestamp"},
-		{"RejectsDateWithoutTime", interactionsHeader + "s,i,,1,2013-02-01\n", 2, "timestamp"},
+		{"RejectsTimeWithoutZone", interactionsHeader + "s,i,,1,2013-02-01T08:00:00\n", 2, "timestamp"},
+		{"RejectsFractionalOrder", interactionsHeader + "s,i,,1,1.5\n", 2, "timestamp"},
+		{"RejectsCorrectOfOneHalf", interactionsHeader + "s,i,,0.5,1\n", 2, "correct"},
 		{"RejectsEmptyStudent", interactionsHeader + ",i,,1,1\n", 2, "student_id"},
 		{"RejectsEmptyItem", interactionsHeader + "s, ,,1,1\n", 2, "item_id"},
 		{"RejectsStudentGoingBackInTime", interactionsHeader +
