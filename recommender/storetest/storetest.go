@@ -80,6 +80,20 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"SearchRejectsWrongDimension", s.searchRejectsWrongDimension},
 		{"PutResourceVectorsReplacesAll", s.putResourceVectorsReplacesAll},
 		{"PutResourceVectorsRejectsBadInput", s.putResourceVectorsRejectsBadInput},
+		// state.go
+		{"ProfilesRoundTrip", s.profilesRoundTrip},
+		{"ModelStateRoundTrip", s.modelStateRoundTrip},
+		{"DecisionsOldestFirst", s.decisionsOldestFirst},
+		{"DecisionCountsBySchool", s.decisionCountsBySchool},
+		{"UptakeCounts", s.uptakeCounts},
+		{"AuditIsAppendOnlyAndOrdered", s.auditIsAppendOnlyAndOrdered},
+		{"PingSucceedsWhileOpen", s.pingSucceedsWhileOpen},
+		// rgpd.go
+		{"ExportHoldsEverything", s.exportHoldsEverything},
+		{"DeleteStudentLeavesOnlyAudit", s.deleteStudentLeavesOnlyAudit},
+		{"PurgeRemovesOldOnly", s.purgeRemovesOldOnly},
+		{"ReturnedSlicesAreCopies", s.returnedSlicesAreCopies},
+		{"ConcurrentReadsAndWrites", s.concurrentReadsAndWrites},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
