@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -34,73 +34,85 @@ func pointer(prefix string, path []string) string {
 	return b.String()
 }
 
-// jsonObj is one decoded JSON object with the path that leads to it. Keys match
-// exactly: xAPI property names are case-sensitive, unlike encoding/json's struct fields.
-type jsonObj struct {
-	path []string
-	m    map[string]json.RawMessage
+// The wire form of the statement parts Parcours reads. Everything else an LRS may send
+// (context, authority, attachments, the actor's display name) is skipped unread: it is not
+// ours to keep. Pointers tell "absent or null" from a zero value. encoding/json matches
+// keys case-insensitively when no exact key exists; that leniency is harmless here.
+type (
+	wireStatement struct {
+		ID        *string     `json:"id"`
+		Actor     *wireActor  `json:"actor"`
+		Verb      *wireVerb   `json:"verb"`
+		Object    *wireObject `json:"object"`
+		Result    *wireResult `json:"result"`
+		Timestamp *string     `json:"timestamp"`
+	}
+	wireActor struct {
+		ObjectType  *string          `json:"objectType"`
+		Account     *wireAccount     `json:"account"`
+		Mbox        *json.RawMessage `json:"mbox"`
+		MboxSHA1Sum *json.RawMessage `json:"mbox_sha1sum"`
+		OpenID      *json.RawMessage `json:"openid"`
+	}
+	wireAccount struct {
+		HomePage *string `json:"homePage"`
+		Name     *string `json:"name"`
+	}
+	wireVerb struct {
+		ID *string `json:"id"`
+	}
+	wireObject struct {
+		ObjectType *string `json:"objectType"`
+		ID         *string `json:"id"`
+	}
+	wireResult struct {
+		Score      *wireScore `json:"score"`
+		Success    *bool      `json:"success"`
+		Completion *bool      `json:"completion"`
+		Duration   *string    `json:"duration"`
+	}
+	wireScore struct {
+		Scaled *float64 `json:"scaled"`
+	}
+)
+
+func field(path string, format string, args ...any) error {
+	return &jsonErr{path: strings.Split(path, "."), msg: fmt.Sprintf(format, args...)}
 }
 
-func at(path []string, key string) []string {
-	return append(append(make([]string, 0, len(path)+1), path...), key)
-}
+func missing(path string) error { return field(path, "missing") }
 
-func isNull(raw json.RawMessage) bool { return raw == nil || string(raw) == "null" }
-
-func decodeObject(path []string, raw json.RawMessage) (*jsonObj, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
-		if len(path) == 0 {
-			return nil, &jsonErr{path: nil, msg: "not a JSON object"}
+// decodeWire decodes one statement in a single pass, turning encoding/json's errors into
+// located ones.
+func decodeWire(raw []byte) (*wireStatement, error) {
+	var w *wireStatement
+	err := json.Unmarshal(raw, &w)
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		want := "a " + te.Type.String()
+		switch te.Type.Kind() {
+		case reflect.Pointer, reflect.Struct:
+			want = "an object"
+			if te.Type.Kind() == reflect.Pointer && te.Type.Elem().Kind() != reflect.Struct {
+				want = "a " + te.Type.Elem().String()
+			}
 		}
-		return nil, &jsonErr{path: path, msg: "must be an object"}
-	}
-	return &jsonObj{path: path, m: m}, nil
-}
-
-func (o *jsonObj) has(key string) bool { return !isNull(o.m[key]) }
-
-// object returns the child object key; nil without error when it is absent and optional.
-func (o *jsonObj) object(key string, required bool) (*jsonObj, error) {
-	raw := o.m[key]
-	if isNull(raw) {
-		if required {
-			return nil, &jsonErr{path: at(o.path, key), msg: "missing"}
+		want = strings.NewReplacer("a float64", "a number", "a bool", "true or false").Replace(want)
+		if strings.HasPrefix(te.Value, "number ") && want == "a number" {
+			return nil, field(te.Field, "%s is out of range", te.Value)
 		}
-		return nil, nil
-	}
-	return decodeObject(at(o.path, key), raw)
-}
-
-func (o *jsonObj) str(key string, required bool) (string, bool, error) {
-	raw := o.m[key]
-	if isNull(raw) {
-		if required {
-			return "", false, &jsonErr{path: at(o.path, key), msg: "missing"}
+		return nil, field(te.Field, "must be %s, not %s", want, te.Value)
+	case err != nil:
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, &jsonErr{msg: fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)}
 		}
-		return "", false, nil
+		return nil, &jsonErr{msg: "not a JSON object"}
+	case w == nil:
+		return nil, &jsonErr{msg: "not a JSON object (null)"}
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", false, &jsonErr{path: at(o.path, key), msg: "must be a string"}
-	}
-	return s, true, nil
-}
-
-func (o *jsonObj) boolean(key string) (*bool, error) {
-	raw := o.m[key]
-	if isNull(raw) {
-		return nil, nil
-	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return nil, &jsonErr{path: at(o.path, key), msg: "must be true or false"}
-	}
-	return &b, nil
-}
-
-func (o *jsonObj) fail(key, format string, args ...any) error {
-	return &jsonErr{path: at(o.path, key), msg: fmt.Sprintf(format, args...)}
+	return w, nil
 }
 
 // isUUID reports whether s has the 8-4-4-4-12 hexadecimal form xAPI requires of ids.
@@ -138,149 +150,122 @@ func isIRI(s string) bool {
 // parseStatement decodes one statement. Errors are *jsonErr locating the field.
 func parseStatement(raw []byte) (Statement, error) {
 	var st Statement
-	top, err := decodeObject(nil, raw)
+	w, err := decodeWire(raw)
 	if err != nil {
 		return st, err
 	}
-	id, _, err := top.str("id", true)
-	if err != nil {
+	if w.ID == nil {
+		return st, missing("id")
+	}
+	if !isUUID(*w.ID) {
+		return st, field("id", "%q is not a UUID", truncate(*w.ID))
+	}
+	st.ID = strings.ToLower(*w.ID)
+	if st.StudentID, err = parseActor(w.Actor); err != nil {
 		return st, err
 	}
-	if !isUUID(id) {
-		return st, top.fail("id", "%q is not a UUID", truncate(id))
+	switch {
+	case w.Verb == nil:
+		return st, missing("verb")
+	case w.Verb.ID == nil:
+		return st, missing("verb.id")
+	case !isIRI(*w.Verb.ID):
+		return st, field("verb.id", "%q is not an IRI", truncate(*w.Verb.ID))
 	}
-	st.ID = strings.ToLower(id)
-	if st.StudentID, err = parseActor(top); err != nil {
+	st.Verb = *w.Verb.ID
+	if st.ObjectID, err = parseObject(w.Object, st.Verb == VerbVoided); err != nil {
 		return st, err
 	}
-	verb, err := top.object("verb", true)
-	if err != nil {
+	if err := parseResult(w.Result, &st); err != nil {
 		return st, err
 	}
-	if st.Verb, _, err = verb.str("id", true); err != nil {
-		return st, err
+	if w.Timestamp == nil {
+		return st, missing("timestamp")
 	}
-	if !isIRI(st.Verb) {
-		return st, verb.fail("id", "%q is not an IRI", truncate(st.Verb))
-	}
-	if st.ObjectID, err = parseObject(top, st.Verb == VerbVoided); err != nil {
-		return st, err
-	}
-	if err := parseResult(top, &st); err != nil {
-		return st, err
-	}
-	ts, _, err := top.str("timestamp", true)
-	if err != nil {
-		return st, err
-	}
-	if st.Timestamp, err = ParseTime(ts); err != nil {
-		return st, top.fail("timestamp", "%v", err)
+	if st.Timestamp, err = ParseTime(*w.Timestamp); err != nil {
+		return st, field("timestamp", "%v", err)
 	}
 	return st, nil
 }
 
-func parseActor(top *jsonObj) (string, error) {
-	actor, err := top.object("actor", true)
-	if err != nil {
-		return "", err
+func parseActor(a *wireActor) (string, error) {
+	switch {
+	case a == nil:
+		return "", missing("actor")
+	case a.ObjectType != nil && *a.ObjectType != "Agent":
+		return "", field("actor.objectType", "%q: the actor must be one pupil (Agent)", truncate(*a.ObjectType))
+	case a.Mbox != nil:
+		return "", field("actor.mbox", "not accepted: pupils are identified by their ENT account (actor.account.name) only")
+	case a.MboxSHA1Sum != nil:
+		return "", field("actor.mbox_sha1sum", "not accepted: pupils are identified by their ENT account (actor.account.name) only")
+	case a.OpenID != nil:
+		return "", field("actor.openid", "not accepted: pupils are identified by their ENT account (actor.account.name) only")
+	case a.Account == nil:
+		return "", missing("actor.account")
+	case a.Account.Name == nil:
+		return "", missing("actor.account.name")
 	}
-	if ot, ok, err := actor.str("objectType", false); err != nil {
-		return "", err
-	} else if ok && ot != "Agent" {
-		return "", actor.fail("objectType", "%q: the actor must be one pupil (Agent)", truncate(ot))
-	}
-	for _, ifi := range []string{"mbox", "mbox_sha1sum", "openid"} {
-		if actor.has(ifi) {
-			return "", actor.fail(ifi, "not accepted: pupils are identified by their ENT account (actor.account.name) only")
-		}
-	}
-	account, err := actor.object("account", true)
-	if err != nil {
-		return "", err
-	}
-	if _, _, err := account.str("homePage", false); err != nil {
-		return "", err
-	}
-	name, _, err := account.str("name", true)
-	if err != nil {
-		return "", err
-	}
+	name := *a.Account.Name
 	if msg := checkID(name); msg != "" {
-		return "", account.fail("name", "%s", msg)
+		return "", field("actor.account.name", "%s", msg)
 	}
 	return name, nil
 }
 
-func parseObject(top *jsonObj, voiding bool) (string, error) {
-	obj, err := top.object("object", true)
-	if err != nil {
-		return "", err
+func parseObject(o *wireObject, voiding bool) (string, error) {
+	if o == nil {
+		return "", missing("object")
 	}
-	ot, _, err := obj.str("objectType", false)
-	if err != nil {
-		return "", err
+	ot := ""
+	if o.ObjectType != nil {
+		ot = *o.ObjectType
 	}
-	id, _, err := obj.str("id", true)
-	if err != nil {
-		return "", err
+	if o.ID == nil {
+		return "", missing("object.id")
 	}
+	id := *o.ID
 	if voiding {
 		if ot != "StatementRef" {
-			return "", obj.fail("objectType", "a voiding statement's object must be a StatementRef, not %q", truncate(ot))
+			return "", field("object.objectType", "a voiding statement's object must be a StatementRef, not %q", truncate(ot))
 		}
 		if !isUUID(id) {
-			return "", obj.fail("id", "%q is not a statement id (UUID)", truncate(id))
+			return "", field("object.id", "%q is not a statement id (UUID)", truncate(id))
 		}
 		return strings.ToLower(id), nil
 	}
 	if ot != "" && ot != "Activity" {
-		return "", obj.fail("objectType", "%q: the object must be an Activity (a resource), or a StatementRef under the voided verb", truncate(ot))
+		return "", field("object.objectType", "%q: the object must be an Activity (a resource), or a StatementRef under the voided verb", truncate(ot))
 	}
 	switch {
 	case id == "" || strings.TrimSpace(id) != id:
-		return "", obj.fail("id", "empty or with surrounding spaces")
+		return "", field("object.id", "empty or with surrounding spaces")
 	case len(id) > maxIRIBytes:
-		return "", obj.fail("id", "longer than %d bytes", maxIRIBytes)
+		return "", field("object.id", "longer than %d bytes", maxIRIBytes)
 	case hasControl(id, false):
-		return "", obj.fail("id", "contains a control character")
+		return "", field("object.id", "contains a control character")
 	}
 	return id, nil
 }
 
-func parseResult(top *jsonObj, st *Statement) error {
-	res, err := top.object("result", false)
-	if err != nil || res == nil {
-		return err
+func parseResult(r *wireResult, st *Statement) error {
+	if r == nil {
+		return nil
 	}
-	score, err := res.object("score", false)
-	if err != nil {
-		return err
-	}
-	if score != nil && score.has("scaled") {
-		var f float64
-		if err := json.Unmarshal(score.m["scaled"], &f); err != nil {
-			return score.fail("scaled", "must be a number")
-		}
-		if math.IsNaN(f) || f < -1 || f > 1 {
-			return score.fail("scaled", "%s is outside [-1, 1]", FormatFloat(f))
+	if r.Score != nil && r.Score.Scaled != nil {
+		f := *r.Score.Scaled
+		if f < -1 || f > 1 {
+			return field("result.score.scaled", "%s is outside [-1, 1]", FormatFloat(f))
 		}
 		st.Scaled = &f
 	}
-	if st.Success, err = res.boolean("success"); err != nil {
-		return err
+	st.Success, st.Completion = r.Success, r.Completion
+	if r.Duration != nil {
+		d, err := ParseISODuration(*r.Duration)
+		if err != nil {
+			return field("result.duration", "%v", err)
+		}
+		st.Duration = &d
 	}
-	if st.Completion, err = res.boolean("completion"); err != nil {
-		return err
-	}
-	d, ok, err := res.str("duration", false)
-	if err != nil || !ok {
-		return err
-	}
-	dur, err := ParseISODuration(d)
-	if err != nil {
-		return res.fail("duration", "%v", err)
-	}
-	st.Duration = &dur
 	return nil
 }
 
