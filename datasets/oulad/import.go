@@ -39,6 +39,9 @@ type Summary struct {
 	// UnknownActivityTypes are VLE sites of a type the mapping does not know,
 	// imported as sheets.
 	UnknownActivityTypes int `json:"unknown_activity_types"`
+	// SkippedSubmissions are studentAssessment rows of a student registered on no
+	// presentation: there is no pupil to give the grade to.
+	SkippedSubmissions int `json:"skipped_submissions"`
 	// SkippedClicks are studentVle rows about a skipped site or an unregistered pupil.
 	SkippedClicks int `json:"skipped_clicks"`
 	// SecondRegistrations are registrations of a pupil beyond the one that gives their
@@ -91,7 +94,7 @@ func build(src *source) (*datasets.Dataset, Summary) {
 	d := &datasets.Dataset{}
 	d.Competencies = competencies(src)
 	d.Students, sum.SecondRegistrations = students(src)
-	d.Grades = grades(src, &sum)
+	d.Grades = grades(src, d.Students, &sum)
 	diff := competencyDifficulty(d.Grades)
 	d.Resources = resources(src, d.Competencies, diff, &sum)
 	d.Absences = absences(src, d.Students)
@@ -182,11 +185,19 @@ func betterClass(src *source, r, b registration) bool {
 // grades turns each submission into a grade, and each TMA/CMA deadline a registered
 // pupil let pass into a non_rendu grade. Missing exam rows are not non_rendu: OULAD
 // holds exam results for only some modules.
-func grades(src *source, sum *Summary) []datasets.Grade {
+func grades(src *source, pupils []datasets.Student, sum *Summary) []datasets.Grade {
+	known := make(map[string]bool, len(pupils))
+	for _, p := range pupils {
+		known[p.ID] = true
+	}
 	submitted := make(map[[2]string]bool, len(src.subs))
 	out := make([]datasets.Grade, 0, len(src.subs))
 	for _, s := range src.subs {
 		a := src.byID[s.Assessment]
+		if !known[s.Student] {
+			sum.SkippedSubmissions++
+			continue
+		}
 		submitted[[2]string{s.Assessment, s.Student}] = true
 		g := grade(a, s.Student, dayOf(a.Pres, s.Date))
 		if s.HasScore {

@@ -336,6 +336,13 @@ func TestImportRejectsBadInputAndWritesNothing(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := t.TempDir()
+			fresh := filepath.Join(t.TempDir(), "new")
+			if _, err := Import(in, fresh, nil); err == nil {
+				t.Fatal("Import into a new folder accepted the bad input")
+			}
+			if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+				t.Errorf("a failed import left the folder it created (%v)", err)
+			}
 			_, err = Import(in, out, nil)
 			var re *datasets.RowError
 			if !errors.As(err, &re) || !errors.Is(err, datasets.ErrInvalid) {
@@ -375,5 +382,22 @@ func TestImportReportsProgressToTheEnd(t *testing.T) {
 	}
 	if total == 0 || last != total {
 		t.Errorf("last progress %d/%d, want done == total > 0", last, total)
+	}
+}
+
+func TestImportSkipsSubmissionOfUnregisteredStudent(t *testing.T) {
+	in := miniData(t)
+	f, err := os.OpenFile(filepath.Join(in, SubmissionsFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`"101","77","20","0","50"` + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out, sum := importTo(t, in)
+	load(t, out) // every grade's pupil exists
+	if sum.SkippedSubmissions != 1 || sum.Grades != 10 {
+		t.Errorf("skipped %d submissions and kept %d grades, want 1 and 10", sum.SkippedSubmissions, sum.Grades)
 	}
 }

@@ -2,8 +2,10 @@ package oulad
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -15,9 +17,13 @@ import (
 type output struct {
 	dst, tmp string
 	names    []string
+	created  bool // dst did not exist: abort removes it again
+	done     bool
 }
 
 func newOutput(dst string) (*output, error) {
+	_, err := os.Stat(dst)
+	created := errors.Is(err, fs.ErrNotExist)
 	if err := os.MkdirAll(dst, 0o750); err != nil {
 		return nil, err
 	}
@@ -25,7 +31,7 @@ func newOutput(dst string) (*output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &output{dst: dst, tmp: tmp}, nil
+	return &output{dst: dst, tmp: tmp, created: created}, nil
 }
 
 // write creates name in the temporary folder and fills it with fn, buffered.
@@ -76,8 +82,15 @@ func (o *output) commit() error {
 			return err
 		}
 	}
+	o.done = true
 	return os.RemoveAll(o.tmp)
 }
 
-// abort removes whatever commit did not move; it is safe after commit.
-func (o *output) abort() { os.RemoveAll(o.tmp) }
+// abort removes whatever commit did not move, and the destination if it made it; it is
+// safe after commit.
+func (o *output) abort() {
+	os.RemoveAll(o.tmp)
+	if o.created && !o.done {
+		os.Remove(o.dst) // only if empty
+	}
+}
