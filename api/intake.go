@@ -151,7 +151,7 @@ func readJSONRows(r io.Reader, kind string, spec ingestKind, d *datasets.Dataset
 		if err != nil {
 			return jsonProblem(err)
 		}
-		return badRequest("", "want a JSON array of rows")
+		return badRequest("body", "want a JSON array of rows")
 	}
 	var buf bytes.Buffer
 	for i := 0; dec.More(); i++ {
@@ -192,7 +192,7 @@ func readJSONRows(r io.Reader, kind string, spec ingestKind, d *datasets.Dataset
 		return jsonProblem(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("", "trailing data after the JSON array")
+		return badRequest("body", "trailing data after the JSON array")
 	}
 	return nil
 }

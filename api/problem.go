@@ -90,7 +90,11 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.As(err, &mbe):
 		p = errTooLarge
 	case errors.As(err, &re):
-		p = badRequest(re.Field, re.Msg)
+		field := re.Field
+		if field == "" {
+			field = "body"
+		}
+		p = badRequest(field, re.Msg)
 		p.Line = re.Line
 		if re.File != "" {
 			p.Detail = re.File + ": " + re.Msg

@@ -162,7 +162,7 @@ func decodeJSON(c *gin.Context, v any) error {
 		return jsonProblem(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("", "trailing data after the JSON object")
+		return badRequest("body", "trailing data after the JSON object")
 	}
 	return nil
 }
@@ -177,14 +177,14 @@ func jsonProblem(err error) error {
 	case errors.As(err, &te):
 		return badRequest("/"+strings.ReplaceAll(te.Field, ".", "/"), "wrong type: want "+te.Type.String())
 	case errors.As(err, &se):
-		return badRequest("", "malformed JSON at byte "+strconv.FormatInt(se.Offset, 10))
+		return badRequest("body", "malformed JSON at byte "+strconv.FormatInt(se.Offset, 10))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return badRequest("", "empty or truncated JSON body")
+		return badRequest("body", "empty or truncated JSON body")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return badRequest("/"+f, "unknown field")
 	}
-	return badRequest("", "malformed JSON")
+	return badRequest("body", "malformed JSON")
 }
 
 type decisionBody struct {
