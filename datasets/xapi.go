@@ -23,7 +23,7 @@ const AccountHomePage = "https://ent.parcours.fr"
 // A voiding statement's object is a StatementRef; any other object is an Activity.
 func (s Statement) MarshalXAPI() ([]byte, error) {
 	var b bytes.Buffer
-	b.Grow(320)
+	b.Grow(512)
 	b.WriteString(`{"id":`)
 	writeJSONString(&b, s.ID)
 	b.WriteString(`,"actor":{"objectType":"Agent","account":{"homePage":`)
