@@ -30,8 +30,9 @@ type curriculum struct {
 	compDiff []float64 // true difficulty of each competency
 	compLvl  []int
 	compSubj []int
+	compHash []uint64 // hash of the id: pupil-specific draws follow ids, not positions
 	prereq   [][]int32
-	levelLo  [8]int       // competencies of level L are [levelLo[L], levelLo[L+1])
+	levelLo  [8]int        // competencies of level L are [levelLo[L], levelLo[L+1])
 	plan     [6][7][]int32 // subject × level: competencies in the programme's order
 	compIdx  map[string]int
 
@@ -79,6 +80,7 @@ func newCurriculum(seed uint64, perComp int) *curriculum {
 				c.comps = append(c.comps, datasets.Competency{ID: id, Subject: subj, Level: level, Label: label, Prerequisites: ids})
 				c.compDiff = append(c.compDiff, round2(0.5*diff.NormFloat64()+0.04*float64(i-len(labels)/2)))
 				c.compLvl = append(c.compLvl, lvl)
+				c.compHash = append(c.compHash, hashID(id))
 				c.compSubj = append(c.compSubj, si)
 				c.prereq = append(c.prereq, pre)
 				c.compIdx[id] = k

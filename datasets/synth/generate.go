@@ -73,7 +73,7 @@ var fileNames = [nFiles]string{datasets.StudentsFile, datasets.LessonsFile, data
 // order to the files: schools can be simulated in parallel, bytes stay the same.
 type bufferSink struct {
 	c    *curriculum
-	buf  [nFiles]bytes.Buffer
+	buf  [nFiles]chunkBuf
 	csv  [nFiles]*csv.Writer
 	err  error
 	rec4 [4]string
@@ -116,8 +116,8 @@ func (s *bufferSink) statement(x datasets.Statement) {
 		}
 		return
 	}
+	b = append(b, '\n')
 	s.buf[fUsage].Write(b)
-	s.buf[fUsage].WriteByte('\n')
 }
 
 func (s *bufferSink) flush() error {
@@ -179,12 +179,12 @@ func Generate(cfg Config, dir string, progress func(done, total int)) (err error
 		s := fs.(*bufferSink)
 		for i, w := range outs {
 			if w != nil {
-				if _, err := w.Write(s.buf[i].Bytes()); err != nil {
+				if _, err := s.buf[i].WriteTo(w); err != nil {
 					return fmt.Errorf("%s: %w", fileNames[i], err)
 				}
 			}
 		}
-		assess.Write(s.buf[fAssess].Bytes())
+		s.buf[fAssess].WriteTo(&assess)
 		done += p.students
 		if progress != nil {
 			progress(done, cfg.Students)

@@ -149,3 +149,13 @@ func BenchmarkGenerate(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkGenerateLarge(b *testing.B) {
+	n := 5000
+	for i := 0; i < b.N; i++ {
+		if err := Generate(Config{Students: n, Seed: uint64(i)}, b.TempDir(), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "pupils/s")
+}

@@ -94,9 +94,7 @@ type pupilState struct {
 }
 
 func (m *model) newPupil(l Learner) *pupilState {
-	h := fnv.New64a()
-	h.Write([]byte(l.StudentID))
-	ps := &pupilState{l: l, lo: m.c.levelLo[l.Level], hi: m.c.levelLo[l.Level+1], seedID: h.Sum64()}
+	ps := &pupilState{l: l, lo: m.c.levelLo[l.Level], hi: m.c.levelLo[l.Level+1], seedID: hashID(l.StudentID)}
 	ps.own = make([]float64, ps.hi-ps.lo)
 	ps.floors = make([]float64, ps.hi-ps.lo)
 	for i := range ps.own {
@@ -109,11 +107,17 @@ func (m *model) newPupil(l Learner) *pupilState {
 // epsilon is the pupil-and-competency specific standard normal, a pure function of the
 // seed and the two ids so that it never depends on the order pupils are simulated in.
 func (m *model) epsilon(ps *pupilState, c int32) float64 {
-	x := splitmix(m.p.Seed ^ ps.seedID ^ (uint64(c)+1)*0x9e3779b97f4a7c15)
+	x := splitmix(m.p.Seed ^ ps.seedID ^ m.c.compHash[c])
 	y := splitmix(x)
 	u1 := (float64(x>>11) + 0.5) / (1 << 53)
 	u2 := float64(y>>11) / (1 << 53)
 	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
+}
+
+func hashID(id string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return splitmix(h.Sum64())
 }
 
 func splitmix(x uint64) uint64 {
@@ -143,8 +147,10 @@ func (m *model) theta(ps *pupilState, c int32, week int) float64 {
 	if v, ok := ps.extra[c]; ok {
 		return v
 	}
-	f := m.floor(ps, c)
-	return f + (m.initial(ps, c)-f)*math.Pow(1-m.p.ForgettingRate, float64(week))
+	if m.c.compLvl[c] >= ps.l.Level {
+		return m.floor(ps, c) // not taught yet: initial is the floor, nothing to forget
+	}
+	return m.floor(ps, c) + m.p.CarryOver*math.Pow(1-m.p.ForgettingRate, float64(week))
 }
 
 func (m *model) add(ps *pupilState, c int32, week int, gain float64) {

@@ -38,17 +38,17 @@ func (t *Truth) Ability(student, competency string, week int) (float64, bool) {
 	if !ok || !ok2 || week < -1 || week >= t.weeks {
 		return 0, false
 	}
-	ps := t.m.newPupil(t.Learners[li])
-	if week == -1 {
-		return t.m.theta(ps, int32(c), 0), true
+	if week >= 0 {
+		if !t.hasTrajectory(student) {
+			return 0, false
+		}
+		if v, ok := t.abilities[abilityKey{student, int32(c)}]; ok && !math.IsNaN(float64(v[week])) {
+			return float64(v[week]), true
+		}
 	}
-	if !t.hasTrajectory(student) {
-		return 0, false
-	}
-	if v, ok := t.abilities[abilityKey{student, int32(c)}]; ok && !math.IsNaN(float64(v[week])) {
-		return float64(v[week]), true
-	}
-	return t.m.theta(ps, int32(c), week), true // never touched: the closed form is exact
+	// Never touched so far: the closed form is exact.
+	ps := &pupilState{l: t.Learners[li], lo: -1, hi: -1, seedID: hashID(student)}
+	return t.m.theta(ps, int32(c), max(week, 0)), true
 }
 
 func (t *Truth) hasTrajectory(student string) bool {

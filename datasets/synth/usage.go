@@ -1,7 +1,8 @@
 package synth
 
 import (
-	"fmt"
+	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -48,12 +49,12 @@ func (cl *class) assignWork() {
 	}
 }
 
-// planSessions draws the week's sittings: about 0.8 a week for a pupil of average
+// planSessions draws the week's sittings: about 0.6 a week for a pupil of average
 // engagement (less in the holidays), after school or at the weekend.
 func (cl *class) planSessions(monday time.Time, holiday bool) [7][]session {
 	var out [7][]session
 	for _, pu := range cl.pupils {
-		rate := 0.8 * pu.engagement
+		rate := 0.6 * pu.engagement
 		if holiday {
 			rate *= 0.35
 		}
@@ -143,10 +144,10 @@ func (cl *class) use(pu *pupil, r int32, t time.Time) time.Time {
 		}
 		m.study(pu.pupilState, r, share, cl.week)
 	default:
-		n := 2 + rng.IntN(3)
+		n := 1 + rng.IntN(3)
 		verbDone := datasets.VerbCompleted
 		if c.resType[r] == typeQuiz {
-			n = 3 + rng.IntN(3)
+			n = 2 + rng.IntN(3)
 		}
 		abandon := rng.Float64() < 0.12
 		if abandon {
@@ -201,7 +202,17 @@ func (cl *class) uuid() string {
 	a, b := cl.rng.Uint64(), cl.rng.Uint64()
 	a = a&^0xf000 | 0x4000
 	b = b&^(0xc<<60) | 0x8<<60
-	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", a>>32, (a>>16)&0xffff, a&0xffff, b>>48, b&0xffffffffffff)
+	var raw [16]byte
+	binary.BigEndian.PutUint64(raw[:8], a)
+	binary.BigEndian.PutUint64(raw[8:], b)
+	var out [36]byte
+	hex.Encode(out[0:8], raw[0:4])
+	hex.Encode(out[9:13], raw[4:6])
+	hex.Encode(out[14:18], raw[6:8])
+	hex.Encode(out[19:23], raw[8:10])
+	hex.Encode(out[24:], raw[10:])
+	out[8], out[13], out[18], out[23] = '-', '-', '-', '-'
+	return string(out[:])
 }
 
 // snapshot writes the week's true abilities of the pupils whose trajectory is kept.

@@ -1,0 +1,36 @@
+// Package synth generates a synthetic académie: collèges and lycées with classes from 6e
+// to Tle, a competency graph per subject and level, a resource catalogue, each class's
+// timetable, absences, Pronote-style grades and xAPI usage, all drawn from a hidden
+// learner model whose truth is written apart (truth/) for offline evaluation.
+//
+// # The learner model
+//
+// Every pupil has an ability per competency on the logit scale shared with item
+// difficulties: P(success) = σ(θ − b). Abilities are correlated through a global factor
+// and shifted by school and class effects (Learner, Params). A competency not yet taught
+// sits Params.PriorGap below its difficulty; lessons raise it (less when missed, less as
+// it nears mastery), answered items raise it most when P(success) is near
+// Params.TargetP, studying a video or a sheet a little; every gain is damped when the
+// prerequisites are not mastered, and every week the part above the floor decays by
+// Params.ForgettingRate. Pupils choose what they use without looking at their hidden
+// ability (assigned work, practice on recent chapters, browsing): never through a
+// recommender, so that policies can be compared on the data.
+//
+// # Output and determinism
+//
+// Generate streams the folder school by school (memory bounded by the schools in
+// flight); GenerateDataset builds the same content in memory for small académies.
+// Same Config, same bytes: all randomness is PCG, seeded per school and class from
+// Config.Seed, and ids are counters (eleve-000123, etab-0004, note-0004-000123...).
+// Timestamps are UTC: lessons run 07:00-16:00 UTC (8h-17h in Paris in winter).
+//
+// truth/ holds ability.csv (student_id,competency_id,week,ability: the ability at the
+// end of each week, for every Config.TruthStudents-th pupil, for the competencies of
+// their level and any other they practised), items.csv (item_id,kind,difficulty: true
+// difficulties of competencies, resources and assessments; resources.csv publishes a
+// noisy estimate), learners.csv (each pupil's hidden traits) and simulator.json
+// (Params, calendar). Truth.Simulator replays the model for a policy (see Simulator).
+//
+// The package must never read real pupils' data, and nothing a recommender produces may
+// influence what the simulated pupils do.
+package synth
