@@ -78,6 +78,12 @@ func (s *Store) PutResourceVectors(ctx context.Context, schemaVersion int, ids [
 // SearchResources is exact maximum inner product search: every row that passes the
 // filter is scored, the best k kept in a bounded heap; ties go to the smaller id.
 func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recommender.Filter) ([]recommender.Hit, error) {
+	return s.searchWith(q, k, f, dot)
+}
+
+// searchWith is SearchResources with the dot-product kernel as a parameter, so that
+// benchmarks compare kernels on the same scan.
+func (s *Store) searchWith(q []float32, k int, f recommender.Filter, kernel func(a, b []float32) float32) ([]recommender.Hit, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	v := &s.vec
@@ -119,7 +125,7 @@ func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recom
 			}
 		}
 		off := int(r) * v.dim
-		h.offer(dot(q, v.data[off:off+v.dim]), r)
+		h.offer(kernel(q, v.data[off:off+v.dim]), r)
 	}
 	if f.Subject != "" {
 		for _, r := range v.bySubject[f.Subject] {
