@@ -241,13 +241,13 @@ func ParseTime(s string) (time.Time, error) {
 }
 
 // unique checks that the id in column col was not seen earlier in the file.
-func (r *row) unique(ids idSet, col int) {
+func (r *row) unique(ids *idSet, col int) {
 	if r.err != nil {
 		return
 	}
 	id := strings.TrimSpace(r.raw(col))
-	if first, dup := ids.add(id, r.f.line); dup {
-		r.fail(col, "duplicate id %q (first on line %d)", id, first)
+	if ids.add(id) {
+		r.fail(col, "duplicate id %q (already earlier in the file)", id)
 	}
 }
 

@@ -3,6 +3,7 @@ package datasets
 import (
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -213,5 +214,23 @@ func TestReaderStopsOnCallbackErrorNamingTheLine(t *testing.T) {
 	}
 	if errors.Is(err, ErrInvalid) {
 		t.Fatal("a callback failure must not read as bad input")
+	}
+}
+
+func TestIDSetFindsEveryRepeatAcrossGrowth(t *testing.T) {
+	s := newIDSet()
+	const n = 50_000
+	for i := range n {
+		if s.add("G" + strconv.Itoa(i)) {
+			t.Fatalf("id %d reported as a duplicate on first sight", i)
+		}
+	}
+	for i := range n {
+		if !s.add("G" + strconv.Itoa(i)) {
+			t.Fatalf("repeat of id %d not detected", i)
+		}
+	}
+	if s.n != n {
+		t.Fatalf("set holds %d ids, want %d", s.n, n)
 	}
 }

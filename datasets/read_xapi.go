@@ -301,16 +301,17 @@ func ParseStatementsJSON(b []byte) ([]Statement, error) {
 		return nil, &RowError{File: StatementsSource, Msg: "not a JSON array of statements: " + err.Error()}
 	}
 	out := make([]Statement, 0, len(raws))
-	ids := newIDSet()
+	first := make(map[string]int, len(raws)) // a batch is small: keep where each id was
 	for i, raw := range raws {
 		st, err := parseStatement(raw)
 		if err != nil {
 			return nil, pointerError(err, "/"+strconv.Itoa(i), i+1)
 		}
-		if first, dup := ids.add(st.ID, i+1); dup {
+		if j, dup := first[st.ID]; dup {
 			return nil, &RowError{File: StatementsSource, Line: i + 1, Field: pointer("/"+strconv.Itoa(i), []string{"id"}),
-				Msg: fmt.Sprintf("duplicate statement id %q (first at index %d)", st.ID, first-1)}
+				Msg: fmt.Sprintf("duplicate statement id %q (first at index %d)", st.ID, j)}
 		}
+		first[st.ID] = i
 		out = append(out, st)
 	}
 	return out, nil
@@ -369,8 +370,8 @@ func (l Limits) readStatements(r io.Reader, name string, fn func(Statement, int)
 			}
 			return &RowError{File: name, Line: line, Msg: err.Error()}
 		}
-		if first, dup := ids.add(st.ID, line); dup {
-			return &RowError{File: name, Line: line, Field: "id", Msg: fmt.Sprintf("duplicate statement id %q (first on line %d)", st.ID, first)}
+		if ids.add(st.ID) {
+			return &RowError{File: name, Line: line, Field: "id", Msg: fmt.Sprintf("duplicate statement id %q (already earlier in the file)", st.ID)}
 		}
 		if err := fn(st, line); err != nil {
 			var re *RowError
