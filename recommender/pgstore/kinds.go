@@ -100,6 +100,9 @@ func kinds(b *datasets.Dataset) []kind {
 				{col: "student_id", field: "actor.account.name", table: "students", msg: "unknown student"},
 				{col: "object_id", field: "object.id", table: "resources", msg: "unknown resource",
 					where: "s.verb <> '" + datasets.VerbVoided + "'"},
+				// stored ∪ batch: references are checked after the batch's rows are in.
+				{col: "object_id", field: "object.id", table: "statements", msg: "voids an unknown statement",
+					where: "s.verb = '" + datasets.VerbVoided + "'"},
 			},
 		},
 	}

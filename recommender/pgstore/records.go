@@ -62,8 +62,8 @@ func decisions(ctx context.Context, q querier, studentID string) ([]recommender.
 	return nonNilSlice(out), wrap(err)
 }
 
-// AddDecision records a teacher's decision: ErrInvalid for an unknown decision value,
-// ErrNotFound for an unknown pupil or resource.
+// AddDecision records a teacher's decision: ErrInvalid for an unknown decision value or
+// resource, ErrNotFound for an unknown pupil.
 func (s *Store) AddDecision(ctx context.Context, d recommender.Decision) error {
 	switch d.Decision {
 	case recommender.DecisionApprove, recommender.DecisionReject, recommender.DecisionPin:
@@ -80,7 +80,7 @@ func (s *Store) AddDecision(ctx context.Context, d recommender.Decision) error {
 		return fmt.Errorf("pgstore.AddDecision: %w", wrap(err))
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("pgstore.AddDecision: resource %q: %w", d.ResourceID, recommender.ErrNotFound)
+		return fmt.Errorf("pgstore.AddDecision: unknown resource %q: %w", d.ResourceID, recommender.ErrInvalid)
 	}
 	return nil
 }
@@ -174,14 +174,14 @@ func (s *Store) AppendAudit(ctx context.Context, e recommender.AuditEntry) error
 }
 
 // Audit returns the entries about q.StudentID (all pupils when empty) since q.Since,
-// oldest first, at most q.Limit of them (all when zero).
+// in the order they were appended, at most q.Limit of them (all when zero).
 func (s *Store) Audit(ctx context.Context, q recommender.AuditQuery) ([]recommender.AuditEntry, error) {
 	limit := int64(q.Limit)
 	if limit <= 0 {
 		limit = -1
 	}
 	rows, err := s.db.Query(ctx, `SELECT id, at, actor_id, actor_role, student_id, action, detail FROM audit
-		WHERE ($1 = '' OR student_id = $1) AND at >= $2 ORDER BY at, id LIMIT NULLIF($3, -1)`,
+		WHERE ($1 = '' OR student_id = $1) AND at >= $2 ORDER BY id LIMIT NULLIF($3, -1)`,
 		q.StudentID, q.Since, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore.Audit: %w", wrap(err))

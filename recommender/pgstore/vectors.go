@@ -117,6 +117,13 @@ func (s *Store) PutResourceVectors(ctx context.Context, schemaVersion int, ids [
 	if len(ids) != len(vecs) {
 		return fmt.Errorf("pgstore.PutResourceVectors: %d ids for %d vectors: %w", len(ids), len(vecs), recommender.ErrInvalid)
 	}
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			return fmt.Errorf("pgstore.PutResourceVectors: resource %q twice: %w", id, recommender.ErrInvalid)
+		}
+		seen[id] = true
+	}
 	dim := 0
 	for i, v := range vecs {
 		if i == 0 {
@@ -151,7 +158,7 @@ func (s *Store) PutResourceVectors(ctx context.Context, schemaVersion int, ids [
 		err = tx.QueryRow(ctx, `SELECT s.resource_id FROM stage_vectors s LEFT JOIN resources r ON r.id = s.resource_id
 			WHERE r.id IS NULL ORDER BY 1 LIMIT 1`).Scan(&missing)
 		if err == nil {
-			return fmt.Errorf("resource %q: %w", missing, recommender.ErrNotFound)
+			return fmt.Errorf("unknown resource %q: %w", missing, recommender.ErrInvalid)
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return wrap(err)
