@@ -134,7 +134,7 @@ func (f *csvFile) mapHeader(rec []string) error {
 		case !ok:
 			unexpected = append(unexpected, h)
 		case f.pos[i] >= 0:
-			return &RowError{File: f.name, Line: 1, Field: h, Msg: "column appears twice"}
+			return &RowError{File: f.name, Line: f.line, Field: h, Msg: "column appears twice"}
 		default:
 			f.pos[i] = j
 		}
@@ -147,12 +147,12 @@ func (f *csvFile) mapHeader(rec []string) error {
 	}
 	switch {
 	case len(unexpected) > 0 && len(missing) > 0:
-		return &RowError{File: f.name, Line: 1, Field: missing[0], Msg: fmt.Sprintf(
+		return &RowError{File: f.name, Line: f.line, Field: missing[0], Msg: fmt.Sprintf(
 			"missing column (found unexpected %s; want exactly %s)", quoteAll(unexpected), strings.Join(f.header, ","))}
 	case len(missing) > 0:
-		return &RowError{File: f.name, Line: 1, Field: missing[0], Msg: "missing column (want exactly " + strings.Join(f.header, ",") + ")"}
+		return &RowError{File: f.name, Line: f.line, Field: missing[0], Msg: "missing column (want exactly " + strings.Join(f.header, ",") + ")"}
 	case len(unexpected) > 0:
-		return &RowError{File: f.name, Line: 1, Field: unexpected[0], Msg: "unexpected column: the contract has only " + strings.Join(f.header, ",")}
+		return &RowError{File: f.name, Line: f.line, Field: unexpected[0], Msg: "unexpected column: the contract has only " + strings.Join(f.header, ",")}
 	}
 	return nil
 }

@@ -234,3 +234,8 @@ func TestIDSetFindsEveryRepeatAcrossGrowth(t *testing.T) {
 		t.Fatalf("set holds %d ids, want %d", s.n, n)
 	}
 }
+
+func TestHeaderErrorNamesTheHeaderLineAfterBlankLines(t *testing.T) {
+	_, err := readGrades(t, Limits{}, "\n\n"+strings.Replace(gradesHead, "status", "statut", 1))
+	wantRowError(t, err, GradesFile, 3, "status")
+}
