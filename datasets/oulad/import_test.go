@@ -287,6 +287,11 @@ func TestImportMiniMapsEveryRule(t *testing.T) {
 			assertAbsent(t, out, v)
 		}
 	})
+
+	t.Run("ImportWithClicksIsDeterministic", func(t *testing.T) {
+		again, _ := importTo(t, miniData(t))
+		assertSameFiles(t, out, again)
+	})
 }
 
 func TestImportWithoutClicksWritesEmptyUsage(t *testing.T) {
