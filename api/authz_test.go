@@ -70,6 +70,12 @@ func endpoints() []endpoint {
 // TestAuthorisationMatrix runs every role against every endpoint on its own target,
 // someone else's and an unknown one, each on a fresh service.
 func TestAuthorisationMatrix(t *testing.T) {
+	runMatrix(t, func(t *testing.T) *testEnv { return newEnv(t) })
+}
+
+// runMatrix runs the matrix; env returns the service for one case (a fresh one, or a
+// shared one reset to the fixture).
+func runMatrix(t *testing.T, envFor func(t *testing.T) *testEnv) {
 	toks := roleTokens(t)
 	for _, ep := range endpoints() {
 		for _, role := range roles {
@@ -80,7 +86,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 			for i, kind := range []string{"Own", "Others", "Unknown"} {
 				name := fmt.Sprintf("%s/%s/%s/Gets%d", ep.name, role, kind, want[i])
 				t.Run(name, func(t *testing.T) {
-					env := newEnv(t)
+					env := envFor(t)
 					r := ep.call(ep.targets[i])
 					r.token = toks[role]
 					w := env.do(t, r)

@@ -203,6 +203,19 @@ type testEnv struct {
 
 type envOption func(*Config, *testEnv)
 
+// withStore runs the service on s instead of a fresh memstore.
+func withStore(s recommender.Store) envOption {
+	return func(_ *Config, e *testEnv) { e.store = &flakyStore{Store: s} }
+}
+
+// reset (re)loads the fixture: ingest upserts, so it restores erased pupils.
+func (e *testEnv) reset(tb testing.TB) {
+	tb.Helper()
+	if _, err := e.store.Store.Ingest(context.Background(), fixture()); err != nil {
+		tb.Fatalf("fixture: %v", err)
+	}
+}
+
 func withCache(c recommender.Cache) envOption {
 	return func(_ *Config, e *testEnv) { e.cache = c }
 }
@@ -211,20 +224,17 @@ func withConfig(f func(*Config)) envOption { return func(c *Config, _ *testEnv) 
 
 func newEnv(tb testing.TB, opts ...envOption) *testEnv {
 	tb.Helper()
-	ms := memstore.New()
-	if _, err := ms.Ingest(context.Background(), fixture()); err != nil {
-		tb.Fatalf("fixture: %v", err)
-	}
 	v, err := NewHS256Verifier(testSecret)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	env := &testEnv{store: &flakyStore{Store: ms}, cache: cache.NewMemory(1000, 16)}
-	env.eng = &fakeEngine{store: env.store}
+	env := &testEnv{store: &flakyStore{Store: memstore.New()}, cache: cache.NewMemory(1000, 16)}
 	cfg := Config{Verifier: v, RateLimit: 1000, RateBurst: 1000}
 	for _, o := range opts {
 		o(&cfg, env)
 	}
+	env.reset(tb)
+	env.eng = &fakeEngine{store: env.store}
 	env.srv = New(cfg, env.eng, env.store, env.cache, nil)
 	env.h = env.srv.Handler()
 	return env
