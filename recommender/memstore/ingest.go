@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -68,6 +69,9 @@ func (s *Store) Ingest(ctx context.Context, d *datasets.Dataset) (recommender.Ch
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, err := s.validate(d)
+	if errors.As(err, new(*datasets.RowError)) {
+		return recommender.Changed{}, fmt.Errorf("memstore.Ingest: %w: %w", recommender.ErrInvalid, err)
+	}
 	if err != nil {
 		return recommender.Changed{}, fmt.Errorf("memstore.Ingest: %w", err)
 	}

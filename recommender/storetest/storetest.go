@@ -1,10 +1,3 @@
-// Package storetest is the conformance suite that every recommender.Store passes: the
-// same behaviour whatever the storage (ingest validation and upserts, xAPI statement
-// rules, exact or near-exact vector search, RGPD export and erasure, audit, retention).
-//
-// It only ever talks to a store through the recommender.Store interface, and it must
-// never depend on a store's internals: a store that needs a special case gets an Options
-// field, documented here, not a branch on its type.
 package storetest
 
 import (
@@ -135,8 +128,8 @@ func wantRowError(tb testing.TB, err error, file string, line int, field string)
 	if re.File != file || re.Line != line || (field != "" && re.Field != field) {
 		tb.Fatalf("RowError at %s:%d (%s), want %s:%d (%s); err: %v", re.File, re.Line, re.Field, file, line, field, err)
 	}
-	if !errors.Is(err, datasets.ErrInvalid) {
-		tb.Fatalf("err = %v does not wrap datasets.ErrInvalid", err)
+	if !errors.Is(err, datasets.ErrInvalid) || !errors.Is(err, recommender.ErrInvalid) {
+		tb.Fatalf("err = %v does not wrap both datasets.ErrInvalid and recommender.ErrInvalid", err)
 	}
 }
 
