@@ -159,7 +159,7 @@ func students(src *source) ([]datasets.Student, int) {
 			continue
 		}
 		second++
-		if betterClass(src, r, b) {
+		if betterClass(r, b) {
 			best[r.Student] = r
 		}
 	}
@@ -171,7 +171,7 @@ func students(src *source) ([]datasets.Student, int) {
 	return out, second
 }
 
-func betterClass(src *source, r, b registration) bool {
+func betterClass(r, b registration) bool {
 	rs, bs := dayOf(r.Pres, 0), dayOf(b.Pres, 0)
 	switch {
 	case !rs.Equal(bs):

@@ -1,6 +1,8 @@
 package oulad
 
 import (
+	"slices"
+	"sort"
 	"testing"
 	"time"
 
@@ -72,5 +74,20 @@ func TestDifficultyIsMinusLogitOfMeanScore(t *testing.T) {
 				t.Errorf("difficulty(%v, %d) = %v, want %v", tt.got, tt.n, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestLessNumericIsATotalOrder(t *testing.T) {
+	ids := []string{"9", "10", "1x", "007", "7", "abc", "100", "x"}
+	want := []string{"7", "9", "10", "007", "100", "1x", "abc", "x"}
+	for _, perm := range [][]int{{0, 1, 2, 3, 4, 5, 6, 7}, {7, 6, 5, 4, 3, 2, 1, 0}, {2, 0, 5, 1, 7, 3, 6, 4}} {
+		got := make([]string, len(ids))
+		for i, p := range perm {
+			got[i] = ids[p]
+		}
+		sort.Slice(got, func(i, j int) bool { return lessNumeric(got[i], got[j]) })
+		if !slices.Equal(got, want) {
+			t.Errorf("sorted %v, want %v whatever the input order", got, want)
+		}
 	}
 }

@@ -480,14 +480,25 @@ func (s *source) readSites(dir string) error {
 	return nil
 }
 
-// lessNumeric orders OULAD's numeric ids by value, and anything else after, by text.
+// lessNumeric orders OULAD's numeric ids by value (digit strings by length, then text),
+// before any other id, those by text: a total order, so sorting is deterministic
+// whatever the input order.
 func lessNumeric(a, b string) bool {
-	if len(a) != len(b) {
-		_, ea := strconv.ParseUint(a, 10, 64)
-		_, eb := strconv.ParseUint(b, 10, 64)
-		if ea == nil && eb == nil {
-			return len(a) < len(b)
-		}
+	na, nb := isDigits(a), isDigits(b)
+	switch {
+	case na != nb:
+		return na
+	case na && len(a) != len(b):
+		return len(a) < len(b)
 	}
 	return a < b
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
