@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func writeSample(tb testing.TB, mutate func(*Dataset)) string {
@@ -148,5 +151,35 @@ func TestWriteFolderLeavesNothingPartialOnFailure(t *testing.T) {
 	}
 	if len(entries) != 0 {
 		t.Fatalf("WriteFolder left %d entries after failing, want none", len(entries))
+	}
+}
+
+// testdata/excel is a folder as spreadsheet tools and LRSs write it: a BOM, CRLF, every
+// field quoted, doubled quotes, columns in another order, TRUE, date-only dates, a
+// Pronote status spelling, and xAPI properties Parcours does not keep.
+func TestLoadFolderReadsFilesAsOtherToolsWriteThem(t *testing.T) {
+	d, err := LoadFolder(filepath.Join("testdata", "excel"), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"UnquotesDoubledQuotes", d.Competencies[1].Label, `Fractions "égales"`},
+		{"ReadsExponentFloats", d.Resources[1].Difficulty, 0.1},
+		{"ReadsReorderedColumnsAndTRUE", d.Students[0], Student{ID: "S1", SchoolID: "0750001A", ClassID: "5eB", Level: "5e", Consent: true}},
+		{"ConvertsOffsetsToUTC", FormatTime(d.Lessons[0].Start), "2024-01-08T08:00:00Z"},
+		{"ReadsDateOnlyAsMidnightUTC", FormatTime(d.Grades[0].Date), "2024-01-12T00:00:00Z"},
+		{"MapsPronoteStatusSpelling", d.Grades[1].Status, StatusAbsent},
+		{"KeepsOnlyContractFieldsOfStatements", len(d.Statements), 1},
+		{"ReadsStatementDuration", *d.Statements[0].Duration, 5*time.Minute + 30*time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, tc.got); diff != "" {
+				t.Fatalf("(-want +got):\n%s", diff)
+			}
+		})
 	}
 }

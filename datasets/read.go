@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"errors"
@@ -56,6 +57,8 @@ func (l Limits) withDefaults() Limits {
 // record it returns.
 const csvReadAhead = 4096
 
+const utf8BOM = "\uFEFF"
+
 var newline = []byte{'\n'}
 
 var errRecordTooLong = errors.New("record too long")
@@ -97,7 +100,13 @@ type csvFile struct {
 
 func openCSV(r io.Reader, name string, header []string, lim Limits) (*csvFile, error) {
 	lim = lim.withDefaults()
-	g := &guardReader{r: r, limit: int64(lim.MaxLineBytes)}
+	// A spreadsheet's UTF-8 BOM goes before the csv parser sees it: it would make a
+	// quoted first column a bare quote.
+	br := bufio.NewReader(r)
+	if b, _ := br.Peek(len(utf8BOM)); string(b) == utf8BOM {
+		br.Discard(len(utf8BOM))
+	}
+	g := &guardReader{r: br, limit: int64(lim.MaxLineBytes)}
 	cr := csv.NewReader(g)
 	cr.ReuseRecord = true
 	f := &csvFile{name: name, header: header, lim: lim, g: g, cr: cr}
@@ -108,7 +117,6 @@ func openCSV(r io.Reader, name string, header []string, lim Limits) (*csvFile, e
 	if err != nil {
 		return nil, err
 	}
-	rec[0] = strings.TrimPrefix(rec[0], "\uFEFF")
 	if err := f.mapHeader(rec); err != nil {
 		return nil, err
 	}
