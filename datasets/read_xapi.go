@@ -346,7 +346,7 @@ func ReadStatementsAll(r io.Reader, name string) ([]Statement, error) {
 func (l Limits) readStatements(r io.Reader, name string, fn func(Statement, int) error) error {
 	l = l.withDefaults()
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), l.MaxLineBytes)
+	sc.Buffer(make([]byte, 0, min(4096, l.MaxLineBytes)), l.MaxLineBytes)
 	ids := newIDSet()
 	line, rows := 0, 0
 	for sc.Scan() {
