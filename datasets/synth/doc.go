@@ -25,11 +25,13 @@
 // Timestamps are UTC: lessons run 07:00-16:00 UTC (8h-17h in Paris in winter).
 //
 // truth/ holds ability.csv (student_id,competency_id,week,ability: the ability at the
-// end of each week, for every Config.TruthStudents-th pupil, for the competencies of
-// their level and any other they practised), items.csv (item_id,kind,difficulty: true
-// difficulties of competencies, resources and assessments; resources.csv publishes a
-// noisy estimate), learners.csv (each pupil's hidden traits) and simulator.json
-// (Params, calendar). Truth.Simulator replays the model for a policy (see Simulator).
+// end of week w, the seven days from Start + 7w, on the competencies of the pupil's
+// level and any other they practised, for every k-th pupil so that at most
+// Config.TruthStudents are written; k is truth_every in simulator.json), items.csv
+// (item_id,kind,difficulty: true difficulties of competencies, resources and
+// assessments; resources.csv publishes a noisy estimate), learners.csv (every pupil's
+// hidden traits, which fix their starting state) and simulator.json (Params, calendar).
+// ReadTruth reads them back; Truth.Simulator replays the model for a policy.
 //
 // The package must never read real pupils' data, and nothing a recommender produces may
 // influence what the simulated pupils do.
