@@ -48,7 +48,7 @@ func ExportInteractions(inDir, outDir string) (ExportSummary, error) {
 // Rows are in time order (then student, then item), so each student's rows are too.
 func ExportSplit(inDir, outDir string, train, test []string) (ExportSummary, error) {
 	var sum ExportSummary
-	src, err := readSource(inDir)
+	src, err := readSource(inDir, nil)
 	if err != nil {
 		return sum, fmt.Errorf("oulad.ExportSplit: %w", err)
 	}

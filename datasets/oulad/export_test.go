@@ -24,7 +24,7 @@ func TestExportInteractionsRealOULAD(t *testing.T) {
 		t.Fatalf("empty split: %+v", sum)
 	}
 	// Import names the same competencies: every skill of the logs must be one of them.
-	src, err := readSource(in)
+	src, err := readSource(in, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

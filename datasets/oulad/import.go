@@ -9,7 +9,7 @@ import (
 	"github.com/parcours-ent/parcours/datasets"
 )
 
-// Progress is told how many of total steps are done; nil means no reporting.
+// Progress is told how many of total input bytes are read; nil means no reporting.
 type Progress func(done, total int)
 
 // Summary counts what an import read and wrote, and what it had to leave out.
@@ -53,20 +53,12 @@ type Summary struct {
 // every file in full beside the destination first and moves them into place only when
 // all are written, so bad input (a *datasets.RowError) leaves outDir untouched.
 func Import(inDir, outDir string, progress Progress) (Summary, error) {
-	const steps = 4
-	report := func(done int) {
-		if progress != nil {
-			progress(done, steps)
-		}
-	}
-	report(0)
-	src, err := readSource(inDir)
+	m := newMeter(inDir, progress)
+	src, err := readSource(inDir, m)
 	if err != nil {
 		return Summary{}, fmt.Errorf("oulad.Import: %w", err)
 	}
-	report(1)
 	d, sum := build(src)
-	report(2)
 	out, err := newOutput(outDir)
 	if err != nil {
 		return Summary{}, fmt.Errorf("oulad.Import: %w", err)
@@ -75,16 +67,15 @@ func Import(inDir, outDir string, progress Progress) (Summary, error) {
 	if err := out.writeFolder(d); err != nil {
 		return Summary{}, fmt.Errorf("oulad.Import: %w", err)
 	}
-	n, skipped, err := streamUsage(inDir, out, d, sum.SourceRows)
+	n, skipped, err := streamUsage(inDir, out, d, sum.SourceRows, m)
 	if err != nil {
 		return Summary{}, fmt.Errorf("oulad.Import: %w", err)
 	}
 	sum.Statements, sum.SkippedClicks = n, skipped
-	report(3)
 	if err := out.commit(); err != nil {
 		return Summary{}, fmt.Errorf("oulad.Import: %w", err)
 	}
-	report(4)
+	m.finish()
 	return sum, nil
 }
 

@@ -379,14 +379,27 @@ func TestImportRejectsMissingFile(t *testing.T) {
 	}
 }
 
-func TestImportReportsProgressToTheEnd(t *testing.T) {
-	var last, total int
-	_, err := Import(miniData(t), t.TempDir(), func(done, n int) { last, total = done, n })
-	if err != nil {
+func TestImportReportsProgressInInputBytes(t *testing.T) {
+	in := miniData(t)
+	var want int64
+	for _, f := range append(requiredFiles, ClicksFile) {
+		fi, err := os.Stat(filepath.Join(in, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want += fi.Size()
+	}
+	var calls [][2]int
+	if _, err := Import(in, t.TempDir(), func(done, n int) { calls = append(calls, [2]int{done, n}) }); err != nil {
 		t.Fatal(err)
 	}
-	if total == 0 || last != total {
-		t.Errorf("last progress %d/%d, want done == total > 0", last, total)
+	if len(calls) < 2 || calls[0] != [2]int{0, int(want)} || calls[len(calls)-1] != [2]int{int(want), int(want)} {
+		t.Errorf("progress calls %v, want from 0/%d to %d/%d", calls, want, want, want)
+	}
+	for i := 1; i < len(calls); i++ {
+		if calls[i][0] < calls[i-1][0] {
+			t.Errorf("progress went back: %v", calls)
+		}
 	}
 }
 

@@ -40,7 +40,7 @@ type table struct {
 
 // openTable opens dir/name and checks that the header holds every required column.
 // A missing file is reported as nil, nil when optional.
-func openTable(dir, name string, optional bool, required ...string) (*table, error) {
+func openTable(dir, name string, m *meter, optional bool, required ...string) (*table, error) {
 	f, err := os.Open(filepath.Join(dir, name))
 	if optional && errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -51,7 +51,7 @@ func openTable(dir, name string, optional bool, required ...string) (*table, err
 	if err != nil {
 		return nil, fmt.Errorf("oulad: %w", err)
 	}
-	t := &table{name: name, f: f, cr: csv.NewReader(f), pos: make(map[string]int)}
+	t := &table{name: name, f: f, cr: csv.NewReader(meteredReader{f, m}), pos: make(map[string]int)}
 	t.cr.ReuseRecord = true
 	header, err := t.cr.Read()
 	if err != nil {
@@ -198,10 +198,11 @@ type source struct {
 	subs        []submission   // file order
 	sites       []site         // sorted by presentation, id
 	rows        map[string]int // data rows read per file
+	m           *meter
 }
 
-func readSource(dir string) (*source, error) {
-	s := &source{pres: make(map[string]presentation), byID: make(map[string]*assessment), rows: make(map[string]int)}
+func readSource(dir string, m *meter) (*source, error) {
+	s := &source{pres: make(map[string]presentation), byID: make(map[string]*assessment), rows: make(map[string]int), m: m}
 	for _, step := range []func(string) error{s.readCourses, s.readAssessments, s.readRegistrations, s.readSubmissions, s.readSites} {
 		if err := step(dir); err != nil {
 			return nil, err
@@ -212,7 +213,7 @@ func readSource(dir string) (*source, error) {
 
 // each runs fn on every row of a required table.
 func (s *source) each(dir, name string, cols []string, fn func(*table) error) error {
-	t, err := openTable(dir, name, false, cols...)
+	t, err := openTable(dir, name, s.m, false, cols...)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 // no xAPI field Parcours keeps, so it is dropped. The file can hold millions of rows,
 // so it is streamed, never held. Rows about a home page or a pupil who is not in
 // students.csv are skipped and counted. Without studentVle.csv the file is empty.
-func streamUsage(dir string, out *output, d *datasets.Dataset, rows map[string]int) (n, skipped int, err error) {
-	t, err := openTable(dir, ClicksFile, true, "code_module", "code_presentation", "id_student", "id_site", "date")
+func streamUsage(dir string, out *output, d *datasets.Dataset, rows map[string]int, m *meter) (n, skipped int, err error) {
+	t, err := openTable(dir, ClicksFile, m, true, "code_module", "code_presentation", "id_student", "id_site", "date")
 	if err != nil {
 		return 0, 0, err
 	}
