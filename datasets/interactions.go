@@ -6,6 +6,7 @@ package datasets
 // (ASSISTments, OULAD exports) come in this shape and carry no grades or timetables.
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -24,7 +25,7 @@ var InteractionColumns = []string{"student_id", "item_id", "skill_ids", "correct
 // Interaction is one answer of a student to an item.
 //
 // The timestamp column is either RFC 3339 or an integer order. Exactly one of Time and
-// Order carries it: Time is set (non-zero) for an RFC 3339 timestamp and Order is then 0;
+// Order carries it: Time is set (non-zero, in UTC) for an RFC 3339 timestamp and Order is then 0;
 // for an integer order Time is the zero time. Within one student every row uses the same
 // kind, so rows can be compared with Before.
 type Interaction struct {
@@ -69,7 +70,13 @@ type InteractionReader struct {
 
 // NewInteractionReader reads the header of r. name is the file name used in errors.
 func NewInteractionReader(r io.Reader, name string) (*InteractionReader, error) {
-	cr := csv.NewReader(r)
+	// A spreadsheet's BOM must go before the csv parser: before a quoted header it
+	// would make the first field a bare quote.
+	br := bufio.NewReader(r)
+	if b, _ := br.Peek(len(utf8BOM)); string(b) == utf8BOM {
+		br.Discard(len(utf8BOM))
+	}
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -81,7 +88,7 @@ func NewInteractionReader(r io.Reader, name string) (*InteractionReader, error) 
 	ir := &InteractionReader{name: name, cr: cr, last: make(map[string]Interaction), line: 1}
 	pos := make(map[string]int, len(header))
 	for i, h := range header {
-		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		h = strings.TrimSpace(h)
 		if _, dup := pos[h]; dup {
 			return nil, &RowError{File: name, Line: 1, Field: h, Msg: "duplicate column"}
 		}

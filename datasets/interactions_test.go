@@ -58,6 +58,11 @@ func TestReadInteractionsAccepts(t *testing.T) {
 			},
 		},
 		{
+			name: "BOMBeforeQuotedHeader",
+			in:   "\ufeff\"student_id\",\"item_id\",\"skill_ids\",\"correct\",\"timestamp\"\n\"s\",\"i\",\"\",\"1\",\"4\"\n",
+			want: []Interaction{{StudentID: "s", ItemID: "i", Correct: true, Order: 4}},
+		},
+		{
 			name: "HeaderOnlyIsEmptyLog",
 			in:   interactionsHeader,
 			want: nil,

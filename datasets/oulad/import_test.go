@@ -419,3 +419,20 @@ func TestImportSkipsSubmissionOfUnregisteredStudent(t *testing.T) {
 		t.Errorf("skipped %d submissions and kept %d grades, want 1 and 10", sum.SkippedSubmissions, sum.Grades)
 	}
 }
+
+func TestImportReadsFilesWithABOM(t *testing.T) {
+	in := miniData(t)
+	for _, f := range requiredFiles {
+		p := filepath.Join(in, f)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, append([]byte("\ufeff"), b...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Import(in, t.TempDir(), nil); err != nil {
+		t.Errorf("Import of files starting with a UTF-8 BOM: %v", err)
+	}
+}

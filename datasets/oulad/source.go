@@ -1,6 +1,7 @@
 package oulad
 
 import (
+	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -51,7 +52,13 @@ func openTable(dir, name string, m *meter, optional bool, required ...string) (*
 	if err != nil {
 		return nil, fmt.Errorf("oulad: %w", err)
 	}
-	t := &table{name: name, f: f, cr: csv.NewReader(meteredReader{f, m}), pos: make(map[string]int)}
+	// A BOM must go before the csv parser: before OULAD's quoted header it would make
+	// the first field a bare quote.
+	br := bufio.NewReader(meteredReader{f, m})
+	if b, _ := br.Peek(3); string(b) == "\ufeff" {
+		br.Discard(3)
+	}
+	t := &table{name: name, f: f, cr: csv.NewReader(br), pos: make(map[string]int)}
 	t.cr.ReuseRecord = true
 	header, err := t.cr.Read()
 	if err != nil {
@@ -62,7 +69,7 @@ func openTable(dir, name string, m *meter, optional bool, required ...string) (*
 		return nil, t.csvErr(err)
 	}
 	for i, h := range header {
-		t.pos[strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))] = i
+		t.pos[strings.TrimSpace(h)] = i
 	}
 	for _, c := range required {
 		if _, ok := t.pos[c]; !ok {
