@@ -73,8 +73,8 @@ func NewInteractionReader(r io.Reader, name string) (*InteractionReader, error) 
 	// A spreadsheet's BOM must go before the csv parser: before a quoted header it
 	// would make the first field a bare quote.
 	br := bufio.NewReader(r)
-	if b, _ := br.Peek(len(utf8BOM)); string(b) == utf8BOM {
-		br.Discard(len(utf8BOM))
+	if b, _ := br.Peek(3); string(b) == "\ufeff" {
+		br.Discard(3)
 	}
 	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
