@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -69,9 +68,6 @@ func (s *Store) Ingest(ctx context.Context, d *datasets.Dataset) (recommender.Ch
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, err := s.validate(d)
-	if errors.As(err, new(*datasets.RowError)) {
-		return recommender.Changed{}, fmt.Errorf("memstore.Ingest: %w: %w", recommender.ErrInvalid, err)
-	}
 	if err != nil {
 		return recommender.Changed{}, fmt.Errorf("memstore.Ingest: %w", err)
 	}

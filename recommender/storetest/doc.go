@@ -8,8 +8,9 @@
 //
 // Where recommender.Store leaves a choice open, the suite pins it down:
 //
-//   - Ingest errors. A bad value or reference is a *datasets.RowError wrapped so that
-//     errors.Is finds both datasets.ErrInvalid and recommender.ErrInvalid. File is the
+//   - Ingest errors. A bad value or reference is a wrapped *datasets.RowError, so
+//     errors.Is finds datasets.ErrInvalid (not recommender.ErrInvalid: api/ maps both to
+//     400, as it must for the data-folder readers' errors anyway). File is the
 //     entity's data-folder file ("grades.csv", "usage.jsonl", ...); Line is index+2 for
 //     CSV kinds (line 1 is the header) and index+1 for statements (JSON Lines); Field is
 //     the column, or for statements the xAPI path ("actor.account.name", "object.id",
