@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -104,14 +105,17 @@ func (t *Truth) addLearner(l Learner) {
 }
 
 func (t *Truth) setAbility(student string, comp int32, week int, v float64) {
-	k := abilityKey{student, comp}
-	row, ok := t.abilities[k]
+	setAbility(t.abilities, t.weeks, abilityKey{student, comp}, week, v)
+}
+
+func setAbility(traj map[abilityKey][]float32, weeks int, k abilityKey, week int, v float64) {
+	row, ok := traj[k]
 	if !ok {
-		row = make([]float32, t.weeks)
+		row = make([]float32, weeks)
 		for i := range row {
 			row[i] = float32(math.NaN())
 		}
-		t.abilities[k] = row
+		traj[k] = row
 	}
 	row[week] = float32(v)
 }
@@ -121,19 +125,13 @@ type memSink struct {
 	d        datasets.Dataset
 	learners []Learner
 	assess   []assessRow
-	abil     []abilityRow
+	weeks    int
+	traj     map[abilityKey][]float32
 }
 
 type assessRow struct {
 	id string
 	b  float64
-}
-
-type abilityRow struct {
-	student string
-	comp    int32
-	week    int
-	v       float64
 }
 
 func (s *memSink) student(x datasets.Student)     { s.d.Students = append(s.d.Students, x) }
@@ -146,7 +144,7 @@ func (s *memSink) assessment(id string, b float64) {
 	s.assess = append(s.assess, assessRow{id, b})
 }
 func (s *memSink) ability(id string, c int32, w int, v float64) {
-	s.abil = append(s.abil, abilityRow{id, c, w, round4(v)})
+	setAbility(s.traj, s.weeks, abilityKey{id, c}, w, round4(v))
 }
 func (s *memSink) flush() error { return nil }
 
@@ -165,7 +163,9 @@ func GenerateDataset(cfg Config) (*datasets.Dataset, *Truth, error) {
 		Competencies: slices.Clone(g.m.c.comps),
 		Resources:    slices.Clone(g.m.c.res),
 	}
-	err = g.runParallel(planSchools(cfg), func() flushSink { return &memSink{} }, func(_ schoolPlan, fs flushSink) error {
+	err = g.runParallel(planSchools(cfg), func() flushSink {
+		return &memSink{weeks: cfg.Weeks, traj: map[abilityKey][]float32{}}
+	}, func(_ schoolPlan, fs flushSink) error {
 		s := fs.(*memSink)
 		d.Students = append(d.Students, s.d.Students...)
 		d.Lessons = append(d.Lessons, s.d.Lessons...)
@@ -178,9 +178,7 @@ func GenerateDataset(cfg Config) (*datasets.Dataset, *Truth, error) {
 		for _, a := range s.assess {
 			t.Difficulty[a.id] = a.b
 		}
-		for _, a := range s.abil {
-			t.setAbility(a.student, a.comp, a.week, a.v)
-		}
+		maps.Copy(t.abilities, s.traj) // keys are per pupil: no two schools share one
 		return nil
 	})
 	if err != nil {
