@@ -88,15 +88,24 @@ func TestImportRealOULAD(t *testing.T) {
 		}
 		// Values that only the demographic columns hold must not appear anywhere
 		// (imd_band's bare "10-20" would match dates, so only its "%" forms are looked for).
-		for _, c := range []string{"region", "highest_education", "imd_band"} {
+		var values []string
+		rows := readRows(t, info)
+		for i, h := range rows[0] {
+			if h != "region" && h != "highest_education" && h != "imd_band" {
+				continue
+			}
 			seen := map[string]bool{}
-			for _, v := range column(t, info, c) {
-				if len(v) > 3 && !seen[v] && (c != "imd_band" || strings.Contains(v, "%")) {
+			for _, r := range rows[1:] {
+				if v := r[i]; len(v) > 3 && !seen[v] && (h != "imd_band" || strings.Contains(v, "%")) {
 					seen[v] = true
-					assertAbsent(t, out, v)
+					values = append(values, v)
 				}
 			}
 		}
+		if len(values) < 10 {
+			t.Fatalf("only %d demographic values to look for: the check would prove nothing", len(values))
+		}
+		assertAbsent(t, out, values...)
 	})
 
 	t.Run("ImportIsDeterministic", func(t *testing.T) {
@@ -105,15 +114,17 @@ func TestImportRealOULAD(t *testing.T) {
 	})
 }
 
-func assertAbsent(tb testing.TB, dir, value string) {
+func assertAbsent(tb testing.TB, dir string, values ...string) {
 	tb.Helper()
 	for _, f := range outputFiles {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if bytes.Contains(b, []byte(value)) {
-			tb.Errorf("%s holds the demographic value %q", f, value)
+		for _, v := range values {
+			if bytes.Contains(b, []byte(v)) {
+				tb.Errorf("%s holds the demographic value %q", f, v)
+			}
 		}
 	}
 }
@@ -283,9 +294,7 @@ func TestImportMiniMapsEveryRule(t *testing.T) {
 	})
 
 	t.Run("NoDemographicValueSurvives", func(t *testing.T) {
-		for _, v := range []string{"Zzregion", "Zzedu", "90-100%", "55<="} {
-			assertAbsent(t, out, v)
-		}
+		assertAbsent(t, out, "Zzregion", "Zzedu", "90-100%", "55<=")
 	})
 
 	t.Run("ImportWithClicksIsDeterministic", func(t *testing.T) {
