@@ -70,6 +70,7 @@ func TestAcademieLooksReal(t *testing.T) {
 			}
 		}
 		mean := sum / float64(status[""])
+		t.Logf("mean mark %.2f/20; statuses %v", mean, status)
 		if mean < 9 || mean > 15 {
 			t.Errorf("mean mark %.2f/20", mean)
 		}
@@ -112,6 +113,7 @@ func TestAcademieLooksReal(t *testing.T) {
 		for _, h := range hours[:len(hours)/10] {
 			top += h
 		}
+		t.Logf("absence: %.1f%% of 35 weeks × 33 h; top 10%% of pupils hold %.2f of it", 100*total/n/(35*33), top/total)
 		if share := top / total; share < 0.3 {
 			t.Errorf("the 10%% most absent pupils hold %.2f of absence time, want >= 0.3", share)
 		}
@@ -127,6 +129,7 @@ func TestAcademieLooksReal(t *testing.T) {
 				k++
 			}
 		}
+		t.Logf("mean true gain over the year: %.2f logits", gain/float64(k))
 		if g := gain / float64(k); g < 0.8 || g > 3 {
 			t.Errorf("mean gain over the year on the level's competencies %.2f logits", g)
 		}
@@ -145,6 +148,7 @@ func TestAcademieLooksReal(t *testing.T) {
 			xs = append(xs, th/float64(len(g.Competencies)))
 			ys = append(ys, g.Score/g.OutOf)
 		}
+		t.Logf("corr(mark, true ability − difficulty) = %.2f", pearson(xs, ys))
 		if r := pearson(xs, ys); r < 0.4 {
 			t.Errorf("corr(mark, true ability − difficulty) = %.2f, want >= 0.4", r)
 		}
@@ -171,6 +175,7 @@ func TestAcademieLooksReal(t *testing.T) {
 			}
 		}
 		pl, ph := float64(lo[0])/float64(lo[1]), float64(hi[0])/float64(hi[1])
+		t.Logf("answered right: %.2f when ability > difficulty, %.2f below (%d answers)", ph, pl, lo[1]+hi[1])
 		if ph < pl+0.2 {
 			t.Errorf("success rate %.2f when ability > difficulty, %.2f below: want a clear gap", ph, pl)
 		}

@@ -142,7 +142,7 @@ type subjectPlan struct {
 	pace     float64 // > 1: faster than the programme
 	finished []int32 // competencies finished since the last test
 	test     []int32 // a test is held at the next lesson
-	severity float64 // the teacher's tests are this much harder than the programme
+	severity float64 // the teacher's tests are this much harder than the competencies
 	dmWeek   int     // next homework week
 }
 
@@ -197,7 +197,7 @@ func (cl *class) setup(first, size int, schoolEffect float64) {
 			}
 		}
 		sp := &subjectPlan{subj: si, hours: h, order: order, total: max(1, h*teaching),
-			pace: 0.9 + 0.18*rng.Float64(), severity: 0.3 * rng.NormFloat64(), dmWeek: 3 + rng.IntN(3)}
+			pace: 0.9 + 0.18*rng.Float64(), severity: 0.5 + 0.3*rng.NormFloat64(), dmWeek: 3 + rng.IntN(3)}
 		cl.plans = append(cl.plans, sp)
 		for k := 0; k < h; k++ {
 			lessons = append(lessons, sp)
