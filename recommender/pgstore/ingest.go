@@ -27,6 +27,7 @@ type kind struct {
 	cols    []string // the table's columns in copy order; cols[0] is the id
 	n       int
 	id      func(i int) string
+	ret     func(i int) string              // the value of column returns in row i
 	check   func(i int) (field, msg string) // value checks that need no stored data
 	row     func(i int) []any
 	lineOf  func(i int) int
@@ -35,12 +36,13 @@ type kind struct {
 	returns string     // the column whose distinct values of upserted rows Ingest reports
 }
 
-// refCheck finds the first staged row whose column (a scalar or an array) names an id
-// that is not in table.
+// refCheck finds the first row whose column (a scalar or an array) names an id that is
+// not in table: in SQL over the staged rows (col, where), or in Go over the batch (vals).
 type refCheck struct {
 	col, field, table, msg string
 	array                  bool
-	where                  string // optional extra condition on the staged row s
+	where                  string               // optional extra condition on the staged row s
+	vals                   func(i int) []string // the ids row i refers to under this check
 }
 
 func csvLine(i int) int   { return i + 2 } // line 1 is the header
@@ -132,6 +134,11 @@ func sortedKeys(m map[string]bool) []string {
 func (s *Store) ingestKind(ctx context.Context, tx pgx.Tx, k kind) ([]string, error) {
 	if err := checkIDs(k); err != nil {
 		return nil, err
+	}
+	if !s.noDirect {
+		if changed, ok, err := ingestDirect(ctx, tx, k); ok || err != nil {
+			return changed, err
+		}
 	}
 	stage := "stage_" + k.table
 	if _, err := tx.Exec(ctx, fmt.Sprintf(

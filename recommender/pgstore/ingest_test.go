@@ -39,7 +39,16 @@ func ingest(tb testing.TB, s *pgstore.Store, b *datasets.Dataset) recommender.Ch
 }
 
 func TestIngestFixtureThenSameAgainChangesNothing(t *testing.T) {
-	s := openStore(t)
+	for _, mode := range ingestModes {
+		t.Run(mode.name, func(t *testing.T) {
+			s := openStore(t)
+			mode.set(s)
+			testIngestFixture(t, s)
+		})
+	}
+}
+
+func testIngestFixture(t *testing.T, s *pgstore.Store) {
 	ctx := context.Background()
 	ch := ingest(t, s, storetest.Fixture())
 	want := recommender.Changed{
@@ -178,19 +187,32 @@ func TestIngestRejects(t *testing.T) {
 		}, "lessons.csv", 7, "competencies", false},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			s := openStore(t)
-			_, err := s.Ingest(context.Background(), tc.batch())
-			var re *datasets.RowError
-			if !errors.As(err, &re) {
-				t.Fatalf("Ingest error = %v, want a RowError", err)
-			}
-			if re.File != tc.file || re.Line != tc.line || re.Field != tc.field {
-				t.Errorf("RowError = %s:%d %s, want %s:%d %s (%v)", re.File, re.Line, re.Field, tc.file, tc.line, tc.field, err)
-			}
-			assertEmpty(t, s)
-		})
+		for _, mode := range ingestModes {
+			t.Run(tc.name+"/"+mode.name, func(t *testing.T) {
+				s := openStore(t)
+				mode.set(s)
+				_, err := s.Ingest(context.Background(), tc.batch())
+				var re *datasets.RowError
+				if !errors.As(err, &re) {
+					t.Fatalf("Ingest error = %v, want a RowError", err)
+				}
+				if re.File != tc.file || re.Line != tc.line || re.Field != tc.field {
+					t.Errorf("RowError = %s:%d %s, want %s:%d %s (%v)", re.File, re.Line, re.Field, tc.file, tc.line, tc.field, err)
+				}
+				assertEmpty(t, s)
+			})
+		}
 	}
+}
+
+// ingestModes are Ingest's two paths: new rows straight into the tables, or staged and
+// upserted (forced here, taken in production when a batch holds stored ids).
+var ingestModes = []struct {
+	name string
+	set  func(*pgstore.Store)
+}{
+	{"Direct", func(*pgstore.Store) {}},
+	{"Staged", pgstore.ForceStaging},
 }
 
 // assertEmpty checks that a failed batch wrote nothing.

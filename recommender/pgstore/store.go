@@ -60,6 +60,7 @@ type Store struct {
 	db       *pgxpool.Pool // primary
 	read     *pgxpool.Pool // replica, or db
 	efSearch int
+	noDirect bool // tests: always stage, to exercise the SQL checks
 }
 
 var _ recommender.Store = (*Store)(nil)
