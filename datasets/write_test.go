@@ -208,3 +208,20 @@ func TestMarshalXAPIWritesFixedKeyOrder(t *testing.T) {
 		}
 	})
 }
+
+func TestMarshalXAPIEscapesAndReadsBackAwkwardStrings(t *testing.T) {
+	st := sampleDataset(t).Statements[1]
+	st.StudentID = `élève<&>`
+	st.ObjectID = `https://ent.example.fr/r?a="1"&b=\x`
+	b, err := st.MarshalXAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseStatementJSON(b)
+	if err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if diff := cmp.Diff(st, back); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+}
