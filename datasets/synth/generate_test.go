@@ -89,6 +89,13 @@ func TestGenerate(t *testing.T) {
 			t.Fatalf("err %v, last %d, calls %d", err, last, calls)
 		}
 	})
+	t.Run("TinyAcademieStillLoads", func(t *testing.T) {
+		dir := generate(t, Config{Students: 3, Weeks: 2, NoHolidays: true})
+		d, err := datasets.LoadFolder(dir, datasets.LoadOptions{})
+		if err != nil || len(d.Students) != 3 {
+			t.Fatalf("LoadFolder: %v", err)
+		}
+	})
 	t.Run("RejectsNegativeSizes", func(t *testing.T) {
 		if err := Generate(Config{Students: -1}, t.TempDir(), nil); err == nil {
 			t.Fatal("no error for Students: -1")

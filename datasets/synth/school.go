@@ -73,7 +73,7 @@ func (g *generator) runSchool(plan schoolPlan, out sink) {
 			}
 			cl := &class{
 				g: g, out: out, ids: ids, level: lvl, lycee: plan.lycee, schoolID: plan.id,
-				id:  fmt.Sprintf("%s-%s%c", plan.id, datasets.Levels[lvl], 'A'+rune(c)),
+				id:  classID(plan.id, lvl, c),
 				rng: rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())),
 			}
 			cl.setup(next, size, schoolEffect)
@@ -81,6 +81,14 @@ func (g *generator) runSchool(plan schoolPlan, out sink) {
 			next += size
 		}
 	}
+}
+
+// classID names a class as schools do (etab-0001-4eB), numbering past the 26th.
+func classID(school string, level, c int) string {
+	if c < 26 {
+		return fmt.Sprintf("%s-%s%c", school, datasets.Levels[level], 'A'+rune(c))
+	}
+	return fmt.Sprintf("%s-%s%d", school, datasets.Levels[level], c+1)
 }
 
 // idCounter numbers the rows of one school: ids are deterministic and opaque.
