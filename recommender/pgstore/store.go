@@ -49,6 +49,10 @@ type Options struct {
 	// EfSearch is hnsw.ef_search for vector searches (DefaultEfSearch when zero). A search
 	// for more than EfSearch results raises it to k for that query.
 	EfSearch int
+	// IterativeScan is hnsw.iterative_scan for filtered searches: "relaxed_order" (the
+	// default; results re-sorted here), "strict_order" or "off" (a filter may then return
+	// fewer than k results).
+	IterativeScan string
 	// MaxConns caps each pool (pgxpool's default when zero).
 	MaxConns int32
 	// Migrate applies the schema at Open.
@@ -107,6 +111,14 @@ func newPool(ctx context.Context, url string, opts Options) (*pgxpool.Pool, erro
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
 	ef := opts.EfSearch
+	scan := opts.IterativeScan
+	switch scan {
+	case "":
+		scan = "relaxed_order"
+	case "relaxed_order", "strict_order", "off":
+	default:
+		return nil, fmt.Errorf("%w: iterative scan %q", recommender.ErrInvalid, scan)
+	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		if err := pgxvec.RegisterTypes(ctx, c); err != nil {
 			return fmt.Errorf("register vector types (is the schema migrated?): %w", err)
@@ -116,7 +128,7 @@ func newPool(ctx context.Context, url string, opts Options) (*pgxpool.Pool, erro
 		// candidates still yields k results (relaxed order; SearchResources re-sorts).
 		// temp_buffers can only be set before a session's first temporary table: ingest
 		// stages whole batches in temporary tables, which then stay in memory.
-		_, err := c.Exec(ctx, fmt.Sprintf("SET hnsw.ef_search = %d; SET hnsw.iterative_scan = relaxed_order; SET temp_buffers = '64MB'", ef))
+		_, err := c.Exec(ctx, fmt.Sprintf("SET hnsw.ef_search = %d; SET hnsw.iterative_scan = %s; SET temp_buffers = '64MB'", ef, scan))
 		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

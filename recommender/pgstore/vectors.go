@@ -184,6 +184,10 @@ func (s *Store) PutResourceVectors(ctx context.Context, schemaVersion int, ids [
 				return wrap(err)
 			}
 		}
+		// Fresh statistics let the planner weigh a filter against the index scan.
+		if _, err := tx.Exec(ctx, `ANALYZE resource_vectors`); err != nil {
+			return wrap(err)
+		}
 		_, err = tx.Exec(ctx, `INSERT INTO resource_vector_meta (dim, schema_version, updated_at) VALUES ($1, $2, now())
 			ON CONFLICT (singleton) DO UPDATE SET dim = EXCLUDED.dim, schema_version = EXCLUDED.schema_version, updated_at = now()`,
 			dim, schemaVersion)
