@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/storetest"
 )
@@ -104,33 +103,6 @@ func TestSearchMatchesBruteForceOn5000Rows(t *testing.T) {
 				t.Errorf("query %d filter %d: got %v, want %v", qi, fi, got, want)
 			}
 		}
-	}
-}
-
-func TestSearchFollowsResourceMovedToAnotherSubject(t *testing.T) {
-	s := New()
-	ctx := context.Background()
-	if _, err := s.Ingest(ctx, storetest.Fixture()); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PutResourceVectors(ctx, 1, []string{"R01", "R11"}, [][]float32{{1, 0}, {0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	r := storetest.Fixture().Resources[0]
-	r.Subject, r.Level = "FRANCAIS", "5e"
-	if _, err := s.Ingest(ctx, &datasets.Dataset{Resources: []datasets.Resource{r}}); err != nil {
-		t.Fatal(err)
-	}
-	hits, err := s.SearchResources(ctx, []float32{1, 1}, 5, recommender.Filter{Subject: "FRANCAIS", Levels: []string{"5e"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hits) != 1 || hits[0].ResourceID != "R01" {
-		t.Fatalf("hits %v, want R01 under its new subject and level", hits)
-	}
-	hits, _ = s.SearchResources(ctx, []float32{1, 1}, 5, recommender.Filter{Subject: "MATHS"})
-	if len(hits) != 0 {
-		t.Fatalf("hits %v under the old subject, want none", hits)
 	}
 }
 

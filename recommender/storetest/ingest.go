@@ -19,6 +19,17 @@ func (s suite) firstLoadReportsEverythingChanged(t *testing.T) {
 	})
 }
 
+func (s suite) emptyBatchChangesNothing(t *testing.T) {
+	st := s.loaded(t)
+	for _, b := range []*datasets.Dataset{{}, {Grades: []datasets.Grade{}}} {
+		ch, err := st.Ingest(ctx(), b)
+		if err != nil {
+			t.Fatalf("Ingest of an empty batch: %v", err)
+		}
+		same(t, "Changed", ch, recommender.Changed{})
+	}
+}
+
 func (s suite) ingestIsIdempotent(t *testing.T) {
 	st := s.loaded(t)
 	ch := mustIngest(t, st, Fixture())

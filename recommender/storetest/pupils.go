@@ -88,3 +88,23 @@ func (s suite) setConsentPersists(t *testing.T) {
 	}
 	wantIs(t, st.SetConsent(ctx(), "S404", true), recommender.ErrNotFound)
 }
+
+func (s suite) movedPupilSeesNewTimetable(t *testing.T) {
+	st := s.loaded(t)
+	f := Fixture()
+	moved := f.Students[0]
+	moved.ClassID, moved.SchoolID, moved.Level = Class5B, SchoolB, "5e"
+	ch := mustIngest(t, st, &datasets.Dataset{Students: []datasets.Student{moved}})
+	same(t, "Changed", ch, recommender.Changed{Students: []string{"S1"}})
+	ev, err := st.PupilEvents(ctx(), "S1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "S1 lessons after the move", ev.Lessons, f.Lessons[3:6])
+	same(t, "S1 grades travel with the pupil", len(ev.Grades), 3)
+	got, err := st.ClassStudents(ctx(), Class6A)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "class 6A", got, f.Students[1:3])
+}

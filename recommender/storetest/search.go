@@ -287,3 +287,23 @@ func (s suite) putResourceVectorsRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+func (s suite) searchFollowsCatalogueChanges(t *testing.T) {
+	st := s.loaded(t)
+	if err := st.PutResourceVectors(ctx(), 1, []string{"R01", "R11"}, [][]float32{{1, 0}, {0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	r := Fixture().Resources[0]
+	r.Subject, r.Level = "FRANCAIS", "5e"
+	mustIngest(t, st, &datasets.Dataset{Resources: []datasets.Resource{r}})
+	got, err := st.SearchResources(ctx(), []float32{1, 1}, 5, recommender.Filter{Subject: "FRANCAIS", Levels: []string{"5e"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "hits under the new subject and level", got, []recommender.Hit{{ResourceID: "R01", Score: 1}})
+	got, err = st.SearchResources(ctx(), []float32{1, 1}, 5, recommender.Filter{Subject: "MATHS"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "hits under the old subject", got, []recommender.Hit{})
+}

@@ -45,6 +45,7 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		// ingest.go
 		{"FirstLoadReportsEverythingChanged", s.firstLoadReportsEverythingChanged},
 		{"IngestIsIdempotent", s.ingestIsIdempotent},
+		{"EmptyBatchChangesNothing", s.emptyBatchChangesNothing},
 		{"RejectsUnknownStudentWithLine", s.rejectsUnknownStudentWithLine},
 		{"RejectsUnknownCompetencyWithLine", s.rejectsUnknownCompetencyWithLine},
 		{"RejectsUnknownPrerequisite", s.rejectsUnknownPrerequisite},
@@ -65,6 +66,7 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"ClassAndSchoolStudentsSorted", s.classAndSchoolStudentsSorted},
 		{"PupilEventsInTimeOrder", s.pupilEventsInTimeOrder},
 		{"SetConsentPersists", s.setConsentPersists},
+		{"MovedPupilSeesNewTimetable", s.movedPupilSeesNewTimetable},
 		// search.go
 		{"SearchIsExactOnSmallSet", s.searchIsExactOnSmallSet},
 		{"SearchHonoursFilters", s.searchHonoursFilters},
@@ -73,6 +75,7 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"SearchRejectsWrongDimension", s.searchRejectsWrongDimension},
 		{"PutResourceVectorsReplacesAll", s.putResourceVectorsReplacesAll},
 		{"PutResourceVectorsRejectsBadInput", s.putResourceVectorsRejectsBadInput},
+		{"SearchFollowsCatalogueChanges", s.searchFollowsCatalogueChanges},
 		// state.go
 		{"ProfilesRoundTrip", s.profilesRoundTrip},
 		{"ModelStateRoundTrip", s.modelStateRoundTrip},
