@@ -230,3 +230,37 @@ func TestEveryPupilReadIsAudited(t *testing.T) {
 		}
 	}
 }
+
+// TestComputationOverlappingAnInvalidationIsNotCached: a request reads the pupil's data,
+// a new grade lands and invalidates, then the request finishes. Its (stale) answer must
+// not be served to the next request.
+func TestComputationOverlappingAnInvalidationIsNotCached(t *testing.T) {
+	for name, mk := range map[string]func(t *testing.T) recommender.Cache{
+		"Memory": func(t *testing.T) recommender.Cache { return cache.NewMemory(100, 16) },
+		"Redis":  func(t *testing.T) recommender.Cache { rc, _, _ := testRedis(t); return rc },
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newEnv(t, withCache(mk(t)))
+			tok := token(t, RoleStudent, "S1")
+			read, release := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			env.eng.afterRead = func() {
+				once.Do(func() { close(read); <-release })
+			}
+			done := make(chan recommender.Recommendations)
+			go func() { done <- recsOf(t, env, tok, "S1") }()
+			<-read // the slow request has read one grade
+			w := env.do(t, req{method: "POST", path: "/v1/ingest/grades", token: token(t, RoleService, "pronote"), body: newGrade})
+			if w.Code != 200 {
+				t.Fatalf("ingest: %d %s", w.Code, w.Body.String())
+			}
+			close(release)
+			if stale := <-done; stale.Items[0].Score != 1 {
+				t.Fatalf("slow request score %v, want the stale 1 (the test's premise)", stale.Items[0].Score)
+			}
+			if r := recsOf(t, env, tok, "S1"); r.Items[0].Score != 2 || r.Source != recommender.SourceComputed {
+				t.Fatalf("next read: source %q score %v, want computed 2 (the stale answer was cached)", r.Source, r.Items[0].Score)
+			}
+		})
+	}
+}

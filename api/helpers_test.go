@@ -30,7 +30,9 @@ type fakeEngine struct {
 	store recommender.Store
 	calls atomic.Int64
 	delay time.Duration
-	mu    sync.Mutex
+	// afterRead, when set, runs once the pupil's data has been read, before answering.
+	afterRead func()
+	mu        sync.Mutex
 	ver   string
 }
 
@@ -63,6 +65,9 @@ func (e *fakeEngine) pupilScore(ctx context.Context, id string) (datasets.Studen
 	ds, err := e.store.Decisions(ctx, id)
 	if err != nil {
 		return st, 0, err
+	}
+	if e.afterRead != nil {
+		e.afterRead()
 	}
 	return st, float64(len(ev.Grades) + len(ev.Statements) + len(ds)), nil
 }
