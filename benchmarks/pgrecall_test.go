@@ -38,7 +38,7 @@ const (
 	recallK        = 10
 )
 
-var efSweep = []int{10, 20, 40, 80, 100, 200, 400}
+var efSweep = []int{10, 20, 40, 80, 100, 200, 400, 800}
 
 // recallCatalogue builds n resources shaped like the real layout: each serves one to three
 // competencies of its subject (non-negative weights on those dimensions) and has small

@@ -213,7 +213,14 @@ func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recom
 	if len(q) == 0 {
 		return nil, fmt.Errorf("pgstore.SearchResources: empty query vector: %w", recommender.ErrInvalid)
 	}
-	args := []any{pgvector.NewVector(q), k}
+	// With a filter, a relaxed-order iterative scan returns the first rows that pass, in
+	// roughly the index's order: fetching ef_search of them and keeping the best k here
+	// raised recall@10 on 100,000 vectors with a 1/8 filter (benchmarks/pgrecall_test.go).
+	limit := k
+	if f.Subject != "" || len(f.Levels) > 0 || len(f.Exclude) > 0 {
+		limit = max(k, s.efSearch)
+	}
+	args := []any{pgvector.NewVector(q), limit}
 	var where []string
 	if f.Subject != "" {
 		args = append(args, f.Subject)
@@ -270,5 +277,8 @@ func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recom
 		}
 		return strings.Compare(a.ResourceID, b.ResourceID)
 	})
+	if len(hits) > k {
+		hits = hits[:k]
+	}
 	return nonNilSlice(hits), nil
 }
