@@ -25,6 +25,25 @@ func copyLesson(l datasets.Lesson) datasets.Lesson {
 	return l
 }
 
+// copyLessons deep-copies a timetable with one allocation for all competency lists.
+func copyLessons(ls []datasets.Lesson) []datasets.Lesson {
+	out := slices.Clone(ls)
+	n := 0
+	for _, l := range ls {
+		n += len(l.Competencies)
+	}
+	buf := make([]string, 0, n)
+	for i := range out {
+		start := len(buf)
+		buf = append(buf, out[i].Competencies...)
+		out[i].Competencies = buf[start:len(buf):len(buf)]
+	}
+	if out == nil {
+		out = []datasets.Lesson{}
+	}
+	return out
+}
+
 func copyGrade(g datasets.Grade) datasets.Grade {
 	g.Competencies = slices.Clone(g.Competencies)
 	return g

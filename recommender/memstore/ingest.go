@@ -410,6 +410,9 @@ func (s *Store) apply(b *batch) recommender.Changed {
 			pupils[s.statements[x.ObjectID].StudentID] = struct{}{}
 		}
 	}
+	for c := range classes {
+		s.rebuildTimetable(c)
+	}
 	if len(classes) > 0 {
 		for id, st := range s.students {
 			if _, ok := classes[st.ClassID]; ok {

@@ -323,12 +323,17 @@ func (s *Store) Purge(ctx context.Context, auditBefore, dataBefore time.Time) (r
 			n.Absences++
 		}
 	}
+	purgedClasses := idSet{}
 	for id, l := range s.lessons {
 		if l.End.Before(dataBefore) {
 			delete(s.lessons, id)
 			delete(s.lessonsByClass[l.ClassID], id)
+			purgedClasses[l.ClassID] = struct{}{}
 			n.Lessons++
 		}
+	}
+	for c := range purgedClasses {
+		s.rebuildTimetable(c)
 	}
 	var old []string
 	for id, x := range s.statements {

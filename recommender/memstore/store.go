@@ -35,6 +35,9 @@ type Store struct {
 
 	lessons        map[string]datasets.Lesson
 	lessonsByClass map[string]idSet
+	// timetable is each class's lessons in time order, rebuilt whenever they change, so
+	// that PupilEvents neither sorts nor walks a map on the hot path.
+	timetable map[string][]datasets.Lesson
 
 	grades       map[string]datasets.Grade
 	gradesBy     map[string]idSet // student id -> grade ids
@@ -62,6 +65,7 @@ func New() *Store {
 		students:       map[string]datasets.Student{},
 		lessons:        map[string]datasets.Lesson{},
 		lessonsByClass: map[string]idSet{},
+		timetable:      map[string][]datasets.Lesson{},
 		grades:         map[string]datasets.Grade{},
 		gradesBy:       map[string]idSet{},
 		absences:       map[string]datasets.Absence{},
@@ -158,13 +162,25 @@ func (s *Store) PupilEvents(ctx context.Context, id string) (features.PupilEvent
 		Grades:     s.gradesOf(id),
 		Absences:   s.absencesOf(id),
 		Statements: s.statementsOf(id, false),
-		Lessons:    make([]datasets.Lesson, 0, len(s.lessonsByClass[st.ClassID])),
+		Lessons:    copyLessons(s.timetable[st.ClassID]),
 	}
-	for lid := range s.lessonsByClass[st.ClassID] {
-		ev.Lessons = append(ev.Lessons, copyLesson(s.lessons[lid]))
-	}
-	slices.SortFunc(ev.Lessons, func(a, b datasets.Lesson) int { return byTime(a.Start, b.Start, a.ID, b.ID) })
 	return ev, nil
+}
+
+// rebuildTimetable re-sorts one class's lessons after they changed.
+func (s *Store) rebuildTimetable(classID string) {
+	ids := s.lessonsByClass[classID]
+	if len(ids) == 0 {
+		delete(s.timetable, classID)
+		delete(s.lessonsByClass, classID)
+		return
+	}
+	tt := make([]datasets.Lesson, 0, len(ids))
+	for id := range ids {
+		tt = append(tt, s.lessons[id])
+	}
+	slices.SortFunc(tt, func(a, b datasets.Lesson) int { return byTime(a.Start, b.Start, a.ID, b.ID) })
+	s.timetable[classID] = tt
 }
 
 func byTime(a, b time.Time, ida, idb string) int {
