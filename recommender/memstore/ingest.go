@@ -364,7 +364,7 @@ func (s *Store) apply(b *batch) recommender.Changed {
 	catalogue = catalogue || resChanged
 	for _, st := range b.Students {
 		if old, ok := s.students[st.ID]; !ok || old != st {
-			s.students[st.ID] = st
+			s.putStudent(st)
 			pupils[st.ID] = struct{}{}
 		}
 	}
@@ -413,11 +413,9 @@ func (s *Store) apply(b *batch) recommender.Changed {
 	for c := range classes {
 		s.rebuildTimetable(c)
 	}
-	if len(classes) > 0 {
-		for id, st := range s.students {
-			if _, ok := classes[st.ClassID]; ok {
-				pupils[id] = struct{}{}
-			}
+	for c := range classes {
+		for id := range s.byClass[c] {
+			pupils[id] = struct{}{}
 		}
 	}
 	if resChanged {
@@ -433,6 +431,15 @@ func addTo(index map[string]idSet, owner, id string) {
 		index[owner] = set
 	}
 	set[id] = struct{}{}
+}
+
+func removeFrom(index map[string]idSet, owner, id string) {
+	if set := index[owner]; set != nil {
+		delete(set, id)
+		if len(set) == 0 {
+			delete(index, owner)
+		}
+	}
 }
 
 func sortedKeys(set idSet) []string {

@@ -268,6 +268,9 @@ func (s *Store) DeleteStudent(ctx context.Context, id string) error {
 	delete(s.gradesBy, id)
 	delete(s.absencesBy, id)
 	delete(s.statementsBy, id)
+	st := s.students[id]
+	removeFrom(s.byClass, st.ClassID, id)
+	removeFrom(s.bySchool, st.SchoolID, id)
 	delete(s.students, id)
 	delete(s.profiles, id)
 	delete(s.decisions, id)

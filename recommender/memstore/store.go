@@ -32,6 +32,8 @@ type Store struct {
 	comps    map[string]datasets.Competency
 	res      map[string]datasets.Resource
 	students map[string]datasets.Student
+	byClass  map[string]idSet // class id -> pupil ids
+	bySchool map[string]idSet // school id -> pupil ids
 
 	lessons        map[string]datasets.Lesson
 	lessonsByClass map[string]idSet
@@ -63,6 +65,8 @@ func New() *Store {
 		comps:          map[string]datasets.Competency{},
 		res:            map[string]datasets.Resource{},
 		students:       map[string]datasets.Student{},
+		byClass:        map[string]idSet{},
+		bySchool:       map[string]idSet{},
 		lessons:        map[string]datasets.Lesson{},
 		lessonsByClass: map[string]idSet{},
 		timetable:      map[string][]datasets.Lesson{},
@@ -113,14 +117,23 @@ func (s *Store) Student(ctx context.Context, id string) (datasets.Student, error
 	return st, nil
 }
 
-func (s *Store) studentsWhere(keep func(datasets.Student) bool) []datasets.Student {
+// putStudent inserts or replaces a pupil row and keeps the class and school indexes.
+func (s *Store) putStudent(st datasets.Student) {
+	if old, ok := s.students[st.ID]; ok {
+		removeFrom(s.byClass, old.ClassID, st.ID)
+		removeFrom(s.bySchool, old.SchoolID, st.ID)
+	}
+	s.students[st.ID] = st
+	addTo(s.byClass, st.ClassID, st.ID)
+	addTo(s.bySchool, st.SchoolID, st.ID)
+}
+
+func (s *Store) studentsIn(index map[string]idSet, key string) []datasets.Student {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := []datasets.Student{}
-	for _, st := range s.students {
-		if keep(st) {
-			out = append(out, st)
-		}
+	out := make([]datasets.Student, 0, len(index[key]))
+	for id := range index[key] {
+		out = append(out, s.students[id])
 	}
 	slices.SortFunc(out, func(a, b datasets.Student) int { return strings.Compare(a.ID, b.ID) })
 	return out
@@ -128,12 +141,12 @@ func (s *Store) studentsWhere(keep func(datasets.Student) bool) []datasets.Stude
 
 // ClassStudents returns the pupils of a class, sorted by id; none for an unknown class.
 func (s *Store) ClassStudents(ctx context.Context, classID string) ([]datasets.Student, error) {
-	return s.studentsWhere(func(st datasets.Student) bool { return st.ClassID == classID }), nil
+	return s.studentsIn(s.byClass, classID), nil
 }
 
 // SchoolStudents returns the pupils of a school, sorted by id.
 func (s *Store) SchoolStudents(ctx context.Context, schoolID string) ([]datasets.Student, error) {
-	return s.studentsWhere(func(st datasets.Student) bool { return st.SchoolID == schoolID }), nil
+	return s.studentsIn(s.bySchool, schoolID), nil
 }
 
 // StudentIDs lists every pupil id, sorted.
