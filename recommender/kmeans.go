@@ -25,10 +25,18 @@ func chooseClusters(rows [][]float64, maxK int, seed uint64) (assign []int, cent
 	if n < 4 {
 		return one()
 	}
+	dist := make([][]float64, n) // pairwise distances, shared by every k's silhouette
+	for i := range rows {
+		dist[i] = make([]float64, n)
+		for j := range i {
+			dist[i][j] = floats.Distance(rows[i], rows[j], 2)
+			dist[j][i] = dist[i][j]
+		}
+	}
 	bestSil := 0.0
 	for k := 2; k <= min(maxK, n-1); k++ {
 		a, c := kmeans(rows, k, seed)
-		if sil := silhouette(rows, a, k); sil > bestSil+1e-12 {
+		if sil := silhouette(dist, a, k); sil > bestSil+1e-12 {
 			bestSil, assign, centroids = sil, a, c
 		}
 	}
@@ -137,23 +145,24 @@ func mean(rows [][]float64, assign []int, j int) []float64 {
 	return m
 }
 
-// silhouette is the mean silhouette coefficient of an assignment (singletons score 0).
-func silhouette(rows [][]float64, assign []int, k int) float64 {
-	n := len(rows)
+// silhouette is the mean silhouette coefficient of an assignment (singletons score 0),
+// from the pairwise distances.
+func silhouette(dist [][]float64, assign []int, k int) float64 {
+	n := len(dist)
 	size := make([]int, k)
 	for _, a := range assign {
 		size[a]++
 	}
 	total := 0.0
 	sums := make([]float64, k)
-	for i := range rows {
+	for i := range dist {
 		if size[assign[i]] <= 1 {
 			continue
 		}
 		clear(sums)
-		for j := range rows {
+		for j := range dist {
 			if j != i {
-				sums[assign[j]] += floats.Distance(rows[i], rows[j], 2)
+				sums[assign[j]] += dist[i][j]
 			}
 		}
 		a := sums[assign[i]] / float64(size[assign[i]]-1)

@@ -77,7 +77,9 @@ func (e *Engine) personalPath(s *snapshot, p *pupil, r PathRequest) []Step {
 			continue
 		}
 		if i, ok := s.cat.ResourceIndex(id); ok && s.cat.Resources[i].Subject == r.Subject {
-			pl.addStep(pl.stepComp(&s.cat.Resources[i]), i, true)
+			c := pl.stepComp(&s.cat.Resources[i])
+			pl.used[s.cat.Resources[i].ID] = true
+			pl.addStep(c, i, true, pl.pathCands(c))
 		}
 	}
 	need, rest := pl.tiers()
@@ -89,12 +91,12 @@ func (e *Engine) personalPath(s *snapshot, p *pupil, r PathRequest) []Step {
 		if c == "" {
 			break
 		}
-		i, ok := pl.bestResource(c)
-		if !ok {
+		cands := pl.pathCands(c)
+		if len(cands) == 0 {
 			pl.blocked[c] = true
 			continue
 		}
-		pl.addStep(c, i, false)
+		pl.addStep(c, cands[0].idx, false, cands[1:])
 	}
 	return pl.steps
 }
@@ -226,16 +228,9 @@ func (pl *pathPlan) pathCands(c string) []scored {
 	return out
 }
 
-func (pl *pathPlan) bestResource(c string) (int, bool) {
-	cs := pl.pathCands(c)
-	if len(cs) == 0 {
-		return 0, false
-	}
-	return cs[0].idx, true
-}
-
-// addStep appends the step of resource i for competency c, with its alternatives.
-func (pl *pathPlan) addStep(c string, i int, pinned bool) {
+// addStep appends the step of resource i for competency c, with the first of alts (the
+// other usable resources of c, best first) as alternatives.
+func (pl *pathPlan) addStep(c string, i int, pinned bool, alts []scored) {
 	s, p := pl.s, pl.p
 	r := &s.cat.Resources[i]
 	pl.used[r.ID] = true
@@ -261,7 +256,10 @@ func (pl *pathPlan) addStep(c string, i int, pinned bool) {
 		Reasons:      pl.e.explain(s, p, sc, pl.r.Lang),
 		Alternatives: []string{},
 	}
-	for _, a := range pl.pathCands(c) {
+	for _, a := range alts {
+		if a.idx == i {
+			continue
+		}
 		if len(step.Alternatives) == maxAlternatives {
 			break
 		}
