@@ -30,3 +30,5 @@ type Engine interface {
 	Erase(ctx context.Context, id string) error
 	ModelVersion() string
 }
+
+var _ Engine = (*recommender.Engine)(nil)

@@ -33,7 +33,7 @@ type fakeEngine struct {
 	// afterRead, when set, runs once the pupil's data has been read, before answering.
 	afterRead func()
 	mu        sync.Mutex
-	ver   string
+	ver       string
 }
 
 func (e *fakeEngine) ModelVersion() string {

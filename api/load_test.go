@@ -1,0 +1,130 @@
+package api
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// loadResult is one open-loop run: latencies are measured from each request's intended
+// send time (start + i/rate), so a stalled server is charged for the queue it causes.
+type loadResult struct {
+	Name                string
+	Rate                int
+	N, Errors           int
+	P50, P90, P99, PMax time.Duration
+}
+
+func (r loadResult) row() string {
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
+	return fmt.Sprintf("| %s | %d | %d | %d | %s | %s | %s | %s |", r.Name, r.Rate, r.N, r.Errors, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.PMax))
+}
+
+// openLoop sends rate requests per second for d, each on time whatever the server does.
+func openLoop(tb testing.TB, name string, rate int, d time.Duration, do func(*http.Client) error) loadResult {
+	tb.Helper()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}, Timeout: 10 * time.Second}
+	n := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	lat := make([]time.Duration, n)
+	errs := make([]bool, n)
+	var wg sync.WaitGroup
+	// Warm-up: open connections and fill caches outside the measurement.
+	for i := 0; i < 200; i++ {
+		_ = do(client)
+	}
+	start := time.Now().Add(10 * time.Millisecond)
+	for i := 0; i < n; i++ {
+		intended := start.Add(time.Duration(i) * interval)
+		if w := time.Until(intended); w > 0 {
+			time.Sleep(w)
+		}
+		wg.Add(1)
+		go func(i int, intended time.Time) {
+			defer wg.Done()
+			errs[i] = do(client) != nil
+			lat[i] = time.Since(intended)
+		}(i, intended)
+	}
+	wg.Wait()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	res := loadResult{Name: name, Rate: rate, N: n, P50: lat[n/2], P90: lat[n*9/10], P99: lat[n*99/100], PMax: lat[n-1]}
+	for _, e := range errs {
+		if e {
+			res.Errors++
+		}
+	}
+	return res
+}
+
+func get(url, tok string) func(*http.Client) error {
+	return func(c *http.Client) error {
+		req, _ := http.NewRequest("GET", url, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+}
+
+// TestLoad measures the service under constant-rate load. It runs only with
+// PARCOURS_LOAD=1 (it takes the machine for ~30 s):
+//
+//	PARCOURS_LOAD=1 go test -run TestLoad -v ./api/
+func TestLoad(t *testing.T) {
+	if os.Getenv("PARCOURS_LOAD") != "1" {
+		t.Skip("set PARCOURS_LOAD=1 to run the load test")
+	}
+	rate, dur := 2000, 5*time.Second
+	if r := os.Getenv("PARCOURS_LOAD_RATE"); r != "" {
+		fmt.Sscan(r, &rate)
+	}
+	var rows []loadResult
+
+	bare := gin.New()
+	bare.GET("/const", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
+	bs := httptest.NewServer(bare)
+	defer bs.Close()
+	rows = append(rows, openLoop(t, "bare gin constant", rate, dur, get(bs.URL+"/const", "")))
+
+	mem := newEnv(t, withConfig(func(c *Config) { c.RateLimit, c.RateBurst = 1e6, 1e6 }))
+	ms := httptest.NewServer(mem.h)
+	defer ms.Close()
+	tok := token(t, RoleStudent, "S1")
+	rows = append(rows, openLoop(t, "cached recommendations, memstore + in-process cache", rate, dur, get(ms.URL+"/v1/students/S1/recommendations?k=10", tok)))
+
+	if os.Getenv("PARCOURS_LOAD_PG") == "1" {
+		rc, _, _ := testRedis(t)
+		st, _ := testPostgres(t)
+		pg := newEnv(t, withStore(st), withCache(rc), withConfig(func(c *Config) { c.RateLimit, c.RateBurst = 1e6, 1e6 }))
+		ps := httptest.NewServer(pg.h)
+		defer ps.Close()
+		rows = append(rows, openLoop(t, "cached recommendations, PostgreSQL (audit) + Redis", rate, dur, get(ps.URL+"/v1/students/S1/recommendations?k=10", tok)))
+	}
+
+	out := "| scenario | req/s | requests | errors | p50 ms | p90 ms | p99 ms | max ms |\n|---|---|---|---|---|---|---|---|\n"
+	for _, r := range rows {
+		out += r.row() + "\n"
+	}
+	if len(rows) > 1 && rows[0].P99 > 0 {
+		out += fmt.Sprintf("\np99 ratio cached(memstore)/bare gin: %.2f\n", float64(rows[1].P99)/float64(rows[0].P99))
+	}
+	t.Log("\n" + out)
+}
