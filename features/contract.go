@@ -26,6 +26,7 @@ type PupilEvents struct {
 // CompetencyState is what the model and the grades say about one pupil on one competency.
 type CompetencyState struct {
 	Theta       float64 `json:"theta"`        // ability on the model's logit scale (global + local)
+	Local       float64 `json:"local"`        // the per-competency part of Theta
 	N           int     `json:"n"`            // observations that updated it
 	PMastery    float64 `json:"p_mastery"`    // BKT-style probability of mastery, 0..1
 	GradeMean   float64 `json:"grade_mean"`   // decayed, coefficient-weighted mean as a fraction 0..1; valid when GradeN > 0
@@ -33,6 +34,10 @@ type CompetencyState struct {
 	GradeWeight float64 `json:"grade_weight"` // evidence: sum of decayed coefficients
 	Trend       string  `json:"trend"`        // "improving", "stable", "falling" or "" when too little evidence
 	Need        float64 `json:"need"`         // 0..1: how much the pupil should work on it now
+	// Relevance is the curriculum-position factor of Need (see doc.go), 0..1.
+	Relevance float64 `json:"relevance"`
+	// LastEvidence is the time of the latest outcome (attempt or grade) on it.
+	LastEvidence time.Time `json:"last_evidence,omitzero"`
 }
 
 // MissedLesson is a lesson taught in the pupil's class while the pupil was away.
@@ -62,6 +67,10 @@ type UsageFeatures struct {
 	TimeSpentMin   float64  `json:"time_spent_min"`
 	Seen           []string `json:"seen"`      // resource ids, sorted
 	Completed      []string `json:"completed"` // resource ids, sorted
+	Successes      int      `json:"successes"` // attempts with outcome ≥ 0.5
+	// LastActive is the latest statement's time: the online update needs it to count
+	// days and sessions.
+	LastActive time.Time `json:"last_active,omitzero"`
 }
 
 // Profile is the derived state of one pupil: what the recommender reads on a request.
@@ -79,5 +88,9 @@ type Profile struct {
 	Missed        []MissedLesson             `json:"missed"`
 	Absence       AbsenceFeatures            `json:"absence"`
 	Usage         UsageFeatures              `json:"usage"`
-	Vector        []float32                  `json:"-"` // the student vector, stored in its own column
+	Subjects      map[string]GradeSummary    `json:"subjects,omitempty"` // grade features per subject
+	// OpenAttempts lists resources with answers sent since their attempt began, so that the
+	// statement closing the attempt is not counted twice by the online update.
+	OpenAttempts []string  `json:"open_attempts,omitempty"`
+	Vector       []float32 `json:"-"` // the student vector, stored in its own column
 }

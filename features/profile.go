@@ -1,0 +1,306 @@
+package features
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parcours-ent/parcours/datasets"
+)
+
+// refTable holds, for one catalogue, each competency's reference difficulty: the mean
+// learned difficulty of the resources tagged with it (0 when none). PMastery is the
+// probability of success on such a typical resource.
+type refTable struct {
+	cat        *datasets.Catalogue
+	d          map[string]float64
+	levelComps map[string][]string // level -> competency ids of that level, sorted
+}
+
+func (m *Model) refs(cat *datasets.Catalogue) *refTable {
+	if t := m.ref.Load(); t != nil && t.cat == cat {
+		return t
+	}
+	t := &refTable{cat: cat, d: make(map[string]float64, len(cat.Competencies)), levelComps: map[string][]string{}}
+	for _, k := range cat.Competencies {
+		rs := cat.ResourcesFor(k.ID)
+		if len(rs) > 0 {
+			s := 0.0
+			for _, i := range rs {
+				s += m.Difficulty(&cat.Resources[i])
+			}
+			t.d[k.ID] = s / float64(len(rs))
+		}
+		t.levelComps[k.Level] = append(t.levelComps[k.Level], k.ID)
+	}
+	for _, ids := range t.levelComps {
+		sort.Strings(ids)
+	}
+	m.ref.Store(t)
+	return t
+}
+
+// pupilObs validates a pupil's events and returns the model's observations dated by asOf
+// in time order, with the usage features folded in the same pass.
+func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time) ([]obs, UsageFeatures, []string, error) {
+	var u UsageFeatures
+	out := make([]obs, 0, len(ev.Grades)+len(ev.Statements)/2)
+	for i := range ev.Grades {
+		g := &ev.Grades[i]
+		o, ok, err := gradeObs(cat, g)
+		if err != nil {
+			return nil, u, nil, err
+		}
+		if ok && !g.Date.After(asOf) {
+			out = append(out, o)
+		}
+	}
+	for i := range ev.Statements {
+		if err := checkStatement(&ev.Statements[i]); err != nil {
+			return nil, u, nil, err
+		}
+	}
+	at := attemptTracker{}
+	acc := usageAcc{&u}
+	for _, s := range sortedStatements(ev.Statements, asOf) {
+		if !feeds(s.Verb) {
+			continue
+		}
+		o, has, counted := at.observe(cat, &s)
+		_, known := cat.ResourceIndex(s.ObjectID)
+		acc.add(&s, known, counted)
+		if has {
+			out = append(out, o)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].t.Before(out[j].t) })
+	if u.Seen == nil {
+		u.Seen = []string{}
+	}
+	if u.Completed == nil {
+		u.Completed = []string{}
+	}
+	return out, u, sortedKeys(at), nil
+}
+
+// BuildProfile recomputes one pupil's profile from their events dated by asOf, with the
+// current item parameters (which it does not change). A malformed event (score above
+// out_of, NaN, unknown competency or status, scaled score outside -1..1) is an error
+// wrapping datasets.ErrInvalid, and no profile is returned.
+func (m *Model) BuildProfile(cat *datasets.Catalogue, ev PupilEvents, asOf time.Time) (Profile, error) {
+	p, err := m.buildProfile(cat, &ev, asOf, m.refs(cat))
+	if err != nil {
+		return Profile{}, fmt.Errorf("features.BuildProfile: student %q: %w", ev.Student.ID, err)
+	}
+	return p, nil
+}
+
+func (m *Model) buildProfile(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time, rt *refTable) (Profile, error) {
+	os, usage, open, err := pupilObs(cat, ev, asOf)
+	if err != nil {
+		return Profile{}, err
+	}
+	p := Profile{StudentID: ev.Student.ID, SchoolID: ev.Student.SchoolID, ClassID: ev.Student.ClassID,
+		Level: ev.Student.Level, SchemaVersion: SchemaVersion, AsOf: asOf,
+		Competencies: map[string]CompetencyState{}, Usage: usage, OpenAttempts: open}
+	for i := range os {
+		m.step(&p, &os[i], false)
+	}
+	byComp, bySubject := GradeFeatures(ev.Grades, asOf, m.cfg.GradeHalfLife)
+	if len(bySubject) > 0 {
+		p.Subjects = bySubject
+	}
+	p.Absence = AbsenceSummary(ev.Absences, ev.Lessons, asOf)
+	p.Missed = MissedLessons(ev.Absences, ev.Lessons, asOf)
+
+	taught := map[string]bool{}
+	for i := range ev.Lessons {
+		if l := &ev.Lessons[i]; !l.Start.After(asOf) {
+			for _, c := range l.Competencies {
+				taught[c] = true
+			}
+		}
+	}
+	add := func(c string) {
+		if _, ok := cat.CompetencyIndex(c); ok {
+			if _, ok := p.Competencies[c]; !ok {
+				p.Competencies[c] = CompetencyState{}
+			}
+		}
+	}
+	for c := range taught {
+		add(c)
+	}
+	for _, c := range rt.levelComps[p.Level] {
+		add(c)
+	}
+	for c := range byComp {
+		add(c)
+	}
+	for _, ml := range p.Missed {
+		for _, c := range ml.Competencies {
+			add(c)
+		}
+	}
+	for c, cs := range p.Competencies {
+		if g, ok := byComp[c]; ok {
+			cs.GradeMean, cs.GradeN, cs.GradeWeight, cs.Trend = g.Mean, g.N, g.Weight, g.Trend
+		}
+		k, _ := cat.Competency(c)
+		cs.Relevance = relevance(k, p.Level, taught[c], len(ev.Lessons) > 0, cs.N > 0 || cs.GradeN > 0)
+		p.Competencies[c] = cs
+	}
+	m.refresh(&p, rt)
+	return p, nil
+}
+
+// refresh recomputes the derived fields of every competency state: Theta, PMastery and
+// Need (after the global ability moved, all of them change).
+func (m *Model) refresh(p *Profile, rt *refTable) {
+	lastMissed := map[string]time.Time{}
+	for _, ml := range p.Missed {
+		for _, c := range ml.Competencies {
+			if ml.Start.After(lastMissed[c]) {
+				lastMissed[c] = ml.Start
+			}
+		}
+	}
+	for c, cs := range p.Competencies {
+		cs.Theta = p.Global + cs.Local
+		cs.PMastery = sigmoid(cs.Theta - rt.d[c])
+		cs.Need = need(cs, lastMissed[c], p.AsOf)
+		p.Competencies[c] = cs
+	}
+}
+
+// Fit learns item difficulties from every pupil's events, then returns each pupil's
+// profile as of asOf (in the order of pupils) computed with the final difficulties, so
+// that a profile from Fit equals the one BuildProfile gives afterwards.
+//
+// Items learn pupil after pupil, each pupil's outcomes in time order (memory stays that
+// of one pupil's observations; with K shrinking as an item gathers attempts, the order of
+// pupils matters little). Profiles are then built in parallel.
+func (m *Model) Fit(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Time) ([]Profile, error) {
+	m.resources, m.assess = map[string]itemParam{}, map[string]itemParam{}
+	m.ref.Store(nil)
+	for i := range pupils {
+		os, _, _, err := pupilObs(cat, &pupils[i], asOf)
+		if err != nil {
+			return nil, fmt.Errorf("features.Fit: student %q: %w", pupils[i].Student.ID, err)
+		}
+		p := Profile{Competencies: make(map[string]CompetencyState, 16)}
+		for j := range os {
+			m.step(&p, &os[j], true)
+		}
+	}
+	m.version = m.hash()
+	m.ref.Store(nil)
+	rt := m.refs(cat)
+	out := make([]Profile, len(pupils))
+	var next atomic.Int64
+	var firstErr atomic.Pointer[error]
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(pupils) || firstErr.Load() != nil {
+					return
+				}
+				p, err := m.buildProfile(cat, &pupils[i], asOf, rt)
+				if err != nil {
+					err = fmt.Errorf("features.Fit: student %q: %w", pupils[i].Student.ID, err)
+					firstErr.CompareAndSwap(nil, &err)
+					return
+				}
+				out[i] = p
+			}
+		}()
+	}
+	wg.Wait()
+	if e := firstErr.Load(); e != nil {
+		return nil, *e
+	}
+	return out, nil
+}
+
+// Update applies one xAPI statement to a stored profile without a rebuild: usage
+// features, the pupil's abilities (when the statement carries an outcome on a catalogue
+// resource) and every competency's Theta, PMastery and Need. Item parameters do not
+// change. A malformed statement is an error wrapping datasets.ErrInvalid and leaves the
+// profile untouched. Statements must arrive in time order; a voiding statement needs a
+// rebuild (BuildProfile) since what it withdraws is already folded in. p.Vector is not
+// recomputed: call Layout.StudentVector.
+func (m *Model) Update(cat *datasets.Catalogue, p *Profile, s datasets.Statement) error {
+	if err := checkStatement(&s); err != nil {
+		return fmt.Errorf("features.Update: %w", err)
+	}
+	if !feeds(s.Verb) {
+		return nil
+	}
+	if p.Competencies == nil {
+		p.Competencies = map[string]CompetencyState{}
+	}
+	at := attemptTracker{}
+	for _, r := range p.OpenAttempts {
+		at[r] = true
+	}
+	o, has, counted := at.observe(cat, &s)
+	p.OpenAttempts = sortedKeys(at)
+	_, known := cat.ResourceIndex(s.ObjectID)
+	usageAcc{&p.Usage}.add(&s, known, counted)
+	if s.Timestamp.After(p.AsOf) {
+		p.AsOf = s.Timestamp
+	}
+	if !has {
+		return nil
+	}
+	rt := m.refs(cat)
+	m.step(p, &o, false)
+	for _, c := range o.comps {
+		cs := p.Competencies[c]
+		if cs.Relevance == 0 {
+			k, _ := cat.Competency(c)
+			cs.Relevance = relevance(k, p.Level, false, true, true)
+			p.Competencies[c] = cs
+		}
+	}
+	m.refresh(p, rt)
+	return nil
+}
+
+// UpdateGrade applies one grade to a stored profile: the abilities, and the grade
+// features of its competencies and subject are left as they were until the next
+// rebuild (they need the whole series). A malformed grade is an error wrapping
+// datasets.ErrInvalid and leaves the profile untouched.
+func (m *Model) UpdateGrade(cat *datasets.Catalogue, p *Profile, g datasets.Grade) error {
+	o, ok, err := gradeObs(cat, &g)
+	if err != nil {
+		return fmt.Errorf("features.UpdateGrade: %w", err)
+	}
+	if !ok {
+		return nil
+	}
+	if p.Competencies == nil {
+		p.Competencies = map[string]CompetencyState{}
+	}
+	if g.Date.After(p.AsOf) {
+		p.AsOf = g.Date
+	}
+	m.step(p, &o, false)
+	for _, c := range o.comps {
+		cs := p.Competencies[c]
+		if cs.Relevance == 0 {
+			k, _ := cat.Competency(c)
+			cs.Relevance = relevance(k, p.Level, false, true, true)
+			p.Competencies[c] = cs
+		}
+	}
+	m.refresh(p, m.refs(cat))
+	return nil
+}
