@@ -10,34 +10,78 @@ import (
 	"github.com/parcours-ent/parcours/recommender"
 )
 
-// vectorIndex holds the resource vectors row-major in one contiguous slice, so that a
-// search streams through memory, with each row's subject and level beside it and, per
-// subject, the rows to visit, so that a filtered search touches only matching rows.
+// vectorIndex holds the resource vectors row-major in one contiguous slice, rows grouped
+// by subject then level, so that a search streams through memory and a filtered one
+// visits only the runs of rows that match.
 type vectorIndex struct {
 	dim    int
 	schema int
 	ids    []string
 	data   []float32 // len(ids) × dim
-	level  []int8    // datasets.LevelIndex of the resource's level, -1 when unknown
 	row    map[string]int32
-	// bySubject lists row numbers per subject, ascending.
-	bySubject map[string][]int32
+	runs   []run // in row order, covering every row
 }
 
-func newVectorIndex() vectorIndex {
-	return vectorIndex{row: map[string]int32{}, bySubject: map[string][]int32{}}
+// run is the rows lo..hi-1, which share a subject and a level.
+type run struct {
+	subject string
+	level   int8 // datasets.LevelIndex, -1 when the level is unknown
+	lo, hi  int32
 }
 
-// refreshMeta re-reads each row's subject and level from the catalogue, after a resource
-// changed subject or level.
-func (v *vectorIndex) refreshMeta(res map[string]datasets.Resource) {
-	v.bySubject = map[string][]int32{}
-	v.level = v.level[:0]
-	for i, id := range v.ids {
-		r := res[id]
-		v.level = append(v.level, int8(datasets.LevelIndex(r.Level)))
-		v.bySubject[r.Subject] = append(v.bySubject[r.Subject], int32(i))
+func newVectorIndex() vectorIndex { return vectorIndex{row: map[string]int32{}} }
+
+// buildVectorIndex packs validated rows grouped by their resource's subject and level
+// (then in the given order).
+func buildVectorIndex(res map[string]datasets.Resource, schema, dim int, ids []string, vec func(i int) []float32) vectorIndex {
+	type key struct {
+		subject string
+		level   int8
 	}
+	keyOf := func(i int) key {
+		r := res[ids[i]]
+		return key{r.Subject, int8(datasets.LevelIndex(r.Level))}
+	}
+	order := make([]int, len(ids))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ka, kb := keyOf(a), keyOf(b)
+		if c := strings.Compare(ka.subject, kb.subject); c != 0 {
+			return c
+		}
+		return int(ka.level) - int(kb.level)
+	})
+	v := newVectorIndex()
+	v.dim, v.schema = dim, schema
+	v.ids = make([]string, len(ids))
+	v.data = make([]float32, 0, len(ids)*dim)
+	for r, i := range order {
+		id := ids[i]
+		v.ids[r] = id
+		v.row[id] = int32(r)
+		v.data = append(v.data, vec(i)...)
+		k := keyOf(i)
+		if n := len(v.runs); n > 0 && v.runs[n-1].subject == k.subject && v.runs[n-1].level == k.level {
+			v.runs[n-1].hi++
+			continue
+		}
+		v.runs = append(v.runs, run{subject: k.subject, level: k.level, lo: int32(r), hi: int32(r) + 1})
+	}
+	return v
+}
+
+// refreshMeta re-packs the rows after resources changed, since a resource may have moved
+// to another subject or level.
+func (v *vectorIndex) refreshMeta(res map[string]datasets.Resource) {
+	if len(v.ids) == 0 {
+		return
+	}
+	old := *v
+	*v = buildVectorIndex(res, old.schema, old.dim, old.ids, func(i int) []float32 {
+		return old.data[i*old.dim : (i+1)*old.dim]
+	})
 }
 
 // PutResourceVectors replaces every resource vector. All vectors have one dimension and
@@ -52,26 +96,20 @@ func (s *Store) PutResourceVectors(ctx context.Context, schemaVersion int, ids [
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := newVectorIndex()
-	next.dim, next.schema = dim, schemaVersion
-	next.ids = make([]string, 0, len(ids))
-	next.data = make([]float32, 0, len(ids)*dim)
+	seen := make(map[string]struct{}, len(ids))
 	for i, id := range ids {
 		if _, ok := s.res[id]; !ok {
 			return fmt.Errorf("memstore.PutResourceVectors: unknown resource %q: %w", id, recommender.ErrInvalid)
 		}
-		if _, dup := next.row[id]; dup {
+		if _, dup := seen[id]; dup {
 			return fmt.Errorf("memstore.PutResourceVectors: resource %q twice: %w", id, recommender.ErrInvalid)
 		}
+		seen[id] = struct{}{}
 		if len(vecs[i]) != dim || dim == 0 {
 			return fmt.Errorf("memstore.PutResourceVectors: vector %d of %q has dimension %d, want %d: %w", i, id, len(vecs[i]), dim, recommender.ErrInvalid)
 		}
-		next.row[id] = int32(i)
-		next.ids = append(next.ids, id)
-		next.data = append(next.data, vecs[i]...)
 	}
-	next.refreshMeta(s.res)
-	s.vec = next
+	s.vec = buildVectorIndex(s.res, schemaVersion, dim, ids, func(i int) []float32 { return vecs[i] })
 	return nil
 }
 
@@ -112,28 +150,21 @@ func (s *Store) searchWith(q []float32, k int, f recommender.Filter, kernel func
 		}
 	}
 	h := topK{ids: v.ids, k: k}
-	visit := func(r int32) {
-		if levelMask != 0 {
-			l := v.level[r]
-			if l < 0 || levelMask&(1<<l) == 0 {
-				return
+	for _, rn := range v.runs {
+		if f.Subject != "" && rn.subject != f.Subject {
+			continue
+		}
+		if levelMask != 0 && (rn.level < 0 || levelMask&(1<<rn.level) == 0) {
+			continue
+		}
+		for r := rn.lo; r < rn.hi; r++ {
+			if exclude != nil {
+				if _, skip := exclude[r]; skip {
+					continue
+				}
 			}
-		}
-		if exclude != nil {
-			if _, skip := exclude[r]; skip {
-				return
-			}
-		}
-		off := int(r) * v.dim
-		h.offer(kernel(q, v.data[off:off+v.dim]), r)
-	}
-	if f.Subject != "" {
-		for _, r := range v.bySubject[f.Subject] {
-			visit(r)
-		}
-	} else {
-		for r := range int32(len(v.ids)) {
-			visit(r)
+			off := int(r) * v.dim
+			h.offer(kernel(q, v.data[off:off+v.dim]), r)
 		}
 	}
 	return h.hits(), nil
