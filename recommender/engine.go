@@ -250,9 +250,19 @@ func (e *Engine) refit(ctx context.Context) error {
 		}
 		pupils = append(pupils, ev)
 	}
+	// Profiles are taken as of the data's own clock: served on a past school year, a
+	// wall-clock "now" would age every mark and hide every missed lesson.
+	clock := time.Time{}
 	now := e.cfg.Now()
+	for i := range pupils {
+		clock = laterOf(clock, latestEvent(&pupils[i], now))
+	}
+	asOf := now
+	if !clock.IsZero() {
+		asOf = clock
+	}
 	model := features.NewModel(*e.cfg.Model)
-	profiles, err := model.Fit(cat, pupils, now)
+	profiles, err := model.Fit(cat, pupils, asOf)
 	if err != nil {
 		return fmt.Errorf("fit: %w", err)
 	}
@@ -277,6 +287,7 @@ func (e *Engine) refit(ctx context.Context) error {
 		return fmt.Errorf("put resource vectors: %w", err)
 	}
 	agg := computeAggregates(cat, pupils)
+	agg.Clock = clock
 	raw, err := encodeState(cat, model, layout, agg)
 	if err != nil {
 		return err
@@ -348,7 +359,11 @@ func (e *Engine) rebuildProfiles(ctx context.Context, ids []string) error {
 		if err != nil {
 			return fmt.Errorf("events of %s: %w", id, err)
 		}
-		p, err := s.model.BuildProfile(s.cat, ev, e.cfg.Now())
+		asOf := laterOf(s.agg.Clock, latestEvent(&ev, e.cfg.Now()))
+		if asOf.IsZero() {
+			asOf = e.cfg.Now()
+		}
+		p, err := s.model.BuildProfile(s.cat, ev, asOf)
 		if err != nil {
 			return fmt.Errorf("profile of %s: %w", id, err)
 		}
@@ -396,4 +411,44 @@ func (e *Engine) Erase(ctx context.Context, id string) error {
 		return fmt.Errorf("recommender.Erase: %w", err)
 	}
 	return nil
+}
+
+// latestEvent is the time of the pupil's latest grade, absence end, statement or lesson
+// end of their class that is not after now (timetables run ahead); zero when none.
+func latestEvent(ev *features.PupilEvents, now time.Time) time.Time {
+	var t time.Time
+	keep := func(x time.Time) {
+		if !x.After(now) {
+			t = laterOf(t, x)
+		}
+	}
+	for _, g := range ev.Grades {
+		keep(g.Date)
+	}
+	for _, a := range ev.Absences {
+		if !a.Start.After(now) {
+			keep(earlierOf(a.End, now))
+		}
+	}
+	for _, l := range ev.Lessons {
+		keep(l.End)
+	}
+	for _, st := range ev.Statements {
+		keep(st.Timestamp)
+	}
+	return t
+}
+
+func earlierOf(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +95,27 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("export after erasure: %v, want ErrNotFound", err)
 		}
 	})
+}
+
+// A school year served long after it ended (a data folder, an evaluation) is read on its
+// own clock: missed lessons still call for catch-up.
+func TestPastSchoolYearStillExplainsCatchUp(t *testing.T) {
+	st := newMemstore()
+	ctx := context.Background()
+	if _, err := st.Ingest(ctx, academie(5, 8)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fixedConfig()
+	cfg.Now = func() time.Time { return now.AddDate(1, 2, 0) }
+	e, err := recommender.New(ctx, st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := recommend(t, e, recommender.Request{StudentID: pupilAbsent, K: 5})
+	for _, it := range got.Items {
+		if r, ok := reasonOf(it, recommender.ReasonMissedLesson); ok && strings.Contains(r.Message, "12 mars") {
+			return
+		}
+	}
+	t.Errorf("a year later, no catch-up for the lesson of 12 mars: %+v", got.Items)
 }

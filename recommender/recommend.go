@@ -119,7 +119,11 @@ func (e *Engine) loadPupil(ctx context.Context, st datasets.Student) (*pupil, er
 	for _, id := range prof.Usage.Completed {
 		p.completed[id] = true
 	}
-	since := e.cfg.Now().Add(-e.cfg.MissedWindow)
+	ref := prof.AsOf // the data's clock, so that a past school year still has catch-up
+	if ref.IsZero() {
+		ref = e.cfg.Now()
+	}
+	since := ref.Add(-e.cfg.MissedWindow)
 	for _, m := range prof.Missed {
 		if e.cfg.NoCatchUp {
 			break

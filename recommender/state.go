@@ -35,6 +35,9 @@ type aggregates struct {
 	// Progress counts, per resource, pupils weak on one of its competencies before first
 	// using it, and how many of them then progressed on it.
 	Progress map[string]progressStat `json:"progress"`
+	// Clock is the latest event time (not after the wall clock) at Refit: the "now" of
+	// the data that profiles are computed as of.
+	Clock time.Time `json:"clock"`
 }
 
 type usageStat struct {
