@@ -237,6 +237,19 @@ func (s suite) lessonChangeReportsClassAndItsPupils(t *testing.T) {
 	ch := mustIngest(t, st, &datasets.Dataset{Lessons: []datasets.Lesson{l}})
 	same(t, "Changed", ch, recommender.Changed{Students: []string{"S4", "S5", "S6"}, Classes: []string{Class5B}})
 
+	// A lesson moved to another class changes both timetables.
+	l = Fixture().Lessons[0] // class 6A
+	l.ClassID = Class5B
+	ch = mustIngest(t, st, &datasets.Dataset{Lessons: []datasets.Lesson{l}})
+	same(t, "Changed", ch, recommender.Changed{Students: []string{"S1", "S2", "S3", "S4", "S5", "S6"}, Classes: []string{Class5B, Class6A}})
+	ev, err := st.PupilEvents(ctx(), "S1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Lessons) != 2 {
+		t.Fatalf("S1 has %d lessons after L1 moved away, want 2", len(ev.Lessons))
+	}
+
 	r := Fixture().Resources[0]
 	r.Title = "Nouveau titre"
 	ch = mustIngest(t, st, &datasets.Dataset{Resources: []datasets.Resource{r}})
