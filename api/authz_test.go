@@ -41,7 +41,9 @@ func endpoints() []endpoint {
 	guardians := map[string][3]int{RoleAdmin: {200, 200, 404}, RoleParent: {200, 403, 403}}
 	return []endpoint{
 		{"Recommendations", func(id string) req { return req{method: "GET", path: "/v1/students/" + id + "/recommendations?k=5"} }, pupilTargets, readers},
-		{"Path", func(id string) req { return req{method: "GET", path: "/v1/students/" + id + "/path?length=3"} }, pupilTargets, readers},
+		{"Path", func(id string) req {
+			return req{method: "GET", path: "/v1/students/" + id + "/path?length=3&subject=MATHS"}
+		}, pupilTargets, readers},
 		{"Decision", func(id string) req {
 			return req{method: "POST", path: "/v1/students/" + id + "/path/decisions", body: `{"resource_id":"R1","decision":"pin","comment":"ok"}`}
 		}, pupilTargets, map[string][3]int{RoleTeacher: {201, 403, 403}}},
@@ -113,7 +115,7 @@ func TestAuthorisationEdges(t *testing.T) {
 		want  int
 	}{
 		{"TeacherWithoutClassesIsForbidden", func(tb testing.TB) string { return token(tb, RoleTeacher, "T9") }, "/v1/students/S1/recommendations", 403},
-		{"ParentOfOtherChildIsForbidden", func(tb testing.TB) string { return token(tb, RoleParent, "P2", students("S3")) }, "/v1/students/S1/path", 403},
+		{"ParentOfOtherChildIsForbidden", func(tb testing.TB) string { return token(tb, RoleParent, "P2", students("S3")) }, "/v1/students/S1/path?subject=MATHS", 403},
 		{"StudentWhoseOwnRecordIsGoneGets404", func(tb testing.TB) string { return token(tb, RoleStudent, "GONE") }, "/v1/students/GONE/recommendations", 404},
 		{"AcademieAnalystSeesAnySchool", func(tb testing.TB) string { return token(tb, RoleAnalyst, "N2") }, "/v1/analytics/overview?school=SCH2", 200},
 		{"SchoolAnalystWithoutParameterSeesOwnSchool", func(tb testing.TB) string { return token(tb, RoleAnalyst, "N1", school("SCH1")) }, "/v1/analytics/overview", 200},

@@ -66,7 +66,7 @@ func cacheScenario(t *testing.T, env *testEnv) {
 	}
 	t.Run("PathIsCachedToo", func(t *testing.T) {
 		for i, want := range []string{recommender.SourceComputed, recommender.SourceCache} {
-			w := env.do(t, req{method: "GET", path: "/v1/students/S1/path?length=3", token: student})
+			w := env.do(t, req{method: "GET", path: "/v1/students/S1/path?length=3&subject=MATHS", token: student})
 			if p := decode[recommender.Path](t, w); p.Source != want {
 				t.Fatalf("read %d: source %q, want %q", i, p.Source, want)
 			}
@@ -175,7 +175,7 @@ func TestStoreDown(t *testing.T) {
 		if r := recsOf(t, env, tok, "S1"); r.Source != recommender.SourceCache {
 			t.Fatalf("source %q, want cache", r.Source)
 		}
-		w := env.do(t, req{method: "GET", path: "/v1/students/S1/path", token: tok})
+		w := env.do(t, req{method: "GET", path: "/v1/students/S1/path?subject=MATHS", token: tok})
 		if w.Code != http.StatusServiceUnavailable {
 			t.Fatalf("uncached path with the store down: %d, want 503", w.Code)
 		}
@@ -213,7 +213,7 @@ func TestStoreDown(t *testing.T) {
 func TestEveryPupilReadIsAudited(t *testing.T) {
 	env := newEnv(t)
 	teacher := token(t, RoleTeacher, "T1", classes("C1"))
-	for _, p := range []string{"/v1/students/S2/recommendations", "/v1/students/S2/path", "/v1/classes/C1/overview"} {
+	for _, p := range []string{"/v1/students/S2/recommendations", "/v1/students/S2/path?subject=MATHS", "/v1/classes/C1/overview"} {
 		if w := env.do(t, req{method: "GET", path: p, token: teacher}); w.Code != 200 {
 			t.Fatalf("%s: %d", p, w.Code)
 		}

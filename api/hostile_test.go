@@ -163,7 +163,8 @@ func TestHostileInputRefusedCleanly(t *testing.T) {
 		{"HugeKIs400", "GET", "/v1/students/S1/recommendations?k=100000", teacher, "", "", 400, nil},
 		{"TextKIs400", "GET", "/v1/students/S1/recommendations?k=ten", teacher, "", "", 400, nil},
 		{"ScriptSubjectIs400", "GET", "/v1/students/S1/recommendations?subject=%3Cscript%3E", teacher, "", "", 400, nil},
-		{"UnknownLangIs400", "GET", "/v1/students/S1/path?lang=de", teacher, "", "", 400, nil},
+		{"PathWithoutSubjectIs400", "GET", "/v1/students/S1/path", teacher, "", "", 400, nil},
+		{"UnknownLangIs400", "GET", "/v1/students/S1/path?subject=MATHS&lang=de", teacher, "", "", 400, nil},
 		{"BadSinceIs400", "GET", "/v1/audit?student=S1&since=yesterday", admin, "", "", 400, nil},
 		{"UnknownRouteIs404", "GET", "/v1/admin/shell", admin, "", "", 404, nil},
 		{"WrongMethodIs405", "PATCH", "/v1/students/S1", admin, "", "", 405, nil},
@@ -212,16 +213,16 @@ func TestRateLimitPerToken(t *testing.T) {
 	a, b := token(t, RoleStudent, "S1"), token(t, RoleStudent, "S2")
 	codes := []int{}
 	for i := 0; i < 5; i++ {
-		codes = append(codes, env.do(t, req{method: "GET", path: "/v1/students/S1/path", token: a}).Code)
+		codes = append(codes, env.do(t, req{method: "GET", path: "/v1/students/S1/path?subject=MATHS", token: a}).Code)
 	}
 	if codes[0] != 200 || codes[4] != http.StatusTooManyRequests {
 		t.Fatalf("codes %v: want 200 first and 429 past the burst", codes)
 	}
-	w := env.do(t, req{method: "GET", path: "/v1/students/S1/path", token: a})
+	w := env.do(t, req{method: "GET", path: "/v1/students/S1/path?subject=MATHS", token: a})
 	if problemOf(t, w); w.Header().Get("Retry-After") == "" {
 		t.Fatal("429 without Retry-After")
 	}
-	if w := env.do(t, req{method: "GET", path: "/v1/students/S2/path", token: b}); w.Code != 200 {
+	if w := env.do(t, req{method: "GET", path: "/v1/students/S2/path?subject=MATHS", token: b}); w.Code != 200 {
 		t.Fatalf("another subject was limited: %d", w.Code)
 	}
 }

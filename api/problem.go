@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -104,7 +105,8 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case errors.Is(err, recommender.ErrConflict):
 		p = newProblem(http.StatusConflict, clientDetail(err))
 	case errors.Is(err, recommender.ErrInvalid), errors.Is(err, datasets.ErrInvalid):
-		p = badRequest("", clientDetail(err))
+		detail := clientDetail(err)
+		p = badRequest(fieldHint(c, detail), detail)
 	case errors.Is(err, recommender.ErrUnavailable):
 		s.metrics.storeErrors.WithLabelValues(c.FullPath()).Inc()
 		p = errUnavailable
@@ -132,4 +134,24 @@ func clientDetail(err error) string {
 		}
 		msg = msg[loc[1]:]
 	}
+}
+
+// fieldHint names the input an engine's validation error is about, when the message says
+// it: the engine speaks of subjects and resources, the client sent query parameters or a
+// JSON body.
+func fieldHint(c *gin.Context, detail string) string {
+	d := strings.ToLower(detail)
+	switch {
+	case strings.Contains(d, "subject"):
+		return "subject"
+	case strings.Contains(d, "resource"):
+		return "/resource_id"
+	case strings.Contains(d, "decision"):
+		return "/decision"
+	case strings.Contains(d, "length"):
+		return "length"
+	case c.Request.Method == http.MethodGet:
+		return "query"
+	}
+	return "body"
 }

@@ -125,6 +125,9 @@ func (s *Server) getRecommendations(c *gin.Context) {
 func (s *Server) getPath(c *gin.Context) {
 	length, p1 := queryInt(c, "length", 5, 1, s.cfg.MaxPathLength)
 	subject, p2 := querySubject(c)
+	if subject == "" && p2 == nil {
+		p2 = badRequest("subject", "a path is per subject: give subject, e.g. subject=MATHS")
+	}
 	lang, p3 := queryLang(c)
 	if p := firstProblem(p1, p2, p3); p != nil {
 		writeProblem(c, p)
