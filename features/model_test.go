@@ -1,0 +1,251 @@
+package features
+
+import (
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/parcours-ent/parcours/datasets"
+)
+
+func TestEloUpdateByHand(t *testing.T) {
+	cat := testCatalogue(t)
+	m := NewModel(DefaultModelConfig())
+	ev := PupilEvents{Student: pupil(), Statements: []datasets.Statement{
+		answered("s1", "r1", at(9, 0), true),
+		answered("s2", "r1", at(9, 5), false),
+	}}
+	p, err := m.BuildProfile(cat, ev, at(12, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1st: p = σ(0 − 0) = 0.5, err = 0.5, K(0) = 1: global = local(c1) = 0.5.
+	// 2nd: p = σ(0.5 + 0.5 − 0) = σ(1), err = −σ(1), K(1) = 1/1.05.
+	k1 := 1 / 1.05
+	want := 0.5 - k1*sigmoid(1)
+	near(t, "Global", p.Global, want)
+	near(t, "Local(c1)", p.Competencies["c1"].Local, want)
+	near(t, "Theta(c1)", p.Competencies["c1"].Theta, 2*want)
+	if p.GlobalN != 2 || p.Competencies["c1"].N != 2 {
+		t.Errorf("counts: global %d, c1 %d, want 2 and 2", p.GlobalN, p.Competencies["c1"].N)
+	}
+	// PMastery: σ(Theta − mean difficulty of c1's resources r1 (0) and r2 (1)).
+	near(t, "PMastery(c1)", p.Competencies["c1"].PMastery, sigmoid(2*want-0.5))
+	r2, _ := cat.Resource("r2")
+	near(t, "Predict(r2)", m.Predict(&p, &r2), sigmoid((2*want+want)/2-1))
+}
+
+func TestGradeIsAFractionalOutcomeWeightedByCoefficient(t *testing.T) {
+	cat := testCatalogue(t)
+	for _, tc := range []struct {
+		name       string
+		score, out float64
+		coef       float64
+		wantGlobal float64
+	}{
+		// y = 15/20 = 0.75, p = 0.5, w = √1: global = 0.25.
+		{"FifteenOutOfTwentyMovesAQuarter", 15, 20, 1, 0.25},
+		// w = min(√4, 2) = 2.
+		{"CoefficientFourWeighsTwice", 15, 20, 4, 0.5},
+		// w = min(√9, 2) = 2: capped.
+		{"CoefficientNineIsCappedAtTwo", 15, 20, 9, 0.5},
+		{"CoefficientZeroCountsForNothing", 15, 20, 0, 0},
+		{"ZeroOutOfTenFallsHalfALogit", 0, 10, 1, -0.5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := PupilEvents{Student: pupil(), Grades: []datasets.Grade{{ID: "g1", StudentID: "e1", Subject: "MATHS",
+				Competencies: []string{"c1"}, AssessmentID: "a1", Date: at(9, 0), Score: tc.score, OutOf: tc.out, Coefficient: tc.coef}}}
+			p, err := NewModel(DefaultModelConfig()).BuildProfile(cat, ev, at(12, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			near(t, "Global", p.Global, tc.wantGlobal)
+		})
+	}
+}
+
+func TestStatusRowsNeverCountAsZero(t *testing.T) {
+	cat := testCatalogue(t)
+	var gs []datasets.Grade
+	for i, st := range datasets.GradeStatuses {
+		gs = append(gs, datasets.Grade{ID: "g" + st, StudentID: "e1", Subject: "MATHS", Competencies: []string{"c1"},
+			AssessmentID: "a1", Date: at(9, i), OutOf: 20, Coefficient: 1, Status: st})
+	}
+	p, err := NewModel(DefaultModelConfig()).BuildProfile(cat, PupilEvents{Student: pupil(), Grades: gs}, at(12, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.GlobalN != 0 || p.Global != 0 || p.Competencies["c1"].GradeN != 0 || len(p.Subjects) != 0 {
+		t.Errorf("status rows counted: global %v (n %d), c1 %+v, subjects %v", p.Global, p.GlobalN, p.Competencies["c1"], p.Subjects)
+	}
+}
+
+func TestFitLearnsItemDifficulties(t *testing.T) {
+	cat := testCatalogue(t)
+	m := NewModel(DefaultModelConfig())
+	v0 := m.Version()
+	pupils := []PupilEvents{{Student: pupil(), Statements: []datasets.Statement{answered("s1", "r1", at(9, 0), true)}}}
+	profs, err := m.Fit(cat, pupils, at(12, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// p = 0.5, err = 0.5: d(r1) = 0 − 1·0.5.
+	near(t, "d(r1)", m.resources["r1"].D, -0.5)
+	if m.Version() == v0 {
+		t.Error("Version did not change after Fit")
+	}
+	r1, _ := cat.Resource("r1")
+	near(t, "Difficulty(r1) under MinItemN attempts", m.Difficulty(&r1), 0)
+	// The profile is built with the fitted difficulty: σ(0 − (−0.5)) = σ(0.5), err = 1 − σ(0.5).
+	near(t, "Global", profs[0].Global, 1-sigmoid(0.5))
+	again, err := m.BuildProfile(cat, pupils[0], at(12, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snapshot(t, &again) != snapshot(t, &profs[0]) {
+		t.Error("BuildProfile after Fit differs from Fit's profile")
+	}
+}
+
+func TestModelRoundTripsThroughMarshalBinary(t *testing.T) {
+	cat := testCatalogue(t)
+	m := NewModel(ModelConfig{Alpha: 0.8, Beta: 0.1})
+	_, err := m.Fit(cat, []PupilEvents{{Student: pupil(), Statements: []datasets.Statement{answered("s1", "r1", at(9, 0), true)},
+		Grades: []datasets.Grade{{ID: "g1", Subject: "MATHS", Competencies: []string{"c2"}, AssessmentID: "a1", Date: at(8, 0), Score: 8, OutOf: 20, Coefficient: 2}}}}, at(12, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := m.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := NewModel(DefaultModelConfig())
+	if err := back.UnmarshalBinary(raw); err != nil {
+		t.Fatal(err)
+	}
+	if back.Version() != m.Version() || back.Config() != m.Config() {
+		t.Errorf("round trip: version %s / %s, config %+v / %+v", back.Version(), m.Version(), back.Config(), m.Config())
+	}
+	if err := back.UnmarshalBinary([]byte(`{"format":99}`)); err == nil {
+		t.Error("unknown format accepted")
+	}
+}
+
+func TestMalformedEventsAreRejectedAndChangeNothing(t *testing.T) {
+	cat := testCatalogue(t)
+	g := func(mod func(*datasets.Grade)) datasets.Grade {
+		x := datasets.Grade{ID: "g1", StudentID: "e1", Subject: "MATHS", Competencies: []string{"c1"}, AssessmentID: "a1",
+			Date: at(9, 0), Score: 12, OutOf: 20, Coefficient: 1}
+		mod(&x)
+		return x
+	}
+	for _, tc := range []struct {
+		name  string
+		grade datasets.Grade
+		field string
+	}{
+		{"ScoreAboveOutOf", g(func(x *datasets.Grade) { x.Score = 21 }), "score"},
+		{"NegativeScore", g(func(x *datasets.Grade) { x.Score = -1 }), "score"},
+		{"NaNScore", g(func(x *datasets.Grade) { x.Score = math.NaN() }), "score"},
+		{"OutOfZero", g(func(x *datasets.Grade) { x.OutOf = 0 }), "out_of"},
+		{"InfiniteCoefficient", g(func(x *datasets.Grade) { x.Coefficient = math.Inf(1) }), "coefficient"},
+		{"UnknownCompetency", g(func(x *datasets.Grade) { x.Competencies = []string{"c1", "nope"} }), "competencies"},
+		{"UnknownStatus", g(func(x *datasets.Grade) { x.Status = "malade" }), "status"},
+	} {
+		t.Run("Grade"+tc.name, func(t *testing.T) {
+			m := NewModel(DefaultModelConfig())
+			_, err := m.BuildProfile(cat, PupilEvents{Student: pupil(), Grades: []datasets.Grade{tc.grade}}, at(12, 0))
+			var re *datasets.RowError
+			if !errors.Is(err, datasets.ErrInvalid) || !errors.As(err, &re) || re.Field != tc.field {
+				t.Fatalf("BuildProfile error %v, want ErrInvalid on field %q", err, tc.field)
+			}
+			p, _ := m.BuildProfile(cat, PupilEvents{Student: pupil(), Statements: []datasets.Statement{answered("s1", "r1", at(8, 0), true)}}, at(12, 0))
+			before := snapshot(t, &p)
+			if err := m.UpdateGrade(cat, &p, tc.grade); !errors.Is(err, datasets.ErrInvalid) {
+				t.Fatalf("UpdateGrade error %v, want ErrInvalid", err)
+			}
+			if snapshot(t, &p) != before {
+				t.Error("a rejected grade changed the profile")
+			}
+			if _, err := m.Fit(cat, []PupilEvents{{Student: pupil(), Grades: []datasets.Grade{tc.grade}}}, at(12, 0)); !errors.Is(err, datasets.ErrInvalid) {
+				t.Errorf("Fit error %v, want ErrInvalid", err)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		st   datasets.Statement
+	}{
+		{"ScaledAboveOne", datasets.Statement{ID: "x", Verb: datasets.VerbScored, ObjectID: "r1", Timestamp: at(10, 0), Scaled: fptr(1.5)}},
+		{"ScaledNaN", datasets.Statement{ID: "x", Verb: datasets.VerbScored, ObjectID: "r1", Timestamp: at(10, 0), Scaled: fptr(math.NaN())}},
+		{"NoTimestamp", datasets.Statement{ID: "x", Verb: datasets.VerbAnswered, ObjectID: "r1", Success: bptr(true)}},
+		{"NegativeDuration", datasets.Statement{ID: "x", Verb: datasets.VerbCompleted, ObjectID: "r1", Timestamp: at(10, 0), Duration: dptr(-time.Minute)}},
+	} {
+		t.Run("Statement"+tc.name, func(t *testing.T) {
+			m := NewModel(DefaultModelConfig())
+			p, _ := m.BuildProfile(cat, PupilEvents{Student: pupil(), Statements: []datasets.Statement{answered("s1", "r1", at(8, 0), true)}}, at(12, 0))
+			before := snapshot(t, &p)
+			if err := m.Update(cat, &p, tc.st); !errors.Is(err, datasets.ErrInvalid) {
+				t.Fatalf("Update error %v, want ErrInvalid", err)
+			}
+			if snapshot(t, &p) != before {
+				t.Error("a rejected statement changed the profile")
+			}
+			if _, err := m.BuildProfile(cat, PupilEvents{Student: pupil(), Statements: []datasets.Statement{tc.st}}, at(12, 0)); !errors.Is(err, datasets.ErrInvalid) {
+				t.Errorf("BuildProfile error %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestOutcomesOfStatements(t *testing.T) {
+	cat := testCatalogue(t)
+	for _, tc := range []struct {
+		name      string
+		sts       []datasets.Statement
+		wantN     int
+		wantY     float64 // the first outcome, read back from the global ability (p = 0.5, K = 1)
+		attempts  int
+		successes int
+	}{
+		{"ViewCarriesNoOutcome", []datasets.Statement{{ID: "a", Verb: datasets.VerbViewed, ObjectID: "r1", Timestamp: at(9, 0)}}, 0, 0.5, 0, 0},
+		{"CompletionWithoutResultCarriesNone", []datasets.Statement{{ID: "a", Verb: datasets.VerbCompleted, ObjectID: "r1", Timestamp: at(9, 0), Completion: bptr(true)}}, 0, 0.5, 0, 0},
+		{"ScaledScoreIsTheOutcome", []datasets.Statement{{ID: "a", Verb: datasets.VerbScored, ObjectID: "r1", Timestamp: at(9, 0), Scaled: fptr(0.8)}}, 1, 0.8, 1, 1},
+		{"NegativeScaledCountsAsZero", []datasets.Statement{{ID: "a", Verb: datasets.VerbScored, ObjectID: "r1", Timestamp: at(9, 0), Scaled: fptr(-0.4)}}, 1, 0, 1, 0},
+		{"SuccessWinsOverScaled", []datasets.Statement{{ID: "a", Verb: datasets.VerbAnswered, ObjectID: "r1", Timestamp: at(9, 0), Scaled: fptr(0.9), Success: bptr(false)}}, 1, 0, 1, 0},
+		{"FailedVerbIsAFailure", []datasets.Statement{{ID: "a", Verb: datasets.VerbFailed, ObjectID: "r1", Timestamp: at(9, 0)}}, 1, 0, 1, 0},
+		{"UnknownResourceFeedsUsageOnly", []datasets.Statement{answered("a", "elsewhere", at(9, 0), true)}, 0, 0.5, 0, 0},
+		{"SummaryAfterAnswersIsNotCountedTwice", []datasets.Statement{
+			{ID: "a", Verb: datasets.VerbAttempted, ObjectID: "r1", Timestamp: at(9, 0)},
+			answered("b", "r1", at(9, 1), true),
+			answered("c", "r1", at(9, 2), false),
+			{ID: "d", Verb: datasets.VerbPassed, ObjectID: "r1", Timestamp: at(9, 3), Scaled: fptr(0.5), Success: bptr(true), Completion: bptr(true)},
+		}, 2, 1, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewModel(DefaultModelConfig())
+			p, err := m.BuildProfile(cat, PupilEvents{Student: pupil(), Statements: tc.sts}, at(12, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.GlobalN != tc.wantN || p.Usage.Attempts != tc.attempts || p.Usage.Successes != tc.successes {
+				t.Errorf("GlobalN %d attempts %d successes %d, want %d %d %d", p.GlobalN, p.Usage.Attempts, p.Usage.Successes, tc.wantN, tc.attempts, tc.successes)
+			}
+			if tc.wantN == 1 {
+				near(t, "Global", p.Global, tc.wantY-0.5)
+			}
+			// The online path agrees with the batch one.
+			q := Profile{StudentID: "e1", Level: "6e", Competencies: map[string]CompetencyState{}}
+			for _, s := range tc.sts {
+				if err := m.Update(cat, &q, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			near(t, "online Global", q.Global, p.Global)
+			if q.GlobalN != p.GlobalN || q.Usage.Attempts != p.Usage.Attempts {
+				t.Errorf("online counts %d/%d, batch %d/%d", q.GlobalN, q.Usage.Attempts, p.GlobalN, p.Usage.Attempts)
+			}
+		})
+	}
+}
