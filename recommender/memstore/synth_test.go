@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/parcours-ent/parcours/datasets/synth"
-	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/memstore"
 )
 
@@ -71,5 +70,3 @@ func BenchmarkPupilEvents(b *testing.B) {
 		i++
 	}
 }
-
-var _ recommender.Store = memstore.New()
