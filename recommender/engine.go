@@ -353,7 +353,10 @@ func (e *Engine) rebuildProfiles(ctx context.Context, ids []string) error {
 			return fmt.Errorf("student %s: %w", id, err)
 		}
 		if !st.Consent {
-			continue // no consent: nothing personal is derived
+			// No consent: nothing personal is derived, and what was derived before
+			// consent was withdrawn is overwritten by an empty profile.
+			out = append(out, e.blankProfile(s, st))
+			continue
 		}
 		ev, err := e.store.PupilEvents(ctx, id)
 		if err != nil {
@@ -380,19 +383,29 @@ func (e *Engine) rebuildProfiles(ctx context.Context, ids []string) error {
 }
 
 // SetConsent records the pupil's (or parent's) choice. Granting it builds the pupil's
-// profile at once, so the next request is personalised.
+// profile at once, so the next request is personalised; withdrawing it empties the
+// derived profile and vector.
 func (e *Engine) SetConsent(ctx context.Context, id string, consent bool) error {
 	if err := e.store.SetConsent(ctx, id, consent); err != nil {
+		return fmt.Errorf("recommender.SetConsent: %w", storeErr(err))
+	}
+	e.refitMu.Lock()
+	defer e.refitMu.Unlock()
+	if err := e.rebuildProfiles(ctx, []string{id}); err != nil {
 		return fmt.Errorf("recommender.SetConsent: %w", err)
 	}
-	if consent {
-		e.refitMu.Lock()
-		defer e.refitMu.Unlock()
-		if err := e.rebuildProfiles(ctx, []string{id}); err != nil {
-			return fmt.Errorf("recommender.SetConsent: %w", err)
-		}
-	}
 	return nil
+}
+
+// blankProfile is the profile of a pupil without consent: identity and level only, a
+// zero vector of the layout's dimension.
+func (e *Engine) blankProfile(s *snapshot, st datasets.Student) features.Profile {
+	return features.Profile{
+		StudentID: st.ID, SchoolID: st.SchoolID, ClassID: st.ClassID, Level: st.Level,
+		SchemaVersion: features.SchemaVersion, AsOf: e.cfg.Now(),
+		Competencies: map[string]features.CompetencyState{},
+		Vector:       make([]float32, s.layout.Dim()),
+	}
 }
 
 // Export returns everything held about the pupil (RGPD right of access).

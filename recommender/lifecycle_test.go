@@ -79,6 +79,18 @@ func TestLifecycle(t *testing.T) {
 		if got := recommend(t, e, recommender.Request{StudentID: pupilNoCons, K: 3}); got.Source != recommender.SourceFallback {
 			t.Errorf("source %q after withdrawal, want fallback", got.Source)
 		}
+		prof, err := st.Profile(ctx, pupilNoCons)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(prof.Competencies) != 0 || len(prof.Missed) != 0 {
+			t.Errorf("profile kept after withdrawal: %+v", prof)
+		}
+		for _, v := range prof.Vector {
+			if v != 0 {
+				t.Fatalf("vector kept after withdrawal: %v", prof.Vector)
+			}
+		}
 	})
 
 	t.Run("ErasedPupilIsGone", func(t *testing.T) {
