@@ -47,7 +47,13 @@ func answered(id, res string, t time.Time, ok bool) datasets.Statement {
 
 func near(tb testing.TB, what string, got, want float64) {
 	tb.Helper()
-	if math.Abs(got-want) > 1e-9 {
+	nearTol(tb, what, got, want, 1e-9)
+}
+
+// nearTol compares within tol: float32 vectors hold about 7 digits.
+func nearTol(tb testing.TB, what string, got, want, tol float64) {
+	tb.Helper()
+	if math.Abs(got-want) > tol {
 		tb.Errorf("%s = %.12g, want %.12g", what, got, want)
 	}
 }
