@@ -230,6 +230,7 @@ func (e *Engine) refit(ctx context.Context) error {
 		return fmt.Errorf("student ids: %w", err)
 	}
 	pupils := make([]features.PupilEvents, 0, len(ids))
+	var refused []datasets.Student // no consent: their profiles are emptied
 	for _, id := range ids {
 		st, err := e.store.Student(ctx, id)
 		if errors.Is(err, ErrNotFound) {
@@ -239,6 +240,7 @@ func (e *Engine) refit(ctx context.Context) error {
 			return fmt.Errorf("student %s: %w", id, err)
 		}
 		if !st.Consent {
+			refused = append(refused, st)
 			continue
 		}
 		ev, err := e.store.PupilEvents(ctx, id)
@@ -269,6 +271,10 @@ func (e *Engine) refit(ctx context.Context) error {
 	layout := features.NewLayout(cat, pupils)
 	for i := range profiles {
 		profiles[i].Vector = layout.StudentVector(&profiles[i])
+	}
+	blankSnap := &snapshot{layout: layout}
+	for _, st := range refused {
+		profiles = append(profiles, e.blankProfile(blankSnap, st))
 	}
 	const batch = 500
 	for lo := 0; lo < len(profiles); lo += batch {
