@@ -3,6 +3,7 @@ package memstore
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/features"
@@ -28,20 +29,68 @@ func copyLesson(l datasets.Lesson) datasets.Lesson {
 // copyLessons deep-copies a timetable with one allocation for all competency lists.
 func copyLessons(ls []datasets.Lesson) []datasets.Lesson {
 	out := slices.Clone(ls)
-	n := 0
-	for _, l := range ls {
-		n += len(l.Competencies)
-	}
-	buf := make([]string, 0, n)
-	for i := range out {
-		start := len(buf)
-		buf = append(buf, out[i].Competencies...)
-		out[i].Competencies = buf[start:len(buf):len(buf)]
-	}
 	if out == nil {
-		out = []datasets.Lesson{}
+		return []datasets.Lesson{}
 	}
+	detachLists(len(out), func(i int) *[]string { return &out[i].Competencies })
 	return out
+}
+
+// detachLists gives n shallow-copied rows their own copies of a string list, all in one
+// allocation (a reader's PupilEvents holds hundreds of rows).
+func detachLists(n int, list func(i int) *[]string) {
+	total := 0
+	for i := range n {
+		total += len(*list(i))
+	}
+	buf := make([]string, 0, total)
+	for i := range n {
+		l := list(i)
+		if *l == nil {
+			continue
+		}
+		start := len(buf)
+		buf = append(buf, *l...)
+		*l = buf[start:len(buf):len(buf)]
+	}
+}
+
+// detachStatements gives shallow-copied statements their own result values, one
+// allocation per kind of value.
+func detachStatements(xs []datasets.Statement) {
+	var nf, nb, nd int
+	for _, x := range xs {
+		nf += boolInt(x.Scaled != nil)
+		nb += boolInt(x.Success != nil) + boolInt(x.Completion != nil)
+		nd += boolInt(x.Duration != nil)
+	}
+	fs, bs, ds := make([]float64, 0, nf), make([]bool, 0, nb), make([]time.Duration, 0, nd)
+	for i := range xs {
+		x := &xs[i]
+		if x.Scaled != nil {
+			fs = append(fs, *x.Scaled)
+			x.Scaled = &fs[len(fs)-1]
+		}
+		if x.Success != nil {
+			bs = append(bs, *x.Success)
+			x.Success = &bs[len(bs)-1]
+		}
+		if x.Completion != nil {
+			bs = append(bs, *x.Completion)
+			x.Completion = &bs[len(bs)-1]
+		}
+		if x.Duration != nil {
+			ds = append(ds, *x.Duration)
+			x.Duration = &ds[len(ds)-1]
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func copyGrade(g datasets.Grade) datasets.Grade {

@@ -206,9 +206,10 @@ func byTime(a, b time.Time, ida, idb string) int {
 func (s *Store) gradesOf(sid string) []datasets.Grade {
 	out := make([]datasets.Grade, 0, len(s.gradesBy[sid]))
 	for gid := range s.gradesBy[sid] {
-		out = append(out, copyGrade(s.grades[gid]))
+		out = append(out, s.grades[gid])
 	}
 	slices.SortFunc(out, func(a, b datasets.Grade) int { return byTime(a.Date, b.Date, a.ID, b.ID) })
+	detachLists(len(out), func(i int) *[]string { return &out[i].Competencies })
 	return out
 }
 
@@ -230,9 +231,10 @@ func (s *Store) statementsOf(sid string, all bool) []datasets.Statement {
 		if !all && (x.Verb == datasets.VerbVoided || s.voidedBy[xid] != "") {
 			continue
 		}
-		out = append(out, copyStatement(x))
+		out = append(out, x)
 	}
 	slices.SortFunc(out, func(a, b datasets.Statement) int { return byTime(a.Timestamp, b.Timestamp, a.ID, b.ID) })
+	detachStatements(out)
 	return out
 }
 
