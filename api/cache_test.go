@@ -264,3 +264,21 @@ func TestComputationOverlappingAnInvalidationIsNotCached(t *testing.T) {
 		})
 	}
 }
+
+func TestCachedHitsDoNotCorruptTheStoredAnswer(t *testing.T) {
+	env := newEnv(t)
+	tok := token(t, RoleStudent, "S1")
+	first := env.do(t, req{method: "GET", path: "/v1/students/S1/recommendations", token: tok}).Body.String()
+	var prev string
+	for i := 0; i < 3; i++ {
+		w := env.do(t, req{method: "GET", path: "/v1/students/S1/recommendations", token: tok})
+		got := w.Body.String()
+		if want := strings.Replace(first, `"source":"computed"`, `"source":"cache"`, 1); got != want {
+			t.Fatalf("hit %d:\n got %s\nwant %s", i, got, want)
+		}
+		if prev != "" && got != prev {
+			t.Fatal("hits differ")
+		}
+		prev = got
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,9 +18,12 @@ func bucketOf(studentID string) string { return "p:" + studentID }
 // read before computing: the cache refuses it if the pupil's bucket was dropped since.
 // The field holds the model version, so a refit makes older entries unreachable.
 // A cache failure is counted and the answer computed; it never fails the request.
+//
+// It returns the answer as JSON. A cached answer is sent as stored, its closing
+// "source":"computed" turned into "source":"cache" (a fallback answer stays "fallback"),
+// so a hit costs no decoding.
 func cachedAnswer[T any](ctx context.Context, s *Server, kind, studentID, query string,
-	compute func(context.Context) (T, error), source func(*T) *string) (T, error) {
-	var zero T
+	compute func(context.Context) (T, error)) ([]byte, error) {
 	bucket := bucketOf(studentID)
 	field := kind + "|" + s.eng.ModelVersion() + "|" + query
 	version := ""
@@ -29,16 +33,12 @@ func cachedAnswer[T any](ctx context.Context, s *Server, kind, studentID, query 
 		case err != nil:
 			s.metrics.cache.WithLabelValues(kind, "error").Inc()
 		case ok:
-			var t T
-			if json.Unmarshal(val, &t) == nil {
-				s.metrics.cache.WithLabelValues(kind, "hit").Inc()
-				if src := source(&t); *src != recommender.SourceFallback {
-					*src = recommender.SourceCache
-				}
-				return t, nil
+			s.metrics.cache.WithLabelValues(kind, "hit").Inc()
+			if b, found := bytes.CutSuffix(val, computedTail); found {
+				// b shares the cache's memory: the full slice expression makes append copy.
+				return append(b[:len(b):len(b)], cacheTail...), nil
 			}
-			s.metrics.cache.WithLabelValues(kind, "error").Inc()
-			version = v
+			return val, nil
 		default:
 			s.metrics.cache.WithLabelValues(kind, "miss").Inc()
 			version = v
@@ -55,22 +55,30 @@ func cachedAnswer[T any](ctx context.Context, s *Server, kind, studentID, query 
 				// Lookup created the bucket; an unknown (or erased) pupil keeps no key.
 				_ = s.cache.Drop(cctx, bucket)
 			}
-			return zero, err
+			return nil, err
+		}
+		b, err := json.Marshal(t)
+		if err != nil {
+			return nil, err
 		}
 		if version != "" {
-			if b, err := json.Marshal(t); err == nil {
-				if _, err := s.cache.Store(cctx, bucket, version, field, b, s.cfg.CacheTTL); err != nil {
-					s.metrics.cache.WithLabelValues(kind, "error").Inc()
-				}
+			if _, err := s.cache.Store(cctx, bucket, version, field, b, s.cfg.CacheTTL); err != nil {
+				s.metrics.cache.WithLabelValues(kind, "error").Inc()
 			}
 		}
-		return t, nil
+		return b, nil
 	})
 	if err != nil {
-		return zero, err
+		return nil, err
 	}
-	return res.(T), nil
+	return res.([]byte), nil
 }
+
+// The answers' last field is their source (recommender.Recommendations and Path).
+var (
+	computedTail = []byte(`,"source":"` + recommender.SourceComputed + `"}`)
+	cacheTail    = []byte(`,"source":"` + recommender.SourceCache + `"}`)
+)
 
 // invalidate drops the pupils' buckets. A failure is counted and logged: the write that
 // caused it has succeeded, and the entries expire within CacheTTL.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -8,10 +9,15 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/parcours-ent/parcours/datasets/synth"
+	"github.com/parcours-ent/parcours/recommender"
+	"github.com/parcours-ent/parcours/recommender/memstore"
 )
 
 // loadResult is one open-loop run: latencies are measured from each request's intended
@@ -109,6 +115,38 @@ func TestLoad(t *testing.T) {
 	defer ms.Close()
 	tok := token(t, RoleStudent, "S1")
 	rows = append(rows, openLoop(t, "cached recommendations, memstore + in-process cache", rate, dur, get(ms.URL+"/v1/students/S1/recommendations?k=10", tok)))
+
+	{
+		// Uncached: the real engine on a generated académie, no cache, pupils in turn.
+		ctx := context.Background()
+		d, _, err := synth.GenerateDataset(synth.Config{Students: 300, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := memstore.New()
+		if _, err := st.Ingest(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		eng, err := recommender.New(ctx, st, recommender.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ := NewHS256Verifier(testSecret)
+		srv := httptest.NewServer(New(Config{Verifier: v, RateLimit: 1e6, RateBurst: 1e6}, eng, st, nil, nil).Handler())
+		defer srv.Close()
+		var urls, toks []string
+		for _, p := range d.Students[:100] {
+			urls = append(urls, srv.URL+"/v1/students/"+p.ID+"/recommendations?k=10")
+			toks = append(toks, token(t, RoleStudent, p.ID))
+		}
+		var next atomic.Int64
+		uncached := func(c *http.Client) error {
+			i := int(next.Add(1)) % len(urls)
+			return get(urls[i], toks[i])(c)
+		}
+		urate := rate / 10
+		rows = append(rows, openLoop(t, fmt.Sprintf("uncached recommendations, real engine + memstore (%d resources)", len(d.Resources)), urate, dur, uncached))
+	}
 
 	if os.Getenv("PARCOURS_LOAD_PG") == "1" {
 		rc, _, _ := testRedis(t)

@@ -38,6 +38,8 @@ func checkID(field, s string) *Problem {
 	return nil
 }
 
+const jsonType = "application/json; charset=utf-8"
+
 var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$`)
 
 // queryInt reads an integer query parameter within [lo, hi], def when absent.
@@ -108,9 +110,8 @@ func (s *Server) getRecommendations(c *gin.Context) {
 	}
 	req := recommender.Request{StudentID: id, K: k, Subject: subject, Lang: lang}
 	query := "k=" + strconv.Itoa(k) + "&subject=" + subject + "&lang=" + lang
-	recs, err := cachedAnswer(c.Request.Context(), s, "recommendations", id, query,
-		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) },
-		func(r *recommender.Recommendations) *string { return &r.Source })
+	body, err := cachedAnswer(c.Request.Context(), s, "recommendations", id, query,
+		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) })
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -119,7 +120,7 @@ func (s *Server) getRecommendations(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, recs)
+	c.Data(http.StatusOK, jsonType, body)
 }
 
 func (s *Server) getPath(c *gin.Context) {
@@ -139,9 +140,8 @@ func (s *Server) getPath(c *gin.Context) {
 	}
 	req := recommender.PathRequest{StudentID: id, Subject: subject, Length: length, Lang: lang}
 	query := "length=" + strconv.Itoa(length) + "&subject=" + subject + "&lang=" + lang
-	path, err := cachedAnswer(c.Request.Context(), s, "path", id, query,
-		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) },
-		func(p *recommender.Path) *string { return &p.Source })
+	body, err := cachedAnswer(c.Request.Context(), s, "path", id, query,
+		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) })
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -150,7 +150,7 @@ func (s *Server) getPath(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, path)
+	c.Data(http.StatusOK, jsonType, body)
 }
 
 // decodeJSON reads one JSON object into v, refusing unknown fields, trailing data and

@@ -184,7 +184,8 @@ type Store interface {
 // never kept after it, and after an erasure no entry about the pupil survives.
 type Cache interface {
 	// Lookup returns the bucket's version and the value of field, if any. A missing bucket
-	// is created with a fresh, never-empty version living ttl.
+	// is created with a fresh, never-empty version living ttl. val may share the cache's
+	// memory: callers must not modify it.
 	Lookup(ctx context.Context, bucket, field string, ttl time.Duration) (version string, val []byte, ok bool, err error)
 	// Store sets field to val for ttl only while the bucket's version is still version,
 	// and reports whether it wrote.

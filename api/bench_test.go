@@ -1,0 +1,27 @@
+package api
+
+import (
+	"net/http/httptest"
+	"testing"
+)
+
+// BenchmarkCachedRecommendations is the in-process cost of one cached answer: token,
+// rate limit, cache hit, audit append, JSON.
+//
+//	go test -run '^$' -bench CachedRecommendations -benchmem ./api/
+func BenchmarkCachedRecommendations(b *testing.B) {
+	env := newEnv(b, withConfig(func(c *Config) { c.RateLimit, c.RateBurst = 1e9, 1e9 }))
+	tok := token(b, RoleStudent, "S1")
+	recsOf(b, env, tok, "S1")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := httptest.NewRequest("GET", "/v1/students/S1/recommendations?k=10", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		env.h.ServeHTTP(w, r)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}
