@@ -104,6 +104,9 @@ func TestRecommend(t *testing.T) {
 			if got.Source != recommender.SourceComputed {
 				continue
 			}
+			if len(got.Items) != 10 {
+				t.Errorf("%s got %d items, want a full list of 10", id, len(got.Items))
+			}
 			prof, err := st.Profile(ctx, id)
 			if err != nil {
 				t.Fatal(err)

@@ -79,6 +79,12 @@ func (e *Engine) explain(s *snapshot, p *pupil, c scored, lang string) []Reason 
 			fmt.Sprintf("%d élèves qui avaient les mêmes difficultés ont progressé après l'avoir utilisée.", pr.Progressed),
 			fmt.Sprintf("%d pupils with the same difficulties progressed after using it.", pr.Progressed))
 	}
+	if len(out) == 0 { // the least the data says: it belongs to the pupil's programme
+		r := &s.cat.Resources[c.idx]
+		add(ReasonRightLevel,
+			fmt.Sprintf("Ressource du programme de %s (%s).", r.Level, r.Subject),
+			fmt.Sprintf("A resource of the %s curriculum (%s).", r.Level, r.Subject))
+	}
 	return out
 }
 

@@ -60,6 +60,9 @@ func (e *Engine) Recommend(ctx context.Context, r Request) (Recommendations, err
 		return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", cands.err)
 	}
 	ranked := e.score(s, p, cands.idx)
+	if len(ranked) < r.K {
+		ranked = append(ranked, e.fillUp(s, p, r.Subject, ranked, r.K-len(ranked))...)
+	}
 	chosen := mmr(s.cat, ranked, r.K, e.cfg.Diversity)
 	out := Recommendations{
 		StudentID:    st.ID,
@@ -231,21 +234,30 @@ func (e *Engine) candidates(ctx context.Context, s *snapshot, p *pupil, subject 
 	}
 	// Catch-up for missed lessons, then the strongest needs: the resources of each
 	// competency whose predicted success best fits the target.
+	// A gated competency is replaced by its frontier: the unmastered prerequisites that
+	// are themselves workable now.
 	var comps []string
-	for _, c := range sortedKeys(p.missed) {
-		comps = append(comps, c)
-	}
-	for _, c := range topNeeds(s.cat, p.prof, subject, e.cfg.NeedThreshold, 8) {
-		if _, dup := p.missed[c]; !dup {
-			comps = append(comps, c)
+	seenComp := map[string]bool{}
+	push := func(c string) {
+		for _, f := range e.frontier(s, p.prof, c, map[string]bool{}) {
+			if !seenComp[f] {
+				seenComp[f] = true
+				comps = append(comps, f)
+			}
 		}
+	}
+	for _, c := range sortedKeys(p.missed) {
+		push(c)
+	}
+	for _, c := range topNeeds(s.cat, p.prof, subject, e.cfg.NeedThreshold, 24) {
+		if len(comps) >= 12 {
+			break
+		}
+		push(c)
 	}
 	if len(comps) > 0 {
 		per := max(3, (budget-len(out))/len(comps))
 		for _, c := range comps {
-			if e.gated(s, p.prof, c) {
-				continue // its resources would be dropped by the ranking anyway
-			}
 			for _, i := range e.bestFitting(s, p, c, allowed, per) {
 				if len(out) >= budget {
 					break
@@ -255,6 +267,51 @@ func (e *Engine) candidates(ctx context.Context, s *snapshot, p *pupil, subject 
 		}
 	}
 	return candidateSet{idx: out}
+}
+
+// frontier returns c when it is workable now, else the frontiers of its unmastered
+// prerequisites (sorted, deduplicated by the caller).
+func (e *Engine) frontier(s *snapshot, p *features.Profile, c string, visited map[string]bool) []string {
+	if visited[c] {
+		return nil
+	}
+	visited[c] = true
+	if !e.gated(s, p, c) {
+		return []string{c}
+	}
+	k, _ := s.cat.Competency(c)
+	var out []string
+	for _, q := range k.Prerequisites {
+		if !e.mastered(p, q) {
+			out = append(out, e.frontier(s, p, q, visited)...)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fillUp completes a short list with the level's popular resources that the pupil may
+// work on (not rejected, not gated, not already ranked), scored like any candidate but
+// below every need-driven one.
+func (e *Engine) fillUp(s *snapshot, p *pupil, subject string, have []scored, n int) []scored {
+	in := map[int]bool{}
+	for _, c := range have {
+		in[c.idx] = true
+	}
+	var idx []int
+	for _, c := range e.fallbackRanked(s, p.st.Level, subject, p.latest) {
+		if len(idx) >= 4*n {
+			break
+		}
+		if !in[c.idx] && !c.pinned {
+			idx = append(idx, c.idx)
+		}
+	}
+	out := e.score(s, p, idx)
+	for i := range out {
+		out[i].score *= 1e-3
+	}
+	return out[:min(n, len(out))]
 }
 
 // bestFitting returns up to n allowed resources of competency c, best fit first.
