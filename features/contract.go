@@ -38,6 +38,8 @@ type CompetencyState struct {
 	Relevance float64 `json:"relevance"`
 	// LastEvidence is the time of the latest outcome (attempt or grade) on it.
 	LastEvidence time.Time `json:"last_evidence,omitzero"`
+	// LastMissed is the start of the latest lesson on it the pupil missed.
+	LastMissed time.Time `json:"last_missed,omitzero"`
 }
 
 // MissedLesson is a lesson taught in the pupil's class while the pupil was away.
@@ -89,8 +91,9 @@ type Profile struct {
 	Absence       AbsenceFeatures            `json:"absence"`
 	Usage         UsageFeatures              `json:"usage"`
 	Subjects      map[string]GradeSummary    `json:"subjects,omitempty"` // grade features per subject
-	// OpenAttempts lists resources with answers sent since their attempt began, so that the
-	// statement closing the attempt is not counted twice by the online update.
+	// OpenAttempts lists resources with answers sent since their attempt began (the 16
+	// latest, oldest first), so that the statement closing the attempt is not counted
+	// twice by the online update.
 	OpenAttempts []string  `json:"open_attempts,omitempty"`
 	Vector       []float32 `json:"-"` // the student vector, stored in its own column
 }

@@ -163,7 +163,10 @@ func TestNeed(t *testing.T) {
 		{"WorkSinceTheMissedLessonCancelsTheBoost",
 			CompetencyState{N: 3, PMastery: 0.2, Relevance: 1, LastEvidence: asOf.Add(-time.Hour)}, asOf.Add(-MissedHalfLife), 0.65},
 	} {
-		t.Run(tc.name, func(t *testing.T) { near(t, "need", need(tc.cs, tc.lastMissed, asOf), tc.want) })
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cs.LastMissed = tc.lastMissed
+			near(t, "need", need(tc.cs, asOf), tc.want)
+		})
 	}
 }
 

@@ -50,7 +50,8 @@ func relevance(k datasets.Competency, level string, taught, hasTimetable, eviden
 //
 // where the missed-lesson term applies when the latest missed lesson on it is more recent
 // than the latest evidence (the pupil has not worked on it since).
-func need(cs CompetencyState, lastMissed, asOf time.Time) float64 {
+func need(cs CompetencyState, asOf time.Time) float64 {
+	lastMissed := cs.LastMissed
 	n := float64(cs.N)
 	u := n / (n + EvidenceScale)
 	b := cs.Relevance * (u*(1-cs.PMastery) + (1-u)*0.5)

@@ -129,23 +129,43 @@ func statementOutcome(s *datasets.Statement) (y float64, ok bool) {
 	return 0, false
 }
 
-// attemptTracker remembers, per resource, whether answers were sent since the attempt
-// began, so that the summary statement closing it (completed/passed/failed/scored with
-// the share of correct answers) is not counted a second time.
-type attemptTracker map[string]bool
+// attemptTracker remembers the resources with answers sent since their attempt began,
+// oldest first, so that the summary statement closing an attempt (completed/passed/
+// failed/scored with the share of correct answers) is not counted a second time. An
+// abandoned attempt is never closed: the tracker keeps the maxOpenAttempts latest.
+type attemptTracker []string
+
+const maxOpenAttempts = 16
+
+func (at *attemptTracker) remove(id string) bool {
+	for i, r := range *at {
+		if r == id {
+			*at = append((*at)[:i], (*at)[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func (at *attemptTracker) open(id string) {
+	at.remove(id)
+	if len(*at) == maxOpenAttempts {
+		*at = append((*at)[:0], (*at)[1:]...)
+	}
+	*at = append(*at, id)
+}
 
 // observe classifies one statement. It returns the observation for the model when the
 // statement carries a new outcome on a catalogue resource. counted is false for a
 // summary whose answers were already counted (its duration is then not added either).
-func (at attemptTracker) observe(cat *datasets.Catalogue, s *datasets.Statement) (o obs, hasObs, counted bool) {
+func (at *attemptTracker) observe(cat *datasets.Catalogue, s *datasets.Statement) (o obs, hasObs, counted bool) {
 	r, known := cat.Resource(s.ObjectID)
 	switch {
 	case s.Verb == datasets.VerbAttempted:
-		delete(at, s.ObjectID)
+		at.remove(s.ObjectID)
 	case s.Verb == datasets.VerbAnswered:
-		at[s.ObjectID] = true
-	case summary(s.Verb) && at[s.ObjectID]:
-		delete(at, s.ObjectID)
+		at.open(s.ObjectID)
+	case summary(s.Verb) && at.remove(s.ObjectID):
 		return obs{}, false, false
 	}
 	y, ok := statementOutcome(s)

@@ -63,7 +63,7 @@ func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time) ([]obs, 
 			return nil, u, nil, err
 		}
 	}
-	at := attemptTracker{}
+	var at attemptTracker
 	acc := usageAcc{&u}
 	for _, s := range sortedStatements(ev.Statements, asOf) {
 		if !feeds(s.Verb) {
@@ -83,7 +83,7 @@ func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time) ([]obs, 
 	if u.Completed == nil {
 		u.Completed = []string{}
 	}
-	return out, u, sortedKeys(at), nil
+	return out, u, at, nil
 }
 
 // BuildProfile recomputes one pupil's profile from their events dated by asOf, with the
@@ -145,6 +145,14 @@ func (m *Model) buildProfile(cat *datasets.Catalogue, ev *PupilEvents, asOf time
 			add(c)
 		}
 	}
+	for _, ml := range p.Missed {
+		for _, c := range ml.Competencies {
+			if cs, ok := p.Competencies[c]; ok && ml.Start.After(cs.LastMissed) {
+				cs.LastMissed = ml.Start
+				p.Competencies[c] = cs
+			}
+		}
+	}
 	for c, cs := range p.Competencies {
 		if g, ok := byComp[c]; ok {
 			cs.GradeMean, cs.GradeN, cs.GradeWeight, cs.Trend = g.Mean, g.N, g.Weight, g.Trend
@@ -160,18 +168,10 @@ func (m *Model) buildProfile(cat *datasets.Catalogue, ev *PupilEvents, asOf time
 // refresh recomputes the derived fields of every competency state: Theta, PMastery and
 // Need (after the global ability moved, all of them change).
 func (m *Model) refresh(p *Profile, rt *refTable) {
-	lastMissed := map[string]time.Time{}
-	for _, ml := range p.Missed {
-		for _, c := range ml.Competencies {
-			if ml.Start.After(lastMissed[c]) {
-				lastMissed[c] = ml.Start
-			}
-		}
-	}
 	for c, cs := range p.Competencies {
 		cs.Theta = p.Global + cs.Local
 		cs.PMastery = sigmoid(cs.Theta - rt.d[c])
-		cs.Need = need(cs, lastMissed[c], p.AsOf)
+		cs.Need = need(cs, p.AsOf)
 		p.Competencies[c] = cs
 	}
 }
@@ -246,12 +246,9 @@ func (m *Model) Update(cat *datasets.Catalogue, p *Profile, s datasets.Statement
 	if p.Competencies == nil {
 		p.Competencies = map[string]CompetencyState{}
 	}
-	at := attemptTracker{}
-	for _, r := range p.OpenAttempts {
-		at[r] = true
-	}
+	at := attemptTracker(p.OpenAttempts)
 	o, has, counted := at.observe(cat, &s)
-	p.OpenAttempts = sortedKeys(at)
+	p.OpenAttempts = at
 	_, known := cat.ResourceIndex(s.ObjectID)
 	usageAcc{&p.Usage}.add(&s, known, counted)
 	if s.Timestamp.After(p.AsOf) {
