@@ -2,9 +2,11 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/parcours-ent/parcours/datasets"
 )
@@ -16,20 +18,13 @@ import (
 // the staging table, which together more than halve the cost of a large batch.
 //
 // It reports ok=false, having written nothing, when any id of the batch is already
-// stored: then the caller stages the batch and upserts it.
+// stored: then the caller stages the batch and upserts it. That is found by the COPY
+// itself failing on the primary key, under a savepoint, because asking first (id = ANY of
+// the batch's ids) cost a third of the load time on 100,000 rows.
 func ingestDirect(ctx context.Context, tx pgx.Tx, k kind) (changed []string, ok bool, err error) {
-	ids := make([]string, k.n)
 	inBatch := make(map[string]bool, k.n)
 	for i := range k.n {
-		ids[i] = k.id(i)
-		inBatch[ids[i]] = true
-	}
-	var stored bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+k.table+` WHERE id = ANY($1))`, ids).Scan(&stored); err != nil {
-		return nil, false, fmt.Errorf("%s: %w", k.file, wrap(err))
-	}
-	if stored {
-		return nil, false, nil
+		inBatch[k.id(i)] = true
 	}
 	var first *datasets.RowError
 	for _, r := range k.refs {
@@ -70,10 +65,24 @@ func ingestDirect(ctx context.Context, tx pgx.Tx, k kind) (changed []string, ok 
 			}
 		}
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{k.table}, k.cols, pgx.CopyFromSlice(k.n, func(i int) ([]any, error) {
+	if _, err := tx.Exec(ctx, "SAVEPOINT direct"); err != nil {
+		return nil, true, fmt.Errorf("%s: %w", k.file, wrap(err))
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{k.table}, k.cols, pgx.CopyFromSlice(k.n, func(i int) ([]any, error) {
 		return k.row(i), nil
-	})); err != nil {
+	}))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.TableName == k.table {
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT direct"); err != nil {
+			return nil, true, fmt.Errorf("%s: %w", k.file, wrap(err))
+		}
+		return nil, false, nil // some id is stored: stage and upsert instead
+	}
+	if err != nil {
 		return nil, true, fmt.Errorf("%s: copy: %w", k.file, wrap(err))
+	}
+	if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT direct"); err != nil {
+		return nil, true, fmt.Errorf("%s: %w", k.file, wrap(err))
 	}
 	return sortedKeys(seen), true, nil
 }

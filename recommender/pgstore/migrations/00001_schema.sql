@@ -112,6 +112,9 @@ CREATE TABLE resource_vectors (
     subject        text NOT NULL,
     level          text NOT NULL
 );
+-- Lets the planner answer a selective filter by an exact scan of the matching rows when
+-- that is cheaper than walking the HNSW graph until enough rows pass.
+CREATE INDEX resource_vectors_subject ON resource_vectors (subject);
 
 -- One row: the dimension the HNSW index was built for.
 CREATE TABLE resource_vector_meta (
