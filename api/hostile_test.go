@@ -301,3 +301,20 @@ func TestMetricsExposeRoutesAndCache(t *testing.T) {
 		t.Fatal("metrics hold a pupil id")
 	}
 }
+
+func TestVerifiedTokenStillExpires(t *testing.T) {
+	env := newEnv(t)
+	c := claims(RoleAdmin, "A1")
+	c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-Leeway + 1500*time.Millisecond))
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := env.do(t, req{method: "GET", path: "/v1/audit?student=S1", token: tok}); w.Code != 200 {
+		t.Fatalf("fresh token: %d", w.Code)
+	}
+	time.Sleep(2 * time.Second)
+	if w := env.do(t, req{method: "GET", path: "/v1/audit?student=S1", token: tok}); w.Code != http.StatusUnauthorized {
+		t.Fatalf("expired token remembered as valid: %d", w.Code)
+	}
+}

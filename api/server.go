@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -86,6 +87,7 @@ type Server struct {
 	metrics *metrics
 	limits  *limiter
 	flight  singleflight.Group
+	tokens  tokenCache
 	handler http.Handler
 }
 
@@ -213,7 +215,13 @@ func (s *Server) authenticate(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusUnauthorized, "send Authorization: Bearer <token>"))
 		return
 	}
-	cl, err := s.cfg.Verifier.Verify(c.Request.Context(), strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if cl := s.tokens.get(raw, time.Now()); cl != nil {
+		c.Set(claimsKey, cl)
+		c.Next()
+		return
+	}
+	cl, err := s.cfg.Verifier.Verify(c.Request.Context(), raw)
 	if err != nil {
 		detail := "the token is not valid"
 		if errors.Is(err, ErrToken) && strings.Contains(err.Error(), "expired") {
@@ -222,8 +230,38 @@ func (s *Server) authenticate(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusUnauthorized, detail))
 		return
 	}
+	s.tokens.put(raw, cl)
 	c.Set(claimsKey, cl)
 	c.Next()
+}
+
+// tokenCache remembers tokens already verified, until they expire: the same string
+// carries the same signature, so verifying it again would only cost time. Bounded: it is
+// emptied when full.
+type tokenCache struct {
+	mu sync.Mutex
+	m  map[string]*Claims
+}
+
+const tokenCacheSize = 4096
+
+func (t *tokenCache) get(raw string, now time.Time) *Claims {
+	t.mu.Lock()
+	cl, ok := t.m[raw]
+	t.mu.Unlock()
+	if !ok || cl.ExpiresAt == nil || !now.Before(cl.ExpiresAt.Add(Leeway)) {
+		return nil
+	}
+	return cl
+}
+
+func (t *tokenCache) put(raw string, cl *Claims) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil || len(t.m) >= tokenCacheSize {
+		t.m = make(map[string]*Claims, 64)
+	}
+	t.m[raw] = cl
 }
 
 func claimsOf(c *gin.Context) *Claims {
