@@ -2,7 +2,7 @@ package features
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/parcours-ent/parcours/datasets"
@@ -52,7 +52,7 @@ func summarise(pts []gradePoint, asOf time.Time, halfLife time.Duration) GradeSu
 	if len(pts) == 0 {
 		return s
 	}
-	sort.SliceStable(pts, func(i, j int) bool { return pts[i].t.Before(pts[j].t) })
+	slices.SortStableFunc(pts, func(a, b gradePoint) int { return a.t.Compare(b.t) })
 	num := 0.0
 	for _, p := range pts {
 		w := p.c * Decay(asOf.Sub(p.t), halfLife)

@@ -3,6 +3,7 @@ package features
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -47,7 +48,7 @@ func (m *Model) refs(cat *datasets.Catalogue) *refTable {
 // in time order, with the usage features folded in the same pass.
 func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time) ([]obs, UsageFeatures, []string, error) {
 	var u UsageFeatures
-	out := make([]obs, 0, len(ev.Grades)+len(ev.Statements)/2)
+	out := make([]obs, 0, len(ev.Grades)+len(ev.Statements))
 	for i := range ev.Grades {
 		g := &ev.Grades[i]
 		o, ok, err := gradeObs(cat, g)
@@ -65,18 +66,20 @@ func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time) ([]obs, 
 	}
 	var at attemptTracker
 	acc := usageAcc{&u}
-	for _, s := range sortedStatements(ev.Statements, asOf) {
+	sts := sortedStatements(ev.Statements, asOf)
+	for i := range sts {
+		s := &sts[i]
 		if !feeds(s.Verb) {
 			continue
 		}
-		o, has, counted := at.observe(cat, &s)
+		o, has, counted := at.observe(cat, s)
 		_, known := cat.ResourceIndex(s.ObjectID)
-		acc.add(&s, known, counted)
+		acc.add(s, known, counted)
 		if has {
 			out = append(out, o)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].t.Before(out[j].t) })
+	slices.SortStableFunc(out, func(a, b obs) int { return a.t.Compare(b.t) })
 	if u.Seen == nil {
 		u.Seen = []string{}
 	}
@@ -105,7 +108,7 @@ func (m *Model) buildProfile(cat *datasets.Catalogue, ev *PupilEvents, asOf time
 	}
 	p := Profile{StudentID: ev.Student.ID, SchoolID: ev.Student.SchoolID, ClassID: ev.Student.ClassID,
 		Level: ev.Student.Level, SchemaVersion: SchemaVersion, AsOf: asOf,
-		Competencies: map[string]CompetencyState{}, Usage: usage, OpenAttempts: open}
+		Competencies: make(map[string]CompetencyState, len(rt.levelComps[ev.Student.Level])+16), Usage: usage, OpenAttempts: open}
 	for i := range os {
 		m.step(&p, &os[i], false)
 	}
@@ -186,14 +189,35 @@ func (m *Model) refresh(p *Profile, rt *refTable) {
 func (m *Model) Fit(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Time) ([]Profile, error) {
 	m.resources, m.assess = map[string]itemParam{}, map[string]itemParam{}
 	m.ref.Store(nil)
-	for i := range pupils {
-		os, _, _, err := pupilObs(cat, &pupils[i], asOf)
-		if err != nil {
-			return nil, fmt.Errorf("features.Fit: student %q: %w", pupils[i].Student.ID, err)
+	// Observations are extracted in parallel a chunk of pupils at a time; the items
+	// learn from them sequentially, in pupil order, so the result does not depend on
+	// the number of cores.
+	const chunk = 256
+	workers := max(1, runtime.GOMAXPROCS(0))
+	obsOf := make([][]obs, chunk)
+	errs := make([]error, chunk)
+	for lo := 0; lo < len(pupils); lo += chunk {
+		hi := min(lo+chunk, len(pupils))
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := lo + w; i < hi; i += workers {
+					obsOf[i-lo], _, _, errs[i-lo] = pupilObs(cat, &pupils[i], asOf)
+				}
+			}()
 		}
-		p := Profile{Competencies: make(map[string]CompetencyState, 16)}
-		for j := range os {
-			m.step(&p, &os[j], true)
+		wg.Wait()
+		for i := lo; i < hi; i++ {
+			if err := errs[i-lo]; err != nil {
+				return nil, fmt.Errorf("features.Fit: student %q: %w", pupils[i].Student.ID, err)
+			}
+			p := Profile{Competencies: make(map[string]CompetencyState, 16)}
+			os := obsOf[i-lo]
+			for j := range os {
+				m.step(&p, &os[j], true)
+			}
 		}
 	}
 	m.version = m.hash()

@@ -66,8 +66,19 @@ func insertSorted(xs []string, x string) []string {
 	return slices.Insert(xs, i, x)
 }
 
-// sortedStatements returns the statements dated by asOf, by timestamp (stable).
+// sortedStatements returns the statements dated by asOf, by timestamp (stable): the
+// slice itself when it already is (stores return them in order), else a sorted copy.
 func sortedStatements(ss []datasets.Statement, asOf time.Time) []datasets.Statement {
+	inOrder := true
+	for i := range ss {
+		if ss[i].Timestamp.After(asOf) || (i > 0 && ss[i].Timestamp.Before(ss[i-1].Timestamp)) {
+			inOrder = false
+			break
+		}
+	}
+	if inOrder {
+		return ss
+	}
 	out := make([]datasets.Statement, 0, len(ss))
 	for _, s := range ss {
 		if !s.Timestamp.After(asOf) {
