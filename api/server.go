@@ -304,15 +304,17 @@ func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	checks := gin.H{"store": "ok", "cache": "ok"}
-	ready := true
+	ready, status := true, "ready"
 	if err := s.store.Ping(ctx); err != nil {
 		checks["store"], ready = "unreachable", false
 	}
-	if s.cache != nil {
-		if err := s.cache.Ping(ctx); err != nil {
-			// The service still answers without its cache, but an operator must know.
-			checks["cache"], ready = "unreachable", false
-		}
+	if s.cache == nil {
+		checks["cache"] = "none"
+	} else if err := s.cache.Ping(ctx); err != nil {
+		// Still ready: every answer can be computed without the cache, and a load
+		// balancer must not take every replica out because Redis is down. Operators see
+		// it here and in parcours_cache_requests_total{result="error"}.
+		checks["cache"], status = "unreachable", "degraded"
 	}
 	if !ready {
 		c.Header("Content-Type", "application/problem+json")
@@ -321,5 +323,5 @@ func (s *Server) readyz(c *gin.Context) {
 			"detail": p.Detail, "instance": c.Request.URL.Path, "checks": checks})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+	c.JSON(http.StatusOK, gin.H{"status": status, "checks": checks})
 }
