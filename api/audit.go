@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -122,4 +123,23 @@ func (f *FileSpool) Replay(ctx context.Context, store recommender.Store) (int, e
 		return n, fmt.Errorf("api.FileSpool.Replay: %w", err)
 	}
 	return n, nil
+}
+
+// ReplayEvery replays the spool into the store every period until ctx ends (cmd runs it
+// beside the server when a spool is configured). Errors are logged and retried.
+func (f *FileSpool) ReplayEvery(ctx context.Context, store recommender.Store, period time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := f.Replay(ctx, store); err != nil {
+				log.Warn("audit spool replay failed; will retry", "replayed", n, "err", err.Error())
+			} else if n > 0 {
+				log.Info("audit spool replayed", "entries", n)
+			}
+		}
+	}
 }
