@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -316,5 +317,35 @@ func TestVerifiedTokenStillExpires(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if w := env.do(t, req{method: "GET", path: "/v1/audit?student=S1", token: tok}); w.Code != http.StatusUnauthorized {
 		t.Fatalf("expired token remembered as valid: %d", w.Code)
+	}
+}
+
+func TestStreamedOversizedBodiesAre413(t *testing.T) {
+	env := newEnv(t, withConfig(func(c *Config) { c.MaxIngestBytes = 4 << 10 }))
+	service := token(t, RoleService, "pronote")
+	rows := "grade_id,student_id,subject,competencies,assessment_id,date,score,out_of,coefficient,status\n"
+	for i := 0; len(rows) < 16<<10; i++ {
+		rows += fmt.Sprintf("GX%d,S1,MATHS,K1,A%d,2026-09-11T08:00:00Z,10,20,1,\n", i, i)
+	}
+	for _, tc := range []struct{ name, path, ctype, body string }{
+		{"CSV", "/v1/ingest/grades", "text/csv", rows},
+		{"JSON", "/v1/ingest/grades", "application/json", "[" + strings.Repeat(strings.Trim(newGrade, "[]")+",", 100) + strings.Trim(newGrade, "[]") + "]"},
+		{"XAPI", "/xapi/statements", "application/json", "[" + strings.Repeat(statement("0b1c2d3e-1111-4000-8000-000000000001", "S1", completed, "R1")+",", 60) + "{}]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hr := httptest.NewRequest("POST", tc.path, strings.NewReader(tc.body))
+			hr.ContentLength = -1 // chunked: the limit must hold while streaming
+			hr.Header.Set("Content-Type", tc.ctype)
+			hr.Header.Set("Authorization", "Bearer "+service)
+			hr.Header.Set("X-Experience-API-Version", "1.0.3")
+			w := httptest.NewRecorder()
+			env.h.ServeHTTP(w, hr)
+			if w.Code != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %d, want 413: %.200s", w.Code, w.Body.String())
+			}
+			if n := statementCount(t, env, "S1"); n != 0 {
+				t.Fatal("part of an oversized batch was stored")
+			}
+		})
 	}
 }
