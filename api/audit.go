@@ -38,7 +38,7 @@ func (s *Server) audit(c *gin.Context, act action, studentIDs ...string) error {
 			At: now, ActorID: cl.Subject, ActorRole: cl.Role, StudentID: id,
 			Action: string(act), Detail: c.Request.Method + " " + c.FullPath(),
 		}
-		err := s.store.AppendAudit(c.Request.Context(), e)
+		err := s.auditw.append(c.Request.Context(), e)
 		if err == nil {
 			s.metrics.audit.WithLabelValues("store").Inc()
 			continue

@@ -17,7 +17,10 @@ import (
 
 	"github.com/parcours-ent/parcours/datasets/synth"
 	"github.com/parcours-ent/parcours/recommender"
+	"github.com/parcours-ent/parcours/recommender/cache"
 	"github.com/parcours-ent/parcours/recommender/memstore"
+	"github.com/parcours-ent/parcours/recommender/pgstore"
+	"github.com/parcours-ent/parcours/recommender/pgstore/pgtest"
 )
 
 // loadResult is one open-loop run: latencies are measured from each request's intended
@@ -162,8 +165,17 @@ func TestLoad(t *testing.T) {
 			fmt.Sscan(r, &prate)
 		}
 		rc, _, _ := testRedis(t)
-		st, _ := testPostgres(t)
-		pg := newEnv(t, withStore(st), withCache(rc), withConfig(func(c *Config) { c.RateLimit, c.RateBurst = 1e6, 1e6 }))
+		url := pgtest.NewDatabase(t)
+		st, err := pgstore.Open(context.Background(), url, pgstore.Options{Migrate: true, MaxConns: 32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var c recommender.Cache = rc
+		if os.Getenv("PARCOURS_LOAD_PG_MEMCACHE") == "1" {
+			c = cache.NewMemory(1000, 16)
+		}
+		pg := newEnv(t, withStore(st), withCache(c), withConfig(func(c *Config) { c.RateLimit, c.RateBurst = 1e6, 1e6 }))
 		ps := httptest.NewServer(pg.h)
 		defer ps.Close()
 		rows = append(rows, openLoop(t, "cached recommendations, PostgreSQL (audit) + Redis", prate, dur, get(ps.URL+"/v1/students/S1/recommendations?k=10", tok)))

@@ -88,6 +88,7 @@ type Server struct {
 	limits  *limiter
 	flight  singleflight.Group
 	tokens  tokenCache
+	auditw  *auditWriter
 	handler http.Handler
 }
 
@@ -105,6 +106,7 @@ func New(cfg Config, eng Engine, store recommender.Store, cache recommender.Cach
 		log:     logger,
 		metrics: newMetrics(cfg.Registry),
 		limits:  newLimiter(cfg.RateLimit, cfg.RateBurst),
+		auditw:  newAuditWriter(store),
 	}
 	s.handler = s.routes()
 	return s
