@@ -23,6 +23,8 @@ type Metrics struct {
 type KTConfig struct {
 	Alpha float64
 	Beta  float64
+	// GlobalOnly drops the per-skill abilities: plain item-level Elo, for ablations.
+	GlobalOnly bool
 }
 
 // DefaultKTConfig is not tuned to any one data set: the student model's defaults.
@@ -35,12 +37,12 @@ type ktParam struct {
 
 // ktModel is item-level Elo with a global and a per-skill ability per student:
 // P(correct) = σ(θ_s + mean over the item's skills of θ_sk − d_i). An unseen item starts
-// at the mean difficulty of its skills (each skill's difficulty learned by Elo over all
-// its items' answers), else at 0. An item without skills is its own skill.
+// at the mean current difficulty of the items of its skills (averaged over skills), else
+// at 0. An item without skills is its own skill.
 type ktModel struct {
 	cfg     KTConfig
 	items   map[string]*ktParam
-	skills  map[string]*ktParam
+	skills  map[string]*ktParam // v: sum of the current difficulties of the skill's items, n: their number
 	student map[string]*ktParam
 	local   map[[2]string]*ktParam
 	skbuf   []string
@@ -76,22 +78,33 @@ func (m *ktModel) skillsOf(it *datasets.Interaction) []string {
 	return m.skbuf
 }
 
+// skillDifficulty is the mean over the skills of the mean difficulty of their items, or
+// 0 when none of them has an item yet.
+func (m *ktModel) skillDifficulty(sk []string) float64 {
+	d, n := 0.0, 0
+	for _, s := range sk {
+		if sp := m.skills[s]; sp != nil && sp.n > 0 {
+			d += sp.v / float64(sp.n)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return d / float64(n)
+}
+
 func (m *ktModel) item(it *datasets.Interaction, sk []string) *ktParam {
 	if p := m.items[it.ItemID]; p != nil {
 		return p
 	}
-	d, n := 0.0, 0
-	for _, s := range sk {
-		if sp := m.skills[s]; sp != nil && sp.n > 0 {
-			d += sp.v
-			n++
-		}
-	}
-	p := &ktParam{}
-	if n > 0 {
-		p.v = d / float64(n)
-	}
+	p := &ktParam{v: m.skillDifficulty(sk)}
 	m.items[it.ItemID] = p
+	for _, s := range sk {
+		sp := get(m.skills, s)
+		sp.v += p.v
+		sp.n++
+	}
 	return p
 }
 
@@ -101,27 +114,20 @@ func (m *ktModel) predict(it *datasets.Interaction) float64 {
 	if s := m.student[it.StudentID]; s != nil {
 		z = s.v
 	}
-	l := 0.0
-	for _, k := range sk {
-		if p := m.local[[2]string{it.StudentID, k}]; p != nil {
-			l += p.v
+	if !m.cfg.GlobalOnly {
+		l := 0.0
+		for _, k := range sk {
+			if p := m.local[[2]string{it.StudentID, k}]; p != nil {
+				l += p.v
+			}
 		}
+		z += l / float64(len(sk))
 	}
-	z += l / float64(len(sk))
-	d := 0.0
+	var d float64
 	if p := m.items[it.ItemID]; p != nil {
 		d = p.v
 	} else {
-		n := 0
-		for _, k := range sk {
-			if sp := m.skills[k]; sp != nil && sp.n > 0 {
-				d += sp.v
-				n++
-			}
-		}
-		if n > 0 {
-			d /= float64(n)
-		}
+		d = m.skillDifficulty(sk)
 	}
 	return sigmoid(z - d)
 }
@@ -136,18 +142,19 @@ func (m *ktModel) update(it *datasets.Interaction, p float64) {
 	s := get(m.student, it.StudentID)
 	s.v += m.k(s.n) * err
 	s.n++
-	for _, k := range sk {
-		l := get(m.local, [2]string{it.StudentID, k})
-		l.v += m.k(l.n) * err
-		l.n++
+	if !m.cfg.GlobalOnly {
+		for _, k := range sk {
+			l := get(m.local, [2]string{it.StudentID, k})
+			l.v += m.k(l.n) * err
+			l.n++
+		}
 	}
 	ip := m.item(it, sk)
-	ip.v -= m.k(ip.n) * err
+	delta := -m.k(ip.n) * err
+	ip.v += delta
 	ip.n++
 	for _, k := range sk {
-		sp := get(m.skills, k)
-		sp.v -= m.k(sp.n) * err
-		sp.n++
+		get(m.skills, k).v += delta // keeps each skill's sum of item difficulties current
 	}
 }
 

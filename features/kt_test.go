@@ -44,12 +44,13 @@ func TestEvalMasteryPredictsBeforeUpdating(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Train: p = 0.5, err 0.5: d(i1) = d(k) = −0.5.
+	// Train: p = 0.5, err 0.5: d(i1) = −0.5.
 	// Test 1: s2 unknown: p1 = σ(0 + 0.5). err = 1 − p1: θ(s2) = θ(s2,k) = err;
-	// d(k) = −0.5 − err/1.05.
+	// d(i1) = −0.5 − err/1.05.
 	p1 := sigmoid(0.5)
 	e := 1 - p1
-	// Test 2: unseen item i2 starts at d(k): p2 = σ(2e + 0.5 + e/1.05).
+	// Test 2: unseen item i2 starts at the mean difficulty of skill k's items, d(i1):
+	// p2 = σ(2e + 0.5 + e/1.05).
 	p2 := sigmoid(2*e + 0.5 + e/1.05)
 	want := Score([]float64{p1, p2}, []bool{true, false})
 	near(t, "RMSE", m.RMSE, want.RMSE)
