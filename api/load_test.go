@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/parcours-ent/parcours/datasets/synth"
 	"github.com/parcours-ent/parcours/recommender"
@@ -171,12 +172,25 @@ func TestLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
+		var store recommender.Store = st
+		if os.Getenv("PARCOURS_LOAD_PG_BATCH") == "1" {
+			pool, err := pgxpool.New(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			store = &pgAuditBatch{Store: st, pool: pool}
+		}
 		var c recommender.Cache = rc
 		if os.Getenv("PARCOURS_LOAD_PG_MEMCACHE") == "1" {
 			c = cache.NewMemory(1000, 16)
 		}
-		pg := newEnv(t, withStore(st), withCache(c), withConfig(func(c *Config) { c.RateLimit, c.RateBurst = 1e6, 1e6 }))
-		ps := httptest.NewServer(pg.h)
+		pg := newEnv(t, withStore(store), withCache(c), withConfig(func(c *Config) { c.RateLimit, c.RateBurst = 1e6, 1e6 }))
+		// Served on store itself (not the test's flaky wrapper), so that its optional
+		// capabilities are seen.
+		cfg := pg.srv.cfg
+		cfg.Registry = nil
+		ps := httptest.NewServer(New(cfg, pg.eng, store, c, nil).Handler())
 		defer ps.Close()
 		rows = append(rows, openLoop(t, "cached recommendations, PostgreSQL (audit) + Redis", prate, dur, get(ps.URL+"/v1/students/S1/recommendations?k=10", tok)))
 	}
@@ -189,4 +203,26 @@ func TestLoad(t *testing.T) {
 		out += fmt.Sprintf("\np99 ratio cached(memstore)/bare gin: %.2f\n", float64(rows[0].P99)/float64(rows[1].P99))
 	}
 	t.Log("\n" + out)
+}
+
+// pgAuditBatch gives pgstore the AuditBatcher capability for the load test: one
+// multi-row INSERT (one commit) per batch, as pgstore could.
+type pgAuditBatch struct {
+	recommender.Store
+	pool *pgxpool.Pool
+}
+
+func (p *pgAuditBatch) AppendAudits(ctx context.Context, es []recommender.AuditEntry) error {
+	q := "INSERT INTO audit (at, actor_id, actor_role, student_id, action, detail) VALUES "
+	args := make([]any, 0, 6*len(es))
+	for i, e := range es {
+		if i > 0 {
+			q += ","
+		}
+		n := 6 * i
+		q += fmt.Sprintf("($%d,$%d,$%d,$%d,$%d,$%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+		args = append(args, e.At, e.ActorID, e.ActorRole, e.StudentID, e.Action, e.Detail)
+	}
+	_, err := p.pool.Exec(ctx, q, args...)
+	return err
 }
