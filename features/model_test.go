@@ -30,8 +30,8 @@ func TestEloUpdateByHand(t *testing.T) {
 	if p.GlobalN != 2 || p.Competencies["c1"].N != 2 {
 		t.Errorf("counts: global %d, c1 %d, want 2 and 2", p.GlobalN, p.Competencies["c1"].N)
 	}
-	// PMastery: σ(Theta − mean difficulty of c1's resources r1 (0) and r2 (1)).
-	near(t, "PMastery(c1)", p.Competencies["c1"].PMastery, sigmoid(2*want-0.5))
+	// PMastery: success on an item of difficulty 0, σ(Theta).
+	near(t, "PMastery(c1)", p.Competencies["c1"].PMastery, sigmoid(2*want))
 	r2, _ := cat.Resource("r2")
 	near(t, "Predict(r2)", m.Predict(&p, &r2), sigmoid((2*want+want)/2-1))
 }

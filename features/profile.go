@@ -12,12 +12,9 @@ import (
 	"github.com/parcours-ent/parcours/datasets"
 )
 
-// refTable holds, for one catalogue, each competency's reference difficulty: the mean
-// learned difficulty of the resources tagged with it (0 when none). PMastery is the
-// probability of success on such a typical resource.
+// refTable holds what profiles need from one catalogue, computed once.
 type refTable struct {
 	cat        *datasets.Catalogue
-	d          map[string]float64
 	levelComps map[string][]string // level -> competency ids of that level, sorted
 }
 
@@ -25,16 +22,8 @@ func (m *Model) refs(cat *datasets.Catalogue) *refTable {
 	if t := m.ref.Load(); t != nil && t.cat == cat {
 		return t
 	}
-	t := &refTable{cat: cat, d: make(map[string]float64, len(cat.Competencies)), levelComps: map[string][]string{}}
+	t := &refTable{cat: cat, levelComps: map[string][]string{}}
 	for _, k := range cat.Competencies {
-		rs := cat.ResourcesFor(k.ID)
-		if len(rs) > 0 {
-			s := 0.0
-			for _, i := range rs {
-				s += m.Difficulty(&cat.Resources[i])
-			}
-			t.d[k.ID] = s / float64(len(rs))
-		}
 		t.levelComps[k.Level] = append(t.levelComps[k.Level], k.ID)
 	}
 	for _, ids := range t.levelComps {
@@ -164,16 +153,16 @@ func (m *Model) buildProfile(cat *datasets.Catalogue, ev *PupilEvents, asOf time
 		cs.Relevance = relevance(k, p.Level, taught[c], len(ev.Lessons) > 0, cs.N > 0 || cs.GradeN > 0)
 		p.Competencies[c] = cs
 	}
-	m.refresh(&p, rt)
+	m.refresh(&p)
 	return p, nil
 }
 
 // refresh recomputes the derived fields of every competency state: Theta, PMastery and
 // Need (after the global ability moved, all of them change).
-func (m *Model) refresh(p *Profile, rt *refTable) {
+func (m *Model) refresh(p *Profile) {
 	for c, cs := range p.Competencies {
 		cs.Theta = p.Global + cs.Local
-		cs.PMastery = sigmoid(cs.Theta - rt.d[c])
+		cs.PMastery = sigmoid(cs.Theta)
 		cs.Need = need(cs, p.AsOf)
 		p.Competencies[c] = cs
 	}
@@ -221,7 +210,6 @@ func (m *Model) Fit(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Tim
 		}
 	}
 	m.version = m.hash()
-	m.ref.Store(nil)
 	rt := m.refs(cat)
 	out := make([]Profile, len(pupils))
 	var next atomic.Int64
@@ -281,7 +269,6 @@ func (m *Model) Update(cat *datasets.Catalogue, p *Profile, s datasets.Statement
 	if !has {
 		return nil
 	}
-	rt := m.refs(cat)
 	m.step(p, &o, false)
 	for _, c := range o.comps {
 		cs := p.Competencies[c]
@@ -291,7 +278,7 @@ func (m *Model) Update(cat *datasets.Catalogue, p *Profile, s datasets.Statement
 			p.Competencies[c] = cs
 		}
 	}
-	m.refresh(p, rt)
+	m.refresh(p)
 	return nil
 }
 
@@ -322,6 +309,6 @@ func (m *Model) UpdateGrade(cat *datasets.Catalogue, p *Profile, g datasets.Grad
 			p.Competencies[c] = cs
 		}
 	}
-	m.refresh(p, m.refs(cat))
+	m.refresh(p)
 	return nil
 }
