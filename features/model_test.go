@@ -2,6 +2,7 @@ package features
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -247,5 +248,49 @@ func TestOutcomesOfStatements(t *testing.T) {
 				t.Errorf("online counts %d/%d, batch %d/%d", q.GlobalN, q.Usage.Attempts, p.GlobalN, p.Usage.Attempts)
 			}
 		})
+	}
+}
+
+func TestFitIsDeterministicAndMatchesBuildProfile(t *testing.T) {
+	cat := testCatalogue(t)
+	var pupils []PupilEvents
+	for i := range 60 {
+		st := pupil()
+		st.ID = fmt.Sprint("e", i)
+		var sts []datasets.Statement
+		for j := range 8 {
+			r := []string{"r1", "r2", "r3"}[(i+j)%3]
+			sts = append(sts, answered(fmt.Sprint(i, "-", j), r, at(8, 5*j), (i*7+j*3)%5 < 3))
+		}
+		gs := []datasets.Grade{{ID: fmt.Sprint("g", i), Subject: "MATHS", Competencies: []string{"c1", "c2"}, AssessmentID: "a1",
+			Date: at(7, 0), Score: float64(i % 21), OutOf: 20, Coefficient: 2}}
+		pupils = append(pupils, PupilEvents{Student: st, Statements: sts, Grades: gs})
+	}
+	m1, m2 := NewModel(DefaultModelConfig()), NewModel(DefaultModelConfig())
+	p1, err := m1.Fit(cat, pupils, at(12, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := m2.Fit(cat, pupils, at(12, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m1.Version() != m2.Version() {
+		t.Errorf("same input, versions %s and %s", m1.Version(), m2.Version())
+	}
+	for i := range pupils {
+		if snapshot(t, &p1[i]) != snapshot(t, &p2[i]) {
+			t.Fatalf("pupil %d: two fits differ", i)
+		}
+		b, err := m1.BuildProfile(cat, pupils[i], at(12, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snapshot(t, &b) != snapshot(t, &p1[i]) {
+			t.Fatalf("pupil %d: BuildProfile differs from Fit", i)
+		}
+	}
+	if m1.resources["r1"].N == 0 || m1.assess["a1"].N != len(pupils) {
+		t.Errorf("items did not learn: r1 %+v, a1 %+v", m1.resources["r1"], m1.assess["a1"])
 	}
 }
