@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -280,5 +282,61 @@ func TestCachedHitsDoNotCorruptTheStoredAnswer(t *testing.T) {
 			t.Fatal("hits differ")
 		}
 		prev = got
+	}
+}
+
+func TestTeacherCachedReadNeedsNoStore(t *testing.T) {
+	spool := NewFileSpool(t.TempDir() + "/audit.jsonl")
+	env := newEnv(t, withConfig(func(c *Config) { c.AuditSpool = spool }))
+	teacher := token(t, RoleTeacher, "T1", classes("C1"))
+	recsOf(t, env, teacher, "S1")
+	env.store.down.Store(true)
+	if r := recsOf(t, env, teacher, "S1"); r.Source != recommender.SourceCache {
+		t.Fatalf("source %q, want cache", r.Source)
+	}
+	if w := env.do(t, req{method: "GET", path: "/v1/students/S3/recommendations", token: teacher}); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("uncached pupil with the store down: %d, want 503", w.Code)
+	}
+}
+
+func TestClassChangeRevokesTeacherAccessAtOnce(t *testing.T) {
+	env := newEnv(t)
+	teacher := token(t, RoleTeacher, "T1", classes("C1"))
+	recsOf(t, env, teacher, "S1")
+	w := env.do(t, req{method: "POST", path: "/v1/ingest/students", token: token(t, RoleService, "ent"),
+		body: `[{"student_id":"S1","school_id":"SCH1","class_id":"C2","level":"6e","consent":true}]`})
+	if w.Code != 200 {
+		t.Fatalf("ingest: %d %s", w.Code, w.Body.String())
+	}
+	if w := env.do(t, req{method: "GET", path: "/v1/students/S1/recommendations", token: teacher}); w.Code != http.StatusForbidden {
+		t.Fatalf("teacher of the old class: %d, want 403", w.Code)
+	}
+}
+
+func TestTeacherProbeOfUnknownIDLeavesNoBucket(t *testing.T) {
+	mem := cache.NewMemory(100, 16)
+	env := newEnv(t, withCache(mem))
+	teacher := token(t, RoleTeacher, "T1", classes("C1"))
+	if w := env.do(t, req{method: "GET", path: "/v1/students/NOPE/recommendations", token: teacher}); w.Code != http.StatusForbidden {
+		t.Fatalf("%d, want 403", w.Code)
+	}
+	if n := mem.Len(); n != 0 {
+		t.Fatalf("%d buckets after probing an unknown id", n)
+	}
+}
+
+// The cache patches the source of a stored answer in place: it must be the last field.
+func TestSourceIsTheLastFieldOfCachedAnswers(t *testing.T) {
+	for name, v := range map[string]any{
+		"Recommendations": recommender.Recommendations{Source: recommender.SourceComputed},
+		"Path":            recommender.Path{Source: recommender.SourceComputed},
+	} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasSuffix(b, computedTail) {
+			t.Fatalf("%s JSON %s does not end with %s: update cachedAnswer", name, b, computedTail)
+		}
 	}
 }
