@@ -34,8 +34,8 @@ func (m *Model) refs(cat *datasets.Catalogue) *refTable {
 }
 
 // pupilObs validates a pupil's events and returns the model's observations dated by asOf
-// in time order, with the usage features folded in the same pass.
-func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time) ([]obs, UsageFeatures, []string, error) {
+// in time order, with the usage features folded in the same pass when withUsage.
+func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time, withUsage bool) ([]obs, UsageFeatures, []string, error) {
 	var u UsageFeatures
 	out := make([]obs, 0, len(ev.Grades)+len(ev.Statements))
 	for i := range ev.Grades {
@@ -62,8 +62,10 @@ func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time) ([]obs, 
 			continue
 		}
 		o, has, counted := at.observe(cat, s)
-		_, known := cat.ResourceIndex(s.ObjectID)
-		acc.add(s, known, counted)
+		if withUsage {
+			_, known := cat.ResourceIndex(s.ObjectID)
+			acc.add(s, known, counted)
+		}
 		if has {
 			out = append(out, o)
 		}
@@ -91,7 +93,7 @@ func (m *Model) BuildProfile(cat *datasets.Catalogue, ev PupilEvents, asOf time.
 }
 
 func (m *Model) buildProfile(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time, rt *refTable) (Profile, error) {
-	os, usage, open, err := pupilObs(cat, ev, asOf)
+	os, usage, open, err := pupilObs(cat, ev, asOf, true)
 	if err != nil {
 		return Profile{}, err
 	}
@@ -193,7 +195,7 @@ func (m *Model) Fit(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Tim
 			go func() {
 				defer wg.Done()
 				for i := lo + w; i < hi; i += workers {
-					obsOf[i-lo], _, _, errs[i-lo] = pupilObs(cat, &pupils[i], asOf)
+					obsOf[i-lo], _, _, errs[i-lo] = pupilObs(cat, &pupils[i], asOf, false)
 				}
 			}()
 		}
