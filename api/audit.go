@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/parcours-ent/parcours/recommender"
 )
@@ -33,27 +34,42 @@ func (s *Server) audit(c *gin.Context, act action, studentIDs ...string) error {
 		studentIDs = []string{""}
 	}
 	now := time.Now().UTC()
-	for _, id := range studentIDs {
-		e := recommender.AuditEntry{
+	entry := func(id string) recommender.AuditEntry {
+		return recommender.AuditEntry{
 			At: now, ActorID: cl.Subject, ActorRole: cl.Role, StudentID: id,
 			Action: string(act), Detail: c.Request.Method + " " + c.FullPath(),
 		}
-		err := s.auditw.append(c.Request.Context(), e)
-		if err == nil {
-			s.metrics.audit.WithLabelValues("store").Inc()
-			continue
-		}
-		if s.cfg.AuditSpool != nil {
-			if serr := s.cfg.AuditSpool.Append(e); serr == nil {
-				s.metrics.audit.WithLabelValues("spool").Inc()
-				continue
-			}
-		}
-		s.metrics.audit.WithLabelValues("failed").Inc()
-		s.log.Error("audit write failed; refusing to answer", "action", string(act), "err", err.Error())
-		return errUnavailable
 	}
-	return nil
+	ctx := c.Request.Context()
+	if len(studentIDs) == 1 {
+		return s.auditOne(ctx, entry(studentIDs[0]))
+	}
+	// A class overview reads many pupils: their entries are written concurrently, so a
+	// batching store groups them and any store overlaps the commits.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for _, id := range studentIDs {
+		e := entry(id)
+		g.Go(func() error { return s.auditOne(gctx, e) })
+	}
+	return g.Wait()
+}
+
+func (s *Server) auditOne(ctx context.Context, e recommender.AuditEntry) error {
+	err := s.auditw.append(ctx, e)
+	if err == nil {
+		s.metrics.audit.WithLabelValues("store").Inc()
+		return nil
+	}
+	if s.cfg.AuditSpool != nil {
+		if serr := s.cfg.AuditSpool.Append(e); serr == nil {
+			s.metrics.audit.WithLabelValues("spool").Inc()
+			return nil
+		}
+	}
+	s.metrics.audit.WithLabelValues("failed").Inc()
+	s.log.Error("audit write failed; refusing to answer", "action", e.Action, "err", err.Error())
+	return errUnavailable
 }
 
 // FileSpool is an append-only JSON Lines file of audit entries, fsynced on every append,
