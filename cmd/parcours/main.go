@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"syscall"
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func exitCode(err error) int {
 	var ue usageError
 	switch {
-	case errors.As(err, &ue), errors.Is(err, datasets.ErrInvalid):
+	case errors.As(err, &ue), errors.Is(err, datasets.ErrInvalid), errors.Is(err, fs.ErrNotExist):
 		return exitBadUse
 	default:
 		return exitFailure
