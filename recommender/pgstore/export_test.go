@@ -1,5 +1,14 @@
 package pgstore
 
+import "context"
+
 // ForceStaging makes Ingest stage every batch, so that tests exercise the SQL checks of
 // the staged path on batches that the direct path would take.
 func ForceStaging(s *Store) { s.noDirect = true }
+
+// SynchronousCommit returns the synchronous_commit setting of a pooled session.
+func SynchronousCommit(ctx context.Context, s *Store) (string, error) {
+	var v string
+	err := s.db.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v)
+	return v, err
+}

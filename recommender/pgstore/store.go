@@ -130,7 +130,11 @@ func newPool(ctx context.Context, url string, opts Options) (*pgxpool.Pool, erro
 		// candidates still yields k results (relaxed order; SearchResources re-sorts).
 		// temp_buffers can only be set before a session's first temporary table: ingest
 		// stages whole batches in temporary tables, which then stay in memory.
-		_, err := c.Exec(ctx, fmt.Sprintf("SET hnsw.ef_search = %d; SET hnsw.iterative_scan = %s; SET temp_buffers = '64MB'", ef, scan))
+		// Audit entries must be durable when their commit returns: a server configured
+		// with synchronous_commit = off gets it back on for these sessions (LogServed
+		// alone turns it off, for its own transaction).
+		_, err := c.Exec(ctx, fmt.Sprintf("SET hnsw.ef_search = %d; SET hnsw.iterative_scan = %s; SET temp_buffers = '64MB';"+
+			" SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'", ef, scan))
 		return err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
