@@ -5,7 +5,7 @@ PKGS      ?= ./...
 export PARCOURS_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export PARCOURS_TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: test provision vet unit build bench bench-quick fuzz
+.PHONY: test provision vet unit build bench bench-quick
 
 ## test: provision PostgreSQL + pgvector and Redis, then vet and run every test
 test: provision vet
@@ -24,3 +24,21 @@ unit:
 
 build:
 	$(GO) build -o bin/parcours ./cmd/parcours
+
+BENCH_OUT ?= benchmarks/out
+
+## bench-quick: the hot-path benchmarks (kernels, online update, readers, one recommendation); about 2 minutes
+bench-quick: provision
+	@mkdir -p $(BENCH_OUT)
+	$(GO) test -run '^$$' -bench 'Dot300|Search50k' -benchmem -count 3 ./recommender/memstore/ | tee $(BENCH_OUT)/memstore.txt
+	$(GO) test -run '^$$' -bench 'ProfileUpdate' -benchmem -count 3 ./benchmarks/ | tee $(BENCH_OUT)/features-update.txt
+	$(GO) test -run '^$$' -bench 'ReadGrades|ReadStatements' -benchtime 3x ./datasets/ | tee $(BENCH_OUT)/readers.txt
+	$(GO) test -run '^$$' -bench 'Recommend50k/mem|Path10Steps|ClassOverview35' -benchtime 200x ./recommender/ | tee $(BENCH_OUT)/recommend.txt
+
+## bench: everything in benchmarks/RESULTS.md but the 100k generation and 100k recall (see RESULTS.md); under 10 minutes
+bench: bench-quick
+	$(GO) test -run '^$$' -bench 'Ingest' -benchtime 2x ./recommender/pgstore/ | tee $(BENCH_OUT)/ingest.txt
+	$(GO) test -run '^$$' -bench 'Recommend50k' -benchtime 300x ./recommender/ | tee $(BENCH_OUT)/recommend-stores.txt
+	PARCOURS_RECALL=10000 $(GO) test -run TestPgRecall -v -timeout 20m ./benchmarks/ | tee $(BENCH_OUT)/recall.txt
+	$(GO) test -run '^$$' -bench 'Features100k' -benchtime 1x -timeout 20m ./benchmarks/ | tee $(BENCH_OUT)/features.txt
+	PARCOURS_LOAD=1 $(GO) test -count=1 -run TestLoad -v ./api/ | tee $(BENCH_OUT)/load.txt
