@@ -1,0 +1,395 @@
+package teacher
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+// pageData is what every template gets.
+type pageData struct {
+	Title   string
+	Session *session
+	Flash   *flash
+	Crumbs  []crumb
+	Body    any
+}
+
+type crumb struct{ Href, Text string }
+
+// CSRF is the session's token for the forms of the page.
+func (p pageData) CSRF() string {
+	if p.Session == nil {
+		return ""
+	}
+	return p.Session.csrf
+}
+
+// Teacher is the signed-in teacher's id.
+func (p pageData) Teacher() string {
+	if p.Session == nil {
+		return ""
+	}
+	return p.Session.claims.Subject
+}
+
+func parsePages(loc *time.Location) (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"pct":  func(p float64) string { return fmt.Sprintf("%d %%", int(math.Round(p*100))) },
+		"pctN": func(p float64) int { return int(math.Round(p * 100)) },
+		"when": func(t time.Time) string { return t.In(loc).Format("02/01/2006 à 15:04") },
+		"pupilURL": func(id, subject, class string) string {
+			q := url.Values{}
+			if subject != "" {
+				q.Set("subject", subject)
+			}
+			if class != "" {
+				q.Set("class", class)
+			}
+			u := Prefix + "/pupils/" + url.PathEscape(id)
+			if len(q) > 0 {
+				u += "?" + q.Encode()
+			}
+			return u
+		},
+		"verb":     func(d string) string { return decisionVerbs[d] },
+		"classURL": func(id string) string { return Prefix + "/classes/" + url.PathEscape(id) },
+	}
+	out := map[string]*template.Template{}
+	for _, name := range []string{"login", "home", "class", "pupil", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// render writes a whole page, buffered so that a template error is a clean 500.
+func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page string, d pageData) {
+	var buf bytes.Buffer
+	if err := a.pages[page].Execute(&buf, d); err != nil {
+		a.cfg.Logger.Error("teacher page: template", "page", page, "error", err.Error())
+		http.Error(w, "Erreur interne", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// catalogue is what the page shows of the catalogue.
+type catalogue struct {
+	comps    map[string]datasets.Competency
+	titles   map[string]string
+	subjects []string
+}
+
+func (c *catalogue) label(id string) string {
+	if comp, ok := c.comps[id]; ok && comp.Label != "" {
+		return comp.Label
+	}
+	return id
+}
+
+func (c *catalogue) title(id string) string {
+	if t, ok := c.titles[id]; ok && t != "" {
+		return t
+	}
+	return id
+}
+
+// catalogueCache keeps the catalogue for a while: it changes with a new data folder only.
+type catalogueCache struct {
+	src CatalogueSource
+	ttl time.Duration
+	now func() time.Time
+	mu  sync.Mutex
+	cur *catalogue
+	at  time.Time
+}
+
+func (c *catalogueCache) get(ctx context.Context) (*catalogue, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil && c.now().Sub(c.at) < c.ttl {
+		return c.cur, nil
+	}
+	comps, res, err := c.src.Catalogue(ctx)
+	if err != nil {
+		if c.cur != nil { // a stale catalogue beats no page
+			return c.cur, nil
+		}
+		return nil, fmt.Errorf("teacher: catalogue: %w", err)
+	}
+	cat := &catalogue{comps: make(map[string]datasets.Competency, len(comps)), titles: make(map[string]string, len(res))}
+	seen := map[string]bool{}
+	for _, cp := range comps {
+		cat.comps[cp.ID] = cp
+		if !seen[cp.Subject] {
+			seen[cp.Subject] = true
+			cat.subjects = append(cat.subjects, cp.Subject)
+		}
+	}
+	slices.Sort(cat.subjects)
+	for _, r := range res {
+		cat.titles[r.ID] = r.Title
+	}
+	c.cur, c.at = cat, c.now()
+	return cat, nil
+}
+
+// Need bands of the heat map: each has a pattern and a word, so colour is never the only
+// carrier.
+type band struct {
+	Class string
+	Word  string
+}
+
+var (
+	bandLow  = band{"need-low", "faible"}
+	bandMid  = band{"need-mid", "moyen"}
+	bandHigh = band{"need-high", "fort"}
+)
+
+func bandOf(need float64) band {
+	switch {
+	case need >= 0.5:
+		return bandHigh
+	case need >= 0.2: // the engine's default need threshold for a path
+		return bandMid
+	}
+	return bandLow
+}
+
+type heatCell struct {
+	Need     float64
+	PMastery float64
+	Band     band
+	Known    bool
+}
+
+type heatRow struct {
+	StudentID string
+	Personal  bool
+	Group     int
+	Subject   string // subject of the strongest need: where the pupil's link opens
+	Cells     []heatCell
+}
+
+type heatCol struct{ ID, Label, Subject string }
+
+type groupView struct {
+	ID           int
+	Label        string
+	Competencies []string
+	Students     []string
+}
+
+type classView struct {
+	ClassID string
+	Cols    []heatCol
+	Rows    []heatRow
+	Groups  []groupView
+	Bands   []band
+}
+
+func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
+	ref := sessionOf(r)
+	classID := r.PathValue("class")
+	var ov recommender.Overview
+	err := a.call(r.Context(), ref.s.token, http.MethodGet, "/v1/classes/"+url.PathEscape(classID)+"/overview",
+		url.Values{"lang": {"fr"}}, nil, &ov)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	cat, err := a.cat.get(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v := classView{ClassID: classID, Bands: []band{bandLow, bandMid, bandHigh}}
+	for _, c := range ov.Competencies {
+		v.Cols = append(v.Cols, heatCol{ID: c, Label: cat.label(c), Subject: cat.comps[c].Subject})
+	}
+	for _, p := range ov.Pupils {
+		row := heatRow{StudentID: p.StudentID, Personal: p.Personal, Group: p.Group}
+		byComp := make(map[string]recommender.CompetencyNeed, len(p.Needs))
+		best := -1.0
+		for _, n := range p.Needs {
+			byComp[n.Competency] = n
+			if n.Need > best {
+				best, row.Subject = n.Need, cat.comps[n.Competency].Subject
+			}
+		}
+		for _, c := range ov.Competencies {
+			n, ok := byComp[c]
+			row.Cells = append(row.Cells, heatCell{Need: n.Need, PMastery: n.PMastery, Band: bandOf(n.Need), Known: ok})
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	for _, g := range ov.Groups {
+		gv := groupView{ID: g.ID, Label: g.Label, Students: g.Students}
+		for _, c := range g.Competencies {
+			gv.Competencies = append(gv.Competencies, cat.label(c))
+		}
+		v.Groups = append(v.Groups, gv)
+	}
+	a.render(w, r, http.StatusOK, "class", pageData{Title: "Classe " + classID, Session: ref.s,
+		Flash: a.sessions.takeFlash(ref.s), Crumbs: []crumb{{Prefix + "/", "Mes classes"}}, Body: v})
+}
+
+// evidenceCodes are the reasons that state observed facts (grades, missed lessons); the
+// others say why the step is a good next one.
+var evidenceCodes = map[string]bool{recommender.ReasonWeakCompetency: true, recommender.ReasonMissedLesson: true}
+
+type stepView struct {
+	recommender.Step
+	CompLabel    string
+	StatusLabel  string
+	Why          []string
+	Evidence     []string
+	Alternatives []string
+	DecisionText string
+}
+
+type pupilView struct {
+	StudentID string
+	ClassID   string
+	Subject   string
+	Subjects  []string
+	Fallback  bool
+	Generated time.Time
+	Steps     []stepView
+	Log       []decisionLog
+}
+
+var statusLabels = map[string]string{
+	recommender.StatusSuggested: "Proposée",
+	recommender.StatusApproved:  "Approuvée",
+	recommender.StatusPinned:    "Épinglée",
+	recommender.StatusRejected:  "Rejetée",
+}
+
+var decisionVerbs = map[string]string{
+	recommender.DecisionApprove: "Approuvée",
+	recommender.DecisionReject:  "Rejetée",
+	recommender.DecisionPin:     "Épinglée",
+}
+
+// pupilParams reads the subject (one of the catalogue's, default the first) and the
+// class the teacher came from (kept only if it is one of theirs: it is a back link).
+func pupilParams(r *http.Request, cat *catalogue, classes []string) (subject, class string) {
+	subject = r.FormValue("subject")
+	if !slices.Contains(cat.subjects, subject) {
+		subject = ""
+		if len(cat.subjects) > 0 {
+			subject = cat.subjects[0]
+		}
+	}
+	if c := r.FormValue("class"); slices.Contains(classes, c) {
+		class = c
+	}
+	return subject, class
+}
+
+func (a *App) loadPath(ctx context.Context, token, id, subject string) (recommender.Path, error) {
+	var p recommender.Path
+	err := a.call(ctx, token, http.MethodGet, "/v1/students/"+url.PathEscape(id)+"/path",
+		url.Values{"subject": {subject}, "length": {fmt.Sprint(a.cfg.PathLength)}, "lang": {"fr"}}, nil, &p)
+	return p, err
+}
+
+func (a *App) getPupil(w http.ResponseWriter, r *http.Request) {
+	ref := sessionOf(r)
+	id := r.PathValue("pupil")
+	cat, err := a.cat.get(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	subject, class := pupilParams(r, cat, ref.s.claims.Classes)
+	p, err := a.loadPath(r.Context(), ref.s.token, id, subject)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	v := pupilView{StudentID: id, ClassID: class, Subject: subject, Subjects: cat.subjects,
+		Fallback: p.Source == recommender.SourceFallback, Generated: p.GeneratedAt, Log: a.sessions.logFor(ref.s, id)}
+	for _, st := range p.Steps {
+		sv := stepView{Step: st, CompLabel: cat.label(st.Competency), StatusLabel: statusLabels[st.Status]}
+		if sv.StatusLabel == "" {
+			sv.StatusLabel = st.Status
+		}
+		for _, rs := range st.Reasons {
+			if evidenceCodes[rs.Code] {
+				sv.Evidence = append(sv.Evidence, rs.Message)
+			} else {
+				sv.Why = append(sv.Why, rs.Message)
+			}
+		}
+		for _, alt := range st.Alternatives {
+			sv.Alternatives = append(sv.Alternatives, cat.title(alt))
+		}
+		if d := st.Decision; d != nil {
+			sv.DecisionText = fmt.Sprintf("%s par %s le %s", decisionVerbs[d.Decision], d.TeacherID,
+				d.At.In(a.cfg.Location).Format("02/01/2006 à 15:04"))
+		}
+		v.Steps = append(v.Steps, sv)
+	}
+	crumbs := []crumb{{Prefix + "/", "Mes classes"}}
+	if class != "" {
+		crumbs = append(crumbs, crumb{Prefix + "/classes/" + url.PathEscape(class), "Classe " + class})
+	}
+	a.render(w, r, http.StatusOK, "pupil", pageData{Title: "Parcours de l'élève " + id, Session: ref.s,
+		Flash: a.sessions.takeFlash(ref.s), Crumbs: crumbs, Body: v})
+}
+
+func (a *App) postDecision(w http.ResponseWriter, r *http.Request) {
+	ref := sessionOf(r)
+	id := r.PathValue("pupil")
+	cat, err := a.cat.get(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	subject, class := pupilParams(r, cat, ref.s.claims.Classes)
+	body := struct {
+		ResourceID string `json:"resource_id"`
+		Decision   string `json:"decision"`
+		Comment    string `json:"comment"`
+	}{r.PostFormValue("resource_id"), r.PostFormValue("decision"), strings.TrimSpace(r.PostFormValue("comment"))}
+	var d recommender.Decision
+	if err := a.call(r.Context(), ref.s.token, http.MethodPost, "/v1/students/"+url.PathEscape(id)+"/path/decisions",
+		nil, body, &d); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	title := cat.title(d.ResourceID)
+	a.sessions.addLog(ref.s, decisionLog{StudentID: id, Resource: d.ResourceID, Title: title, Decision: d.Decision,
+		Comment: d.Comment, TeacherID: d.TeacherID, At: d.At})
+	msg := map[string]string{
+		recommender.DecisionApprove: "Étape « %s » approuvée.",
+		recommender.DecisionReject:  "Étape « %s » rejetée : le parcours a été recalculé sans elle.",
+		recommender.DecisionPin:     "Étape « %s » épinglée : elle restera dans le parcours.",
+	}[d.Decision]
+	a.sessions.setFlash(ref.s, &flash{Kind: "ok", Text: fmt.Sprintf(msg, title)})
+	q := url.Values{"subject": {subject}}
+	if class != "" {
+		q.Set("class", class)
+	}
+	http.Redirect(w, r, Prefix+"/pupils/"+url.PathEscape(id)+"?"+q.Encode()+"#flash", http.StatusSeeOther)
+}
