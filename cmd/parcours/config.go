@@ -20,11 +20,17 @@ type config struct {
 	RateLimit       float64       `env:"PARCOURS_RATE_LIMIT" envDefault:"50"`
 	RateBurst       int           `env:"PARCOURS_RATE_BURST" envDefault:"100"`
 	TargetSuccess   float64       `env:"PARCOURS_TARGET_SUCCESS" envDefault:"0.7"`
-	EfSearch        int           `env:"PARCOURS_EF_SEARCH" envDefault:"100"`
+	EfSearch        int           `env:"PARCOURS_EF_SEARCH" envDefault:"400"` // pgstore.DefaultEfSearch: recall@10 >= 0.95 at 100k
 	AuditRetention  time.Duration `env:"PARCOURS_AUDIT_RETENTION" envDefault:"8760h"`
 	DataRetention   time.Duration `env:"PARCOURS_DATA_RETENTION" envDefault:"26280h"`
 	DemoStudents    int           `env:"PARCOURS_DEMO_STUDENTS" envDefault:"300"`
 	DemoSeed        uint64        `env:"PARCOURS_DEMO_SEED" envDefault:"1"`
+	// RefitInterval is how often serve refits the engine so that population aggregates
+	// follow the data (0: never).
+	RefitInterval time.Duration `env:"PARCOURS_REFIT_INTERVAL" envDefault:"1h"`
+	// AuditSpool is a file where serve spools audit entries while the store is down.
+	AuditSpool  string `env:"PARCOURS_AUDIT_SPOOL"`
+	RedisPrefix string `env:"PARCOURS_REDIS_PREFIX" envDefault:"parcours:"`
 }
 
 func loadConfig() (config, error) {
@@ -41,8 +47,14 @@ func loadConfig() (config, error) {
 	if c.RateLimit <= 0 || c.RateBurst <= 0 {
 		return c, badUsage("configuration: PARCOURS_RATE_LIMIT and PARCOURS_RATE_BURST must be positive")
 	}
-	if c.EfSearch < 1 || c.EfSearch > 1000 {
-		return c, badUsage("configuration: PARCOURS_EF_SEARCH must be within 1..1000, got %d", c.EfSearch)
+	if c.EfSearch < 0 || c.EfSearch > 1000 {
+		return c, badUsage("configuration: PARCOURS_EF_SEARCH must be within 0..1000, got %d", c.EfSearch)
+	}
+	if c.RefitInterval < 0 || (c.RefitInterval > 0 && c.RefitInterval < time.Minute) {
+		return c, badUsage("configuration: PARCOURS_REFIT_INTERVAL must be 0 (off) or at least 1m, got %v", c.RefitInterval)
+	}
+	if c.DemoStudents < 1 {
+		return c, badUsage("configuration: PARCOURS_DEMO_STUDENTS must be positive, got %d", c.DemoStudents)
 	}
 	return c, nil
 }
