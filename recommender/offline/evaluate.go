@@ -1,0 +1,175 @@
+package offline
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/datasets/synth"
+	"github.com/parcours-ent/parcours/features"
+)
+
+// Ks are the list lengths the metrics are also reported at (besides Config.K).
+var Ks = []int{1, 3, 5, 10, 20}
+
+// Metric names, as in report.json.
+const (
+	MNDCG    = "ndcg_at_k"
+	MRecall  = "recall_at_k"
+	MHit     = "hit_rate_at_k"
+	MMRR     = "mrr"
+	MNovelty = "novelty"
+	MDivers  = "diversity"
+	MInBand  = "in_band_share"
+)
+
+// rankingMetrics are the per-pupil metrics, in report order.
+var rankingMetrics = []string{MNDCG, MRecall, MHit, MMRR, MNovelty, MDivers}
+
+// Band is the half-width of the target success band around TargetSuccess (0.7): an item
+// is in band when the pupil's true P(success) lies in [0.55, 0.85].
+const (
+	TargetSuccess = 0.7
+	Band          = 0.15
+)
+
+// pupilScores holds one policy's per-pupil metrics at k, aligned with evalSet.ids.
+type pupilScores struct {
+	m      map[string][]float64 // metric -> per pupil
+	byK    map[int]map[string][]float64
+	inBand []float64 // pupils the simulator knows only
+	lists  [][]string
+	viol   int
+}
+
+// evalSet is who is scored and how they are sliced.
+type evalSet struct {
+	ids    []string
+	slices map[string][]string // slice kind -> label per pupil
+}
+
+func newEvalSet(sp *Split, students []datasets.Student) evalSet {
+	hours := map[string]float64{}
+	for _, a := range sp.Train.Absences {
+		hours[a.StudentID] += a.End.Sub(a.Start).Hours()
+	}
+	all := make([]float64, 0, len(students))
+	for _, s := range students {
+		all = append(all, hours[s.ID])
+	}
+	slices.Sort(all)
+	q := [3]float64{quantileSorted(all, 0.25), quantileSorted(all, 0.5), quantileSorted(all, 0.75)}
+	es := evalSet{slices: map[string][]string{"level": nil, "school": nil, "absence_quartile": nil, "consent": nil}}
+	for _, s := range students {
+		if len(sp.Truth[s.ID]) == 0 {
+			continue
+		}
+		es.ids = append(es.ids, s.ID)
+		es.slices["level"] = append(es.slices["level"], s.Level)
+		es.slices["school"] = append(es.slices["school"], s.SchoolID)
+		h := hours[s.ID]
+		qi := sort.SearchFloat64s(q[:], h)
+		for qi < 3 && q[qi] == h && qi > 0 && q[qi-1] == h {
+			qi--
+		}
+		es.slices["absence_quartile"] = append(es.slices["absence_quartile"], fmt.Sprintf("Q%d", qi+1))
+		es.slices["consent"] = append(es.slices["consent"], fmt.Sprint(s.Consent))
+	}
+	return es
+}
+
+// scorer computes the metrics of lists.
+type scorer struct {
+	cat     *datasets.Catalogue
+	w       *world
+	sp      *Split
+	profile func(id string) *features.Profile
+	sim     *synth.Simulator // nil without truth: no in-band share
+	k       int
+}
+
+func (s *scorer) score(ctx context.Context, p Policy, es evalSet, progress func()) (*pupilScores, error) {
+	ps := &pupilScores{m: map[string][]float64{}, byK: map[int]map[string][]float64{}}
+	maxK := max(s.k, slices.Max(Ks))
+	dist := func(a, b string) float64 {
+		ra, _ := s.cat.Resource(a)
+		rb, _ := s.cat.Resource(b)
+		return jaccardDistance(ra.Competencies, rb.Competencies)
+	}
+	for _, k := range Ks {
+		ps.byK[k] = map[string][]float64{}
+	}
+	for _, id := range es.ids {
+		list, err := p.Recommend(ctx, id, maxK)
+		if err != nil {
+			return nil, err
+		}
+		tr := s.sp.Truth[id]
+		top := list[:min(s.k, len(list))]
+		ps.lists = append(ps.lists, top)
+		ps.m[MNDCG] = append(ps.m[MNDCG], NDCG(list, tr, s.k))
+		ps.m[MRecall] = append(ps.m[MRecall], Recall(list, tr, s.k))
+		ps.m[MHit] = append(ps.m[MHit], HitRate(list, tr, s.k))
+		ps.m[MMRR] = append(ps.m[MMRR], MRR(list, tr, s.k))
+		ps.m[MNovelty] = append(ps.m[MNovelty], Novelty(top, s.w.users, s.w.pupils))
+		ps.m[MDivers] = append(ps.m[MDivers], Diversity(top, dist))
+		for _, k := range Ks {
+			ps.byK[k][MNDCG] = append(ps.byK[k][MNDCG], NDCG(list, tr, k))
+			ps.byK[k][MRecall] = append(ps.byK[k][MRecall], Recall(list, tr, k))
+			ps.byK[k][MHit] = append(ps.byK[k][MHit], HitRate(list, tr, k))
+		}
+		ps.viol += s.violations(id, top)
+		if s.sim != nil && len(top) > 0 {
+			if in, ok := s.inBand(id, top); ok {
+				ps.inBand = append(ps.inBand, in)
+			}
+		}
+		if progress != nil {
+			progress()
+		}
+	}
+	return ps, nil
+}
+
+// violations counts the items of list with a competency whose prerequisite the pupil
+// has evidence on and has not mastered (P(mastery) < 0.6 in the profile the engine
+// reads): what gating must prevent. Pupils without a profile count none.
+func (s *scorer) violations(id string, list []string) int {
+	prof := s.profile(id)
+	if prof == nil {
+		return 0
+	}
+	n := 0
+	for _, r := range list {
+		res, _ := s.cat.Resource(r)
+	items:
+		for _, c := range res.Competencies {
+			k, _ := s.cat.Competency(c)
+			for _, q := range k.Prerequisites {
+				cs, ok := prof.Competencies[q]
+				if ok && (cs.N > 0 || cs.GradeN > 0) && cs.PMastery < 0.6 {
+					n++
+					break items
+				}
+			}
+		}
+	}
+	return n
+}
+
+func (s *scorer) inBand(id string, list []string) (float64, bool) {
+	in := 0
+	for _, r := range list {
+		p, err := s.sim.PSuccess(id, r)
+		if err != nil {
+			return 0, false // a pupil the simulator does not restore
+		}
+		if math.Abs(p-TargetSuccess) <= Band {
+			in++
+		}
+	}
+	return float64(in) / float64(len(list)), true
+}
