@@ -31,6 +31,11 @@ type config struct {
 	// AuditSpool is a file where serve spools audit entries while the store is down.
 	AuditSpool  string `env:"PARCOURS_AUDIT_SPOOL"`
 	RedisPrefix string `env:"PARCOURS_REDIS_PREFIX" envDefault:"parcours:"`
+	// PublicOrigin is the only Origin the teacher's page accepts a form from (e.g.
+	// https://ent.example.fr); empty: the request's own host. SecureCookie forces the
+	// Secure flag on its session cookie when TLS ends at a proxy.
+	PublicOrigin string `env:"PARCOURS_PUBLIC_ORIGIN"`
+	SecureCookie bool   `env:"PARCOURS_SECURE_COOKIE"`
 }
 
 func loadConfig() (config, error) {

@@ -63,8 +63,10 @@ type Demo struct {
 	Subject    string // a subject of the pupil's learning path
 	ResourceID string // the first step of that path, for the decision example
 	EraseID    string // another pupil, for the erasure example
-	Tokens     map[string]string
-	Curls      []Curl
+	// TeacherLink signs the teacher in to the review page once.
+	TeacherLink string
+	Tokens      map[string]string
+	Curls       []Curl
 }
 
 // Curl is one printed example request.
@@ -210,7 +212,6 @@ func (m *Main) printBanner(loaded string, elapsed time.Duration) {
 		return
 	}
 	d := m.Demo
-	m.Demo.Curls = d.curls(m.URL)
 	fmt.Fprintf(w, "\nDemo tokens (valid %.0f h):\n", demoTokenTTL.Hours())
 	who := map[string]string{
 		api.RoleStudent: d.StudentID,
@@ -221,6 +222,10 @@ func (m *Main) printBanner(loaded string, elapsed time.Duration) {
 	}
 	for _, role := range []string{api.RoleStudent, api.RoleParent, api.RoleTeacher, api.RoleAnalyst, api.RoleAdmin} {
 		fmt.Fprintf(w, "  %-8s %-30s %s\n", role, who[role], d.Tokens[role])
+	}
+	if link, err := m.teacher.OneTimeLink(m.URL, d.Tokens[api.RoleTeacher]); err == nil {
+		fmt.Fprintf(w, "\nThe teacher's review page (this link signs in once, within 5 minutes; then paste the teacher token at %s/teacher/login):\n  %s\n", m.URL, link)
+		d.TeacherLink = link
 	}
 	fmt.Fprintln(w, "\nTry (each line works as printed):")
 	for _, c := range d.Curls {

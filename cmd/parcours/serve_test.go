@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -267,6 +268,19 @@ func TestServeDemoCurlLinesWorkAsPrinted(t *testing.T) {
 			t.Fatalf("no check for the printed line %s", line)
 		})
 	}
+	t.Run("TeacherLinkOpensTheClassPage", func(t *testing.T) {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+		resp, err := c.Get(m.Demo.TeacherLink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Request.URL.Path != "/teacher/" || !strings.Contains(string(page), m.Demo.ClassID) {
+			t.Fatalf("the printed link leads to %s (%d), want the class picker listing %s", resp.Request.URL, resp.StatusCode, m.Demo.ClassID)
+		}
+	})
 	for _, must := range []string{"/recommendations", "/overview", "/path?", "/path/decisions", "-X DELETE"} {
 		if !seen[must] {
 			t.Errorf("the banner prints no %s line", must)

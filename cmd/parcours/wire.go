@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/parcours-ent/parcours/api"
+	"github.com/parcours-ent/parcours/api/teacher"
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/datasets/synth"
 	"github.com/parcours-ent/parcours/recommender"
@@ -44,6 +45,7 @@ type Main struct {
 	URL    string
 
 	secret   []byte
+	teacher  *teacher.App
 	redis    redis.UniversalClient
 	http     *http.Server
 	serveErr chan error
@@ -115,8 +117,19 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		m.wg.Go(func() { spool.ReplayEvery(bg, m.Store, 30*time.Second, m.Logger) })
 	}
 	srv := api.New(acfg, m.Engine, m.Store, m.Cache, m.Logger)
+	m.teacher, err = teacher.New(teacher.Config{
+		API:          srv.Handler(),
+		Verifier:     verifier,
+		Catalogue:    m.Store,
+		PublicOrigin: m.Config.PublicOrigin,
+		SecureCookie: m.Config.SecureCookie,
+		Logger:       m.Logger,
+	})
+	if err != nil {
+		return "", fmt.Errorf("serve: the teacher's page: %w", err)
+	}
 
-	m.http = api.NewHTTPServer(ln.Addr().String(), srv.Handler())
+	m.http = api.NewHTTPServer(ln.Addr().String(), m.teacher.Mount(srv.Handler()))
 	m.serveErr = make(chan error, 1)
 	m.wg.Go(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -133,6 +146,9 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		m.Demo, err = pickDemo(ctx, m.Store, m.Engine, m.secret, demoTokenTTL)
 		if err != nil {
 			return "", fmt.Errorf("serve: choosing demo pupils: %w", err)
+		}
+		if m.Demo != nil {
+			m.Demo.Curls = m.Demo.curls(m.URL)
 		}
 	}
 	elapsed := time.Since(began)
