@@ -4,11 +4,10 @@ import (
 	"cmp"
 	"context"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
-
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/features"
@@ -273,17 +272,15 @@ func (p *contentPolicy) Observe(_ context.Context, s []datasets.Statement) error
 	return nil
 }
 
-// maxCoUsage bounds the catalogue for which the dense item-item matrix is built.
-const maxCoUsage = 4000
-
 // coUsagePolicy is item-to-item collaborative filtering: the cosine of co-usage counts
-// (pupils who used both) between resources, held in a dense gonum matrix; a pupil's
-// scores are the sum of the rows of their latest used resources (at most 30). Pupils
-// without history, or lists it cannot fill, get the level-and-subject popularity order.
+// (pupils who used both, over each pupil's latest coHistory training resources) between
+// resources, held sparse (the catalogue is too large for a dense matrix); a pupil's
+// scores are the sum of the rows of their latest used resources. Pupils without
+// history, or lists it cannot fill, get the level-and-subject popularity order.
 type coUsagePolicy struct {
 	w        *world
 	d        *done
-	sim      *mat.Dense
+	sim      []map[int32]float64
 	hist     map[string][]string
 	fallback *levelSubjectPolicy
 }
@@ -292,65 +289,65 @@ const coHistory = 30
 
 func newCoUsage(w *world, d *done, fb *levelSubjectPolicy) *coUsagePolicy {
 	n := len(w.cat.Resources)
-	p := &coUsagePolicy{w: w, d: d, fallback: fb, hist: map[string][]string{}}
-	for id, h := range w.history {
-		p.hist[id] = slices.Clone(h[max(0, len(h)-coHistory):])
+	p := &coUsagePolicy{w: w, d: d, fallback: fb, hist: map[string][]string{}, sim: make([]map[int32]float64, n)}
+	diag := make([]float64, n)
+	ids := make([]string, 0, len(w.history))
+	for id := range w.history {
+		ids = append(ids, id)
 	}
-	if n == 0 || n > maxCoUsage {
-		return p
-	}
-	counts := mat.NewDense(n, n, nil)
-	for _, h := range w.history {
-		idx := make([]int, 0, len(h))
+	slices.Sort(ids)
+	for _, id := range ids {
+		h := w.history[id]
+		h = slices.Clone(h[max(0, len(h)-coHistory):])
+		p.hist[id] = h
+		idx := make([]int32, 0, len(h))
 		for _, r := range h {
 			if i, ok := w.cat.ResourceIndex(r); ok {
-				idx = append(idx, i)
+				idx = append(idx, int32(i))
 			}
 		}
 		for _, a := range idx {
-			row := counts.RawRowView(a)
+			diag[a]++
+			if p.sim[a] == nil {
+				p.sim[a] = map[int32]float64{}
+			}
 			for _, b := range idx {
-				row[b]++
+				if a != b {
+					p.sim[a][b]++
+				}
 			}
 		}
 	}
-	for a := range n {
-		row := counts.RawRowView(a)
-		for b := range n {
-			if a == b || row[b] == 0 {
-				continue
-			}
-			row[b] /= sqrt(counts.At(a, a) * counts.At(b, b))
+	for a, row := range p.sim {
+		for b, c := range row {
+			row[b] = c / math.Sqrt(diag[a]*diag[b])
 		}
 	}
-	for a := range n {
-		counts.Set(a, a, 0)
-	}
-	p.sim = counts
 	return p
 }
 
 func (p *coUsagePolicy) Name() string { return "co_usage" }
 func (p *coUsagePolicy) Recommend(ctx context.Context, id string, k int) ([]string, error) {
 	h := p.hist[id]
-	if p.sim == nil || len(h) == 0 {
+	if len(h) == 0 {
 		return p.fallback.Recommend(ctx, id, k)
 	}
-	n := len(p.w.cat.Resources)
-	score := mat.NewVecDense(n, nil)
+	score := map[int32]float64{}
 	for _, r := range h {
 		if i, ok := p.w.cat.ResourceIndex(r); ok {
-			score.AddVec(score, p.sim.RowView(i))
+			for j, v := range p.sim[i] {
+				score[j] += v
+			}
 		}
 	}
-	idx := make([]int, 0, n)
-	for i := range n {
-		if score.AtVec(i) > 0 && !p.d.has(id, p.w.cat.Resources[i].ID) {
+	idx := make([]int32, 0, len(score))
+	for i := range score {
+		if !p.d.has(id, p.w.cat.Resources[i].ID) {
 			idx = append(idx, i)
 		}
 	}
 	sort.Slice(idx, func(a, b int) bool {
-		sa, sb := score.AtVec(idx[a]), score.AtVec(idx[b])
+		sa, sb := score[idx[a]], score[idx[b]]
 		if sa != sb {
 			return sa > sb
 		}

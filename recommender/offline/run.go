@@ -45,21 +45,21 @@ type Gap struct {
 
 // PolicyReport is one policy's figures.
 type PolicyReport struct {
-	NDCG             float64                   `json:"ndcg_at_k"`
-	Recall           float64                   `json:"recall_at_k"`
-	HitRate          float64                   `json:"hit_rate_at_k"`
-	MRR              float64                   `json:"mrr"`
-	Coverage         float64                   `json:"coverage"`
-	Novelty          float64                   `json:"novelty"`
-	Diversity        float64                   `json:"diversity"`
-	InBand           *float64                  `json:"in_band_share,omitempty"`
-	PrereqViolations int                       `json:"prereq_violations"`
-	LearningGain     *float64                  `json:"learning_gain,omitempty"`
-	CI               map[string]Interval       `json:"ci"`
+	NDCG             float64                    `json:"ndcg_at_k"`
+	Recall           float64                    `json:"recall_at_k"`
+	HitRate          float64                    `json:"hit_rate_at_k"`
+	MRR              float64                    `json:"mrr"`
+	Coverage         float64                    `json:"coverage"`
+	Novelty          float64                    `json:"novelty"`
+	Diversity        float64                    `json:"diversity"`
+	InBand           *float64                   `json:"in_band_share,omitempty"`
+	PrereqViolations int                        `json:"prereq_violations"`
+	LearningGain     *float64                   `json:"learning_gain,omitempty"`
+	CI               map[string]Interval        `json:"ci"`
 	ByK              map[int]map[string]float64 `json:"by_k"`
-	Slices           map[string][]Slice        `json:"slices"`
-	SliceGaps        map[string]map[string]Gap `json:"slice_gaps"`
-	Simulation       *GainResult               `json:"simulation,omitempty"`
+	Slices           map[string][]Slice         `json:"slices"`
+	SliceGaps        map[string]map[string]Gap  `json:"slice_gaps"`
+	Simulation       *GainResult                `json:"simulation,omitempty"`
 }
 
 // Report is what Run measured; report.json is its JSON.
