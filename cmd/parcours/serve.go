@@ -40,6 +40,9 @@ func serveCmd() *cobra.Command {
 			}
 			m := &Main{Config: cfg, DataDir: data, Stdout: c.OutOrStdout(), Logger: newLogger(c.ErrOrStderr())}
 			if _, err := m.Start(c.Context()); err != nil {
+				if c.Context().Err() != nil {
+					return nil // interrupted while loading: nothing was served
+				}
 				return err
 			}
 			select {

@@ -14,11 +14,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/parcours-ent/parcours/api"
 	"github.com/parcours-ent/parcours/datasets/synth"
+	"github.com/parcours-ent/parcours/recommender/pgstore/pgtest"
 )
 
 // testConfig is the environment's defaults on a free local port, with a fixed secret and
@@ -447,4 +449,78 @@ func TestServeBusyPortFailsBeforeLoading(t *testing.T) {
 	if m2.Store != nil {
 		t.Errorf("a busy port was found only after loading the data (%v)", time.Since(began))
 	}
+}
+
+func TestServeBannerWithoutDemoTokens(t *testing.T) {
+	t.Run("JWKSPrintsNoToken", func(t *testing.T) {
+		cfg := testConfig(t, 60)
+		cfg.JWKSURL = "http://127.0.0.1:1/jwks.json" // fetched on first use only
+		var out bytes.Buffer
+		m := &Main{Config: cfg, Stdout: &out}
+		startMain(t, m)
+		if m.Demo != nil || strings.Contains(out.String(), "curl ") || !strings.Contains(out.String(), "no demo tokens") {
+			t.Fatalf("with JWKS the banner must show no token:\n%s", out.String())
+		}
+	})
+	t.Run("EmptyDatabaseSaysHowToLoadIt", func(t *testing.T) {
+		cfg := testConfig(t, 60)
+		cfg.DatabaseURL = pgtest.NewDatabase(t)
+		var out bytes.Buffer
+		m := &Main{Config: cfg, Stdout: &out}
+		startMain(t, m)
+		if m.Demo != nil || !strings.Contains(out.String(), "parcours ingest --data DIR") {
+			t.Fatalf("an empty database must point at ingest:\n%s", out.String())
+		}
+		resp, err := http.Get(m.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("readyz on an empty database: %d", resp.StatusCode)
+		}
+	})
+}
+
+func TestRefitEveryRefitsUntilStopped(t *testing.T) {
+	var logs safeBuffer
+	m := &Main{Config: testConfig(t, 60), Logger: newLogger(&logs)}
+	startMain(t, m)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.refitEvery(ctx, 20*time.Millisecond); close(done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), `"msg":"periodic refit"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no periodic refit logged: %s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("refitEvery did not stop with its context")
+	}
+	if strings.Contains(logs.String(), "eleve-") {
+		t.Errorf("a log line names a pupil: %s", logs.String())
+	}
+}
+
+// safeBuffer is a bytes.Buffer that a logger may write to while the test reads it.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
