@@ -77,6 +77,16 @@ install_pgvector() {
   pgvector_installed || { log "pgvector build did not install vector.control"; exit 1; }
 }
 
+# Chromium drives the teacher page's end-to-end tests (api/teacher, through chromedp).
+install_chromium() {
+  if [ -x /usr/bin/chromium ]; then return; fi
+  need_root "install chromium"
+  log "installing chromium"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq chromium >/dev/null
+}
+
 check_vector() {
   PGOPTIONS="-c client_min_messages=warning" psql -q -h "$PGHOST" -U postgres -d test -v ON_ERROR_STOP=1 \
     -c 'CREATE EXTENSION IF NOT EXISTS vector' >/dev/null
@@ -86,3 +96,4 @@ start_postgres
 start_redis
 install_pgvector
 check_vector
+install_chromium

@@ -105,6 +105,12 @@ type testEnv struct {
 
 func newEnv(tb testing.TB) *testEnv {
 	tb.Helper()
+	return newEnvWith(tb, api.Config{})
+}
+
+// newEnvWith is newEnv with the API's settings (the verifier is set here).
+func newEnvWith(tb testing.TB, cfg api.Config) *testEnv {
+	tb.Helper()
 	ctx := context.Background()
 	st := memstore.New()
 	tb.Cleanup(func() { _ = st.Close() })
@@ -119,7 +125,8 @@ func newEnv(tb testing.TB) *testEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := api.New(api.Config{Verifier: v}, eng, st, nil, nil)
+	cfg.Verifier = v
+	srv := api.New(cfg, eng, st, nil, nil)
 	app, err := New(Config{API: srv.Handler(), Verifier: v, Catalogue: st})
 	if err != nil {
 		tb.Fatalf("teacher.New: %v", err)

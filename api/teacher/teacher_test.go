@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/parcours-ent/parcours/api"
 )
 
 func get(tb testing.TB, c *http.Client, u string) (int, string, http.Header) {
@@ -249,4 +251,23 @@ func TestDecisions(t *testing.T) {
 			t.Fatalf("status %d, want 403", status)
 		}
 	})
+}
+
+// BenchmarkPages measures a signed-in teacher's class overview and pupil path, server
+// side (the JSON API in-process, the real engine, no cache; rate limit lifted).
+func BenchmarkPages(b *testing.B) {
+	e := newEnvWith(b, api.Config{RateLimit: 1e9, RateBurst: 1e9})
+	c := e.login(b, mint(b, "teacher", classMine))
+	for _, bc := range []struct{ name, path string }{
+		{"ClassOverview", "/teacher/classes/" + classMine},
+		{"PupilPath", "/teacher/pupils/" + pupilMine + "?subject=MATHS"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if status, _, _ := get(b, c, e.server.URL+bc.path); status != http.StatusOK {
+					b.Fatalf("status %d", status)
+				}
+			}
+		})
+	}
 }
