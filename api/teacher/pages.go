@@ -65,6 +65,9 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 		},
 		"verb":     func(d string) string { return decisionVerbs[d] },
 		"classURL": func(id string) string { return Prefix + "/classes/" + url.PathEscape(id) },
+		"classSubjectURL": func(id, subject string) string {
+			return Prefix + "/classes/" + url.PathEscape(id) + "?subject=" + url.QueryEscape(subject)
+		},
 	}
 	out := map[string]*template.Template{}
 	for _, name := range []string{"login", "home", "class", "pupil", "error"} {
@@ -199,12 +202,21 @@ type groupView struct {
 }
 
 type classView struct {
-	ClassID string
-	Cols    []heatCol
-	Rows    []heatRow
-	Groups  []groupView
-	Bands   []band
+	ClassID  string
+	Subject  string // the subject shown, or subjectAll
+	Subjects []string
+	Cols     []heatCol
+	Rows     []heatRow
+	Groups   []groupView
+	Bands    []band
 }
+
+// maxAllColumns is the most competencies the heat map shows at once by default; a class
+// with more (several subjects) opens on one subject.
+const maxAllColumns = 12
+
+// subjectAll is the subject filter value that shows every competency.
+const subjectAll = "toutes"
 
 func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
 	ref := sessionOf(r)
@@ -222,22 +234,27 @@ func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := classView{ClassID: classID, Bands: []band{bandLow, bandMid, bandHigh}}
+	v.Subjects, v.Subject = classSubjects(&ov, cat, r.URL.Query().Get("subject"))
+	var shown []string
 	for _, c := range ov.Competencies {
-		v.Cols = append(v.Cols, heatCol{ID: c, Label: cat.label(c), Subject: cat.comps[c].Subject})
+		if v.Subject == subjectAll || cat.comps[c].Subject == v.Subject {
+			shown = append(shown, c)
+			v.Cols = append(v.Cols, heatCol{ID: c, Label: cat.label(c), Subject: cat.comps[c].Subject})
+		}
 	}
 	for _, p := range ov.Pupils {
 		row := heatRow{StudentID: p.StudentID, Personal: p.Personal, Group: p.Group}
 		byComp := make(map[string]recommender.CompetencyNeed, len(p.Needs))
-		best := -1.0
 		for _, n := range p.Needs {
 			byComp[n.Competency] = n
-			if n.Need > best {
-				best, row.Subject = n.Need, cat.comps[n.Competency].Subject
-			}
 		}
-		for _, c := range ov.Competencies {
+		best := -1.0
+		for _, c := range shown {
 			n, ok := byComp[c]
 			row.Cells = append(row.Cells, heatCell{Need: n.Need, PMastery: n.PMastery, Band: bandOf(n.Need), Known: ok})
+			if ok && n.Need > best {
+				best, row.Subject = n.Need, cat.comps[c].Subject
+			}
 		}
 		v.Rows = append(v.Rows, row)
 	}
@@ -250,6 +267,42 @@ func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
 	}
 	a.render(w, r, http.StatusOK, "class", pageData{Title: "Classe " + classID, Session: ref.s,
 		Flash: a.sessions.takeFlash(ref.s), Crumbs: []crumb{{Prefix + "/", "Mes classes"}}, Body: v})
+}
+
+// classSubjects lists the subjects of the overview's competencies and picks the one
+// shown: the requested one if valid, else every competency when they fit, else the
+// subject where the class's mean need is highest.
+func classSubjects(ov *recommender.Overview, cat *catalogue, want string) ([]string, string) {
+	sum, n := map[string]float64{}, map[string]int{}
+	var subjects []string
+	for _, c := range ov.Competencies {
+		s := cat.comps[c].Subject
+		if _, ok := n[s]; !ok {
+			subjects = append(subjects, s)
+			n[s] = 0
+		}
+	}
+	slices.Sort(subjects)
+	if want == subjectAll || slices.Contains(subjects, want) {
+		return subjects, want
+	}
+	if len(ov.Competencies) <= maxAllColumns || len(subjects) == 0 {
+		return subjects, subjectAll
+	}
+	for _, p := range ov.Pupils {
+		for _, nd := range p.Needs {
+			s := cat.comps[nd.Competency].Subject
+			sum[s] += nd.Need
+			n[s]++
+		}
+	}
+	best, bestMean := subjects[0], -1.0
+	for _, s := range subjects {
+		if n[s] > 0 && sum[s]/float64(n[s]) > bestMean {
+			best, bestMean = s, sum[s]/float64(n[s])
+		}
+	}
+	return subjects, best
 }
 
 // evidenceCodes are the reasons that state observed facts (grades, missed lessons); the

@@ -271,3 +271,26 @@ func BenchmarkPages(b *testing.B) {
 		})
 	}
 }
+
+func TestClassSubjectFilter(t *testing.T) {
+	e := newEnv(t)
+	c := e.login(t, mint(t, "teacher", classMine))
+	tests := []struct {
+		name     string
+		query    string
+		wantCols int
+	}{
+		{"SmallClassShowsEveryCompetency", "", 7},
+		{"SubjectShowsItsCompetenciesOnly", "?subject=FRANCAIS", 2},
+		{"AllShowsEveryCompetency", "?subject=toutes", 7},
+		{"UnknownSubjectFallsBackToAll", "?subject=%3Cb%3E", 7},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body, _ := get(t, c, e.server.URL+"/teacher/classes/"+classMine+tc.query)
+			if n := strings.Count(body, `<span class="comp">`); status != http.StatusOK || n != tc.wantCols {
+				t.Fatalf("status %d, %d competency columns, want %d", status, n, tc.wantCols)
+			}
+		})
+	}
+}
