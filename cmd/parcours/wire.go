@@ -91,6 +91,7 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	if err != nil {
 		return "", err
 	}
+	loadedAt := time.Now()
 	if err := m.openCache(ctx); err != nil {
 		return "", err
 	}
@@ -98,6 +99,7 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("serve: fitting the engine: %w", err)
 	}
+	fittedAt := time.Now()
 	verifier, err := m.verifier()
 	if err != nil {
 		return "", err
@@ -153,7 +155,8 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	}
 	elapsed := time.Since(began)
 	m.Logger.Info("serving", "addr", addr, "store", m.storeKind(), "cache", m.cacheKind(),
-		"loaded", loaded, "model_version", m.Engine.ModelVersion(), "startup_ms", elapsed.Milliseconds())
+		"loaded", loaded, "model_version", m.Engine.ModelVersion(), "startup_ms", elapsed.Milliseconds(),
+		"load_ms", loadedAt.Sub(began).Milliseconds(), "fit_ms", fittedAt.Sub(loadedAt).Milliseconds())
 	m.printBanner(loaded, elapsed)
 	return addr, nil
 }
