@@ -51,7 +51,9 @@ type evalSet struct {
 	slices map[string][]string // slice kind -> label per pupil
 }
 
-func newEvalSet(sp *Split, students []datasets.Student) evalSet {
+// newEvalSet scores the pupils with a ground truth; when none has one (a folder without
+// usage), every pupil, for the list metrics alone (listOnly).
+func newEvalSet(sp *Split, students []datasets.Student) (es evalSet, listOnly bool) {
 	hours := map[string]float64{}
 	for _, a := range sp.Train.Absences {
 		hours[a.StudentID] += a.End.Sub(a.Start).Hours()
@@ -62,9 +64,10 @@ func newEvalSet(sp *Split, students []datasets.Student) evalSet {
 	}
 	slices.Sort(all)
 	q := [3]float64{quantileSorted(all, 0.25), quantileSorted(all, 0.5), quantileSorted(all, 0.75)}
-	es := evalSet{slices: map[string][]string{"level": nil, "school": nil, "absence_quartile": nil, "consent": nil}}
+	listOnly = len(sp.Truth) == 0
+	es = evalSet{slices: map[string][]string{"level": nil, "school": nil, "absence_quartile": nil, "consent": nil}}
 	for _, s := range students {
-		if len(sp.Truth[s.ID]) == 0 {
+		if len(sp.Truth[s.ID]) == 0 && !listOnly {
 			continue
 		}
 		es.ids = append(es.ids, s.ID)
@@ -78,7 +81,7 @@ func newEvalSet(sp *Split, students []datasets.Student) evalSet {
 		es.slices["absence_quartile"] = append(es.slices["absence_quartile"], fmt.Sprintf("Q%d", qi+1))
 		es.slices["consent"] = append(es.slices["consent"], fmt.Sprint(s.Consent))
 	}
-	return es
+	return es, listOnly
 }
 
 // scorer computes the metrics of lists.

@@ -11,7 +11,7 @@ func ci(iv Interval) string { return fmt.Sprintf("%.4f [%.4f, %.4f]", iv.Mean, i
 // verdict compares Parcours with every other policy on a metric, CIs included.
 func verdict(rep *Report, metric string, get func(*PolicyReport) (Interval, bool)) []string {
 	base, ok := get(rep.Policies["parcours"])
-	if !ok {
+	if !ok || (metric == "NDCG@k" && !rep.RankingEvaluable) {
 		return nil
 	}
 	var out []string
@@ -46,10 +46,14 @@ func markdown(rep *Report, plots []string) string {
 	p("")
 	p("Data: `%s` — %d pupils, %d resources; seed %d; k = %d; run time %s.", rep.DataDir, rep.Pupils, rep.Resources, rep.Seed, rep.K, rep.Elapsed)
 	p("")
+	if !rep.RankingEvaluable {
+		p("**Ranking metrics cannot be evaluated on this folder**: no pupil has a ground truth (no successful usage statement after the split). NDCG, recall, hit rate and MRR below are 0 over no truth and mean nothing; coverage, diversity, novelty and prerequisite violations are measured on the lists of all %d pupils.", rep.ListPupils)
+		p("")
+	}
 	p("## Split and ground truth")
 	p("")
-	p("- One global timeline: everything dated before **%s** (the Monday 00:00 UTC on or before the %.0fth percentile of statement times) trains — grades by date, absences and lessons by start, usage statements by timestamp; everything from it on is test. No pupil's later events reach any policy (a test in `split_test.go` builds a case where a leak would change the ranking).",
-		rep.SplitAt.Format(time.DateOnly), rep.SplitQuantile*100)
+	p("- One global timeline: everything dated before **%s** (the Monday 00:00 UTC on or before the %.0fth percentile of %s times) trains — grades by date, absences and lessons by start, usage statements by timestamp; everything from it on is test. No pupil's later events reach any policy (a test in `split_test.go` builds a case where a leak would change the ranking).",
+		rep.SplitAt.Format(time.DateOnly), rep.SplitQuantile*100, strings.TrimSuffix(rep.SplitOn, "s"))
 	p("- Train statements %d, test statements %d.", rep.TrainStatements, rep.TestStatements)
 	p("- Ground truth of a pupil: the resources with a **successful** statement in the test period (result.success true, else score.scaled ≥ 0.5, else verb passed; voided statements excluded) that the pupil had **not** succeeded on before the split. %d such (pupil, resource) pairs; the %d pupils with at least one are scored (consenting or not).", rep.TruthItems, rep.EvaluatedPupils)
 	p("- Every policy leaves out what the pupil already succeeded on in training. Lists are scored at k = %d; CIs are 95%% percentile bootstraps over pupils (seeded).", rep.K)
@@ -80,6 +84,9 @@ func markdown(rep *Report, plots []string) string {
 	p("")
 	p("## Does Parcours beat every baseline?")
 	p("")
+	if !rep.RankingEvaluable {
+		p("Not on ranking: there is no ground truth here.")
+	}
 	for _, l := range verdict(rep, "NDCG@k", func(pr *PolicyReport) (Interval, bool) { return pr.CI[MNDCG], true }) {
 		p("%s", l)
 	}

@@ -64,24 +64,30 @@ type PolicyReport struct {
 
 // Report is what Run measured; report.json is its JSON.
 type Report struct {
-	K               int                      `json:"k"`
-	Seed            uint64                   `json:"seed"`
-	DataDir         string                   `json:"data_dir"`
-	SplitAt         time.Time                `json:"split_at"`
-	SplitQuantile   float64                  `json:"split_quantile"`
-	Pupils          int                      `json:"pupils"`
-	EvaluatedPupils int                      `json:"evaluated_pupils"`
-	Resources       int                      `json:"resources"`
-	TrainStatements int                      `json:"train_statements"`
-	TestStatements  int                      `json:"test_statements"`
-	TruthItems      int                      `json:"truth_items"`
-	HasTruth        bool                     `json:"has_truth"`
-	SimulatedPupils int                      `json:"simulated_pupils,omitempty"`
-	SimWeeks        int                      `json:"simulated_weeks,omitempty"`
-	InBandPupils    int                      `json:"in_band_pupils,omitempty"`
-	Order           []string                 `json:"policy_order"`
-	Policies        map[string]*PolicyReport `json:"policies"`
-	Elapsed         string                   `json:"elapsed"`
+	K               int       `json:"k"`
+	Seed            uint64    `json:"seed"`
+	DataDir         string    `json:"data_dir"`
+	SplitAt         time.Time `json:"split_at"`
+	SplitQuantile   float64   `json:"split_quantile"`
+	SplitOn         string    `json:"split_on"`
+	Pupils          int       `json:"pupils"`
+	EvaluatedPupils int       `json:"evaluated_pupils"`
+	Resources       int       `json:"resources"`
+	TrainStatements int       `json:"train_statements"`
+	TestStatements  int       `json:"test_statements"`
+	TruthItems      int       `json:"truth_items"`
+	HasTruth        bool      `json:"has_truth"`
+	// RankingEvaluable is false when no pupil has a ground truth (no successful usage
+	// after the split, e.g. a folder without usage): ranking metrics are then 0 over no
+	// pupil and mean nothing; coverage, diversity and violations are over ListPupils.
+	RankingEvaluable bool                     `json:"ranking_evaluable"`
+	ListPupils       int                      `json:"list_pupils,omitempty"`
+	SimulatedPupils  int                      `json:"simulated_pupils,omitempty"`
+	SimWeeks         int                      `json:"simulated_weeks,omitempty"`
+	InBandPupils     int                      `json:"in_band_pupils,omitempty"`
+	Order            []string                 `json:"policy_order"`
+	Policies         map[string]*PolicyReport `json:"policies"`
+	Elapsed          string                   `json:"elapsed"`
 }
 
 func (c Config) withDefaults() Config {
@@ -146,13 +152,18 @@ func Evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 		return nil, err
 	}
 	w := newWorld(cat, sp)
-	es := newEvalSet(sp, ds.Students)
+	es, listOnly := newEvalSet(sp, ds.Students)
 	if len(es.ids) == 0 {
-		return nil, fmt.Errorf("no pupil succeeded on a new resource after the split %s: %w", sp.At.Format(time.DateOnly), datasets.ErrInvalid)
+		return nil, fmt.Errorf("no pupil to evaluate: %w", datasets.ErrInvalid)
 	}
-	rep := &Report{K: cfg.K, Seed: cfg.Seed, SplitAt: sp.At, SplitQuantile: sp.Quantile, Pupils: len(ds.Students),
+	rep := &Report{K: cfg.K, Seed: cfg.Seed, SplitAt: sp.At, SplitQuantile: sp.Quantile, SplitOn: sp.On, Pupils: len(ds.Students),
 		EvaluatedPupils: len(es.ids), Resources: len(ds.Resources), TrainStatements: len(sp.Train.Statements),
-		TestStatements: sp.TestStatements, HasTruth: truth != nil, Policies: map[string]*PolicyReport{}}
+		TestStatements: sp.TestStatements, HasTruth: truth != nil, Policies: map[string]*PolicyReport{},
+		RankingEvaluable: !listOnly}
+	if listOnly {
+		rep.EvaluatedPupils = 0
+		rep.ListPupils = len(es.ids)
+	}
 	for _, t := range sp.Truth {
 		rep.TruthItems += len(t)
 	}

@@ -15,7 +15,10 @@ type Split struct {
 	// on the simulator's week boundary.
 	At       time.Time
 	Quantile float64
-	Train    *datasets.Dataset
+	// On says which event times the quantile is of: "statements", or "grades" for a
+	// folder without usage.
+	On    string
+	Train *datasets.Dataset
 	// Truth holds, per pupil, the resources first succeeded on in the test period: a
 	// statement at or after At with success (result.success true, else scaled ≥ 0.5, else
 	// verb passed), on a resource the pupil had not succeeded on before At, and not
@@ -110,7 +113,7 @@ func SplitAt(ds *datasets.Dataset, at time.Time) *Split {
 }
 
 // SplitQuantile cuts ds at the Monday on or before the q-quantile of statement times
-// (q in (0,1), e.g. 0.75).
+// (q in (0,1), e.g. 0.75); of grade dates when the folder has no usage at all.
 func SplitQuantile(ds *datasets.Dataset, q float64) (*Split, error) {
 	if q <= 0 || q >= 1 {
 		return nil, fmt.Errorf("offline.SplitQuantile: quantile %v outside (0,1)", q)
@@ -119,12 +122,19 @@ func SplitQuantile(ds *datasets.Dataset, q float64) (*Split, error) {
 	for _, s := range ds.Statements {
 		ts = append(ts, s.Timestamp)
 	}
+	on := "statements"
 	if len(ts) == 0 {
-		return nil, fmt.Errorf("offline.SplitQuantile: no usage statements to split on")
+		on = "grades"
+		for _, g := range ds.Grades {
+			ts = append(ts, g.Date)
+		}
+	}
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("offline.SplitQuantile: no usage statement and no grade to split on: %w", datasets.ErrInvalid)
 	}
 	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
 	sp := SplitAt(ds, mondayOnOrBefore(ts[int(float64(len(ts)-1)*q)]))
-	sp.Quantile = q
+	sp.Quantile, sp.On = q, on
 	return sp, nil
 }
 
