@@ -89,6 +89,18 @@ func TestPurgeRemovesWhatIsPastRetention(t *testing.T) {
 	})
 }
 
+func TestServeOnDatabaseWithConfiguredSecretPrintsNoToken(t *testing.T) {
+	url, _ := seedDatabase(t, 40, time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC))
+	cfg := testConfig(t, 60)
+	cfg.DatabaseURL, cfg.JWTSecret = url, "the-deployment-secret-0123456789"
+	var out strings.Builder
+	m := &Main{Config: cfg, Stdout: &out}
+	startMain(t, m)
+	if m.Demo != nil || strings.Contains(out.String(), "eyJ") || !strings.Contains(out.String(), "parcours token") {
+		t.Fatalf("tokens for real pupils printed by a configured deployment:\n%s", out.String())
+	}
+}
+
 func TestPurgeWithoutDatabaseExitsTwo(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
 	code, _, stderr := runCLI(t, "purge")
@@ -157,6 +169,9 @@ func TestServeOnPostgresAndRedis(t *testing.T) {
 			t.Fatalf("recommendations: %d %v: %s", status, err, clip(body))
 		}
 		sources = append(sources, r.Source)
+	}
+	if strings.Contains(out.String(), "-X DELETE") {
+		t.Error("the banner offers to erase a pupil of a database")
 	}
 	if sources[0] != "computed" || sources[1] != "cache" {
 		t.Fatalf("sources %v, want computed then cache (from Redis)", sources)

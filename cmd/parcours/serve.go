@@ -80,8 +80,9 @@ type Curl struct {
 
 // pickDemo chooses a consenting pupil with a fitted profile among the first pupils (by id),
 // and mints a token per role for them. It reads only: no recommendation is served (that
-// would be logged as served to the pupil).
-func pickDemo(ctx context.Context, store recommender.Store, eng *recommender.Engine, secret []byte, ttl time.Duration) (*Demo, error) {
+// would be logged as served to the pupil). The erasure example is offered only when
+// withErasure (the embedded store, whose data vanish with the process anyway).
+func pickDemo(ctx context.Context, store recommender.Store, eng *recommender.Engine, secret []byte, ttl time.Duration, withErasure bool) (*Demo, error) {
 	ids, err := store.StudentIDs(ctx)
 	if err != nil || len(ids) == 0 {
 		return nil, err
@@ -105,7 +106,7 @@ func pickDemo(ctx context.Context, store recommender.Store, eng *recommender.Eng
 		if err := d.choosePath(ctx, eng, p.Subjects); err != nil {
 			return nil, err
 		}
-		for i := len(ids) - 1; i >= 0; i-- {
+		for i := len(ids) - 1; i >= 0 && withErasure; i-- {
 			if ids[i] != st.ID {
 				d.EraseID = ids[i]
 				break
@@ -209,6 +210,10 @@ func (m *Main) printBanner(loaded string, elapsed time.Duration) {
 	}
 	if m.Config.JWTSecret == "" {
 		fmt.Fprintf(w, "  JWT secret of this run (for `parcours token`): export PARCOURS_JWT_SECRET=%s\n", m.secret)
+	}
+	if !m.showsDemo() {
+		fmt.Fprintln(w, "  no demo tokens on a database with a configured secret: mint one with `parcours token --role R --sub ID`")
+		return
 	}
 	if m.Demo == nil {
 		fmt.Fprintln(w, "  no consenting pupil with data to show: load a folder with `parcours ingest --data DIR`")

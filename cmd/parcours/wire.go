@@ -144,8 +144,8 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	addr = ln.Addr().String()
 	m.URL = "http://" + addr
 
-	if m.secret != nil {
-		m.Demo, err = pickDemo(ctx, m.Store, m.Engine, m.secret, demoTokenTTL)
+	if m.showsDemo() {
+		m.Demo, err = pickDemo(ctx, m.Store, m.Engine, m.secret, demoTokenTTL, m.Config.DatabaseURL == "")
 		if err != nil {
 			return "", fmt.Errorf("serve: choosing demo pupils: %w", err)
 		}
@@ -300,6 +300,13 @@ func (m *Main) refitEvery(ctx context.Context, period time.Duration) {
 			m.Logger.Info("periodic refit", "model_version", m.Engine.ModelVersion(), "ms", time.Since(began).Milliseconds())
 		}
 	}
+}
+
+// showsDemo tells whether serve prints tokens for real ids of the served data. Not on a
+// database with the deployment's own secret: those are real pupils, and tokens printed to
+// a production log would open their data to anyone who reads it.
+func (m *Main) showsDemo() bool {
+	return m.secret != nil && (m.Config.DatabaseURL == "" || m.Config.JWTSecret == "")
 }
 
 func (m *Main) storeKind() string {
