@@ -524,3 +524,13 @@ func (s *safeBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestServeShortSecretIsBadUsageBeforeLoading(t *testing.T) {
+	testConfig(t, 60)
+	t.Setenv("PARCOURS_JWT_SECRET", "short")
+	// The folder does not exist: had serve loaded data first, it would complain about it.
+	code, _, stderr := runCLI(t, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "absent"))
+	if code != exitBadUse || !strings.Contains(stderr, "PARCOURS_JWT_SECRET") {
+		t.Fatalf("exit %d, stderr %q: want 2 naming PARCOURS_JWT_SECRET", code, stderr)
+	}
+}

@@ -76,6 +76,10 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	if m.DataDir != "" && m.Config.DatabaseURL != "" {
 		return "", badUsage("serve: --data serves a folder from the embedded store; unset DATABASE_URL, or load the folder with `parcours ingest --data %s`", m.DataDir)
 	}
+	verifier, err := m.verifier()
+	if err != nil {
+		return "", err
+	}
 	// Listen first, so that a busy port fails before the data are loaded; connections
 	// wait in the backlog until the server runs.
 	ln, err := net.Listen("tcp", m.Config.Addr)
@@ -100,10 +104,6 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		return "", fmt.Errorf("serve: fitting the engine: %w", err)
 	}
 	fittedAt := time.Now()
-	verifier, err := m.verifier()
-	if err != nil {
-		return "", err
-	}
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop = stop
