@@ -203,6 +203,23 @@ func (s *Store) AppendAudit(ctx context.Context, e recommender.AuditEntry) error
 	return nil
 }
 
+// AppendAudits appends entries under one lock, with increasing IDs in slice order, so that
+// no other entry lands between them; a zero At is stamped now. It cannot fail part-way.
+func (s *Store) AppendAudits(ctx context.Context, es []recommender.AuditEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for _, e := range es {
+		s.lastAuditID++
+		e.ID = s.lastAuditID
+		if e.At.IsZero() {
+			e.At = now
+		}
+		s.audit = append(s.audit, e)
+	}
+	return nil
+}
+
 // Audit returns the matching entries in ID order; Limit keeps the first Limit of them.
 func (s *Store) Audit(ctx context.Context, q recommender.AuditQuery) ([]recommender.AuditEntry, error) {
 	s.mu.RLock()

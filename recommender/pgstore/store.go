@@ -43,6 +43,14 @@ var migrations embed.FS
 // Small catalogues are scanned exactly by the planner whatever this is.
 const DefaultEfSearch = 400
 
+// DefaultLevelEfSearch is the ef_search of searches filtered by level
+// (Options.LevelEfSearch when zero). The engine asks for 100 candidates of the pupil's
+// level and the one below, which it then ranks itself: on 50,661 resources (364
+// dimensions) its top 10 agreed at 0.994 with ef_search 1000 at ef_search 100 (recall@100
+// of the raw search 0.70 against 0.89 at 400), for a third of the search time (3.8 ms
+// against 12.5 ms a search, serial, measured with the api load test's catalogue).
+const DefaultLevelEfSearch = 100
+
 // Options tune a Store. The zero value is usable.
 type Options struct {
 	// ReadURL, when set, is a read replica: SearchResources, Profile and Profiles read
@@ -51,6 +59,9 @@ type Options struct {
 	// EfSearch is hnsw.ef_search for vector searches (DefaultEfSearch when zero). A search
 	// for more than EfSearch results raises it to k for that query.
 	EfSearch int
+	// LevelEfSearch is hnsw.ef_search for searches filtered by level
+	// (DefaultLevelEfSearch when zero; raised to k for that query when smaller).
+	LevelEfSearch int
 	// IterativeScan is hnsw.iterative_scan for filtered searches: "relaxed_order" (the
 	// default; results re-sorted here), "strict_order" or "off" (a filter may then return
 	// fewer than k results).
@@ -66,7 +77,9 @@ type Store struct {
 	db       *pgxpool.Pool // primary
 	read     *pgxpool.Pool // replica, or db
 	efSearch int
-	noDirect bool // tests: always stage, to exercise the SQL checks
+	// levelEfSearch is the ef_search of per-level searches.
+	levelEfSearch int
+	noDirect      bool // tests: always stage, to exercise the SQL checks
 }
 
 var _ recommender.Store = (*Store)(nil)
@@ -77,12 +90,15 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.EfSearch <= 0 {
 		opts.EfSearch = DefaultEfSearch
 	}
+	if opts.LevelEfSearch <= 0 {
+		opts.LevelEfSearch = DefaultLevelEfSearch
+	}
 	if opts.Migrate {
 		if err := Migrate(ctx, url); err != nil {
 			return nil, fmt.Errorf("pgstore.Open: %w", err)
 		}
 	}
-	s := &Store{efSearch: opts.EfSearch}
+	s := &Store{efSearch: opts.EfSearch, levelEfSearch: min(opts.LevelEfSearch, 1000)}
 	var err error
 	if s.db, err = newPool(ctx, url, opts); err != nil {
 		return nil, fmt.Errorf("pgstore.Open: %w", err)

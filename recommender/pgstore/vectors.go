@@ -216,9 +216,15 @@ func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recom
 	// With a filter, a relaxed-order iterative scan returns the first rows that pass, in
 	// roughly the index's order: fetching ef_search of them and keeping the best k here
 	// raised recall@10 on 100,000 vectors with a 1/8 filter (benchmarks/pgrecall_test.go).
+	// A search by level (the engine's candidate search) runs at LevelEfSearch.
+	ef := s.efSearch
+	if len(f.Levels) > 0 {
+		ef = s.levelEfSearch
+	}
+	ef = min(max(ef, k), 1000) // the candidate list must hold k; pgvector's maximum
 	limit := k
 	if f.Subject != "" || len(f.Levels) > 0 || len(f.Exclude) > 0 {
-		limit = max(k, s.efSearch)
+		limit = max(k, ef)
 	}
 	args := []any{pgvector.NewVector(q), limit}
 	var where []string
@@ -241,33 +247,7 @@ func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recom
 	sql := fmt.Sprintf(`SELECT resource_id, (embedding::vector(%[1]d) <#> $1::vector(%[1]d)) AS d FROM resource_vectors %[2]s
 		ORDER BY embedding::vector(%[1]d) <#> $1::vector(%[1]d) LIMIT $2`, len(q), cond)
 
-	var hits []recommender.Hit
-	collect := func(qr querier) error {
-		rows, err := qr.Query(ctx, sql, args...)
-		if err != nil {
-			return err
-		}
-		hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (recommender.Hit, error) {
-			var h recommender.Hit
-			var d float64
-			err := r.Scan(&h.ResourceID, &d)
-			h.Score = float32(-d)
-			return h, err
-		})
-		return err
-	}
-	var err error
-	if k <= s.efSearch {
-		err = collect(s.read)
-	} else {
-		// The candidate list must hold at least k entries to return k results.
-		err = pgx.BeginTxFunc(ctx, s.read, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL hnsw.ef_search = %d", min(k, 1000))); err != nil {
-				return err
-			}
-			return collect(tx)
-		})
-	}
+	hits, err := s.search(ctx, sql, args, ef)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore.SearchResources: %w", wrap(err))
 	}
@@ -281,4 +261,46 @@ func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recom
 		hits = hits[:k]
 	}
 	return nonNilSlice(hits), nil
+}
+
+// search runs a vector query at hnsw.ef_search = ef. When that is not the session's
+// value, the query is sent between two SETs in one batch, one round trip: a batch runs in
+// an implicit transaction, so if the query fails the first SET is rolled back with it,
+// and otherwise the second restores the session's value.
+func (s *Store) search(ctx context.Context, sql string, args []any, ef int) ([]recommender.Hit, error) {
+	scan := func(r pgx.CollectableRow) (recommender.Hit, error) {
+		var h recommender.Hit
+		var d float64
+		err := r.Scan(&h.ResourceID, &d)
+		h.Score = float32(-d)
+		return h, err
+	}
+	if ef == s.efSearch {
+		rows, err := s.read.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, scan)
+	}
+	b := &pgx.Batch{}
+	b.Queue(fmt.Sprintf("SET hnsw.ef_search = %d", ef))
+	b.Queue(sql, args...)
+	b.Queue(fmt.Sprintf("SET hnsw.ef_search = %d", s.efSearch))
+	br := s.read.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, err
+	}
+	hits, err := pgx.CollectRows(rows, scan)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := br.Exec(); err != nil {
+		return nil, err
+	}
+	return hits, br.Close()
 }

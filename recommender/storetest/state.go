@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -288,5 +289,56 @@ func (s suite) pingSucceedsWhileOpen(t *testing.T) {
 	st := s.open(t)
 	if err := st.Ping(ctx()); err != nil {
 		t.Fatalf("Ping on a fresh store: %v", err)
+	}
+}
+
+// appendAuditsKeepsSliceOrder checks the optional batch capability (the api package's
+// AuditBatcher): entries appended in slice order with increasing ids after the earlier
+// ones, a zero time stamped now. Stores without it skip.
+func (s suite) appendAuditsKeepsSliceOrder(t *testing.T) {
+	st := s.open(t)
+	b, ok := st.(interface {
+		AppendAudits(context.Context, []recommender.AuditEntry) error
+	})
+	if !ok {
+		t.Skip("store has no AppendAudits")
+	}
+	first := recommender.AuditEntry{At: day(1, 0), ActorID: "T1", ActorRole: "teacher", StudentID: "S1", Action: "export"}
+	if err := st.AppendAudit(ctx(), first); err != nil {
+		t.Fatal(err)
+	}
+	// Times run backwards: ids follow the slice, not the clock.
+	in := []recommender.AuditEntry{
+		{At: day(9, 0), ActorID: "T1", ActorRole: "teacher", StudentID: "S2", Action: "recommendations.read", Detail: "GET a"},
+		{At: day(8, 0), ActorID: "P9", ActorRole: "parent", StudentID: "S3", Action: "path.read", Detail: "GET b"},
+		{ActorID: "A1", ActorRole: "analyst", Action: "analytics.read", Detail: "GET c"},
+	}
+	before := time.Now()
+	if err := b.AppendAudits(ctx(), in); err != nil {
+		t.Fatalf("AppendAudits: %v", err)
+	}
+	if err := b.AppendAudits(ctx(), nil); err != nil {
+		t.Fatalf("AppendAudits(nil): %v", err)
+	}
+	all, err := st.Audit(ctx(), recommender.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 4 {
+		t.Fatalf("Audit holds %d entries, want 4", len(all))
+	}
+	for i, got := range all[1:] {
+		if got.ID <= all[i].ID {
+			t.Fatalf("audit ids not increasing: %d then %d", all[i].ID, got.ID)
+		}
+		want := in[i]
+		want.ID = got.ID
+		if want.At.IsZero() {
+			if got.At.Before(before.Add(-time.Second)) || got.At.After(time.Now().Add(time.Second)) {
+				t.Fatalf("entry without a time stamped %v, want about now", got.At)
+			}
+			want.At = got.At
+		}
+		same(t, "batched audit entry", got, want)
 	}
 }

@@ -83,6 +83,7 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"DecisionCountsBySchool", s.decisionCountsBySchool},
 		{"UptakeCounts", s.uptakeCounts},
 		{"AuditIsAppendOnlyAndOrdered", s.auditIsAppendOnlyAndOrdered},
+		{"AppendAuditsKeepsSliceOrder", s.appendAuditsKeepsSliceOrder},
 		{"PingSucceedsWhileOpen", s.pingSucceedsWhileOpen},
 		// rgpd.go
 		{"ExportHoldsEverything", s.exportHoldsEverything},
