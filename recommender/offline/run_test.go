@@ -61,3 +61,29 @@ func TestRunOnSmallAcademieWritesContractReport(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
 	t.Logf("\n%s", md)
 }
+
+// TestEvaluateIsReproducibleFromTheSeed runs the same evaluation twice: same data, same
+// seed, same report.
+func TestEvaluateIsReproducibleFromTheSeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fits and simulates an académie twice")
+	}
+	ds, truth, err := synth.GenerateDataset(synth.Config{Students: 200, Seed: 9, TruthStudents: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{K: 5, Seed: 3, Resamples: 100, SimWeeks: 1}
+	var out [2][]byte
+	for i := range out {
+		rep, err := Evaluate(context.Background(), ds, truth, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[i], err = json.Marshal(rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if string(out[0]) != string(out[1]) {
+		t.Error("two runs with the same seed wrote different reports")
+	}
+}
