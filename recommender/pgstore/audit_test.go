@@ -128,3 +128,50 @@ func TestSessionsCommitSynchronouslyWhateverTheServerDefault(t *testing.T) {
 		t.Fatalf("served rows after LogServed = %+v (%v), want 1", ex.Served, err)
 	}
 }
+
+// A search by level runs at its own ef_search; the session keeps EfSearch afterwards,
+// whether the search succeeded or failed.
+func TestLevelSearchLeavesSessionEfSearch(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	s, err := pgstore.Open(ctx, dbURL, pgstore.Options{Migrate: true, MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ingest(t, s, storetest.Fixture())
+	_, res, err := s.Catalogue(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(res))
+	vecs := make([][]float32, len(res))
+	for i, r := range res {
+		ids[i], vecs[i] = r.ID, []float32{float32(i), 1, float32(i % 3)}
+	}
+	if err := s.PutResourceVectors(ctx, 1, ids, vecs); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		q       []float32
+		wantErr bool
+	}{
+		{"Succeeding", []float32{1, 0, 0}, false},
+		{"FailingOnDimension", []float32{1, 0}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hits, err := s.SearchResources(ctx, tc.q, 3, recommender.Filter{Levels: []string{"6e"}})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("SearchResources = %v, %v; want error %v", hits, err, tc.wantErr)
+			}
+			if !tc.wantErr && len(hits) != 3 {
+				t.Fatalf("SearchResources found %d, want 3", len(hits))
+			}
+			if v, err := pgstore.Setting(ctx, s, "hnsw.ef_search"); err != nil || v != "400" {
+				t.Fatalf("hnsw.ef_search after the search = %q (%v), want the session's 400", v, err)
+			}
+		})
+	}
+}

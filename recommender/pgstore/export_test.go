@@ -8,7 +8,12 @@ func ForceStaging(s *Store) { s.noDirect = true }
 
 // SynchronousCommit returns the synchronous_commit setting of a pooled session.
 func SynchronousCommit(ctx context.Context, s *Store) (string, error) {
+	return Setting(ctx, s, "synchronous_commit")
+}
+
+// Setting returns a setting of a pooled session.
+func Setting(ctx context.Context, s *Store, name string) (string, error) {
 	var v string
-	err := s.db.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v)
+	err := s.db.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v)
 	return v, err
 }
