@@ -210,3 +210,68 @@ func assertRowCounts(tb testing.TB, url string, files map[string]int) {
 		}
 	}
 }
+
+func TestEvalRecommendWritesTheContractReport(t *testing.T) {
+	dir := t.TempDir()
+	data, out := filepath.Join(dir, "a"), filepath.Join(dir, "r")
+	if code, _, stderr := runCLI(t, "generate", "--out", data, "--students", "80", "--seed", "3"); code != 0 {
+		t.Fatalf("generate: %s", stderr)
+	}
+	code, stdout, stderr := runCLI(t, "eval", "recommend", "--data", data, "--out", out, "--k", "5")
+	if code != 0 {
+		t.Fatalf("eval recommend: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "report.md") {
+		t.Errorf("stdout %q does not say where the report went", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		K        int                           `json:"k"`
+		Policies map[string]map[string]float64 `json:"policies"`
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		// policies hold nested objects too: decode the numbers we need only.
+		var loose struct {
+			K        int                                   `json:"k"`
+			Policies map[string]map[string]json.RawMessage `json:"policies"`
+		}
+		if err2 := json.Unmarshal(b, &loose); err2 != nil {
+			t.Fatalf("report.json: %v", err2)
+		}
+		rep.K = loose.K
+		rep.Policies = map[string]map[string]float64{}
+		for name, p := range loose.Policies {
+			rep.Policies[name] = map[string]float64{}
+			for key, raw := range p {
+				var f float64
+				if json.Unmarshal(raw, &f) == nil {
+					rep.Policies[name][key] = f
+				}
+			}
+		}
+	}
+	if rep.K != 5 {
+		t.Errorf("k = %d, want 5", rep.K)
+	}
+	for _, name := range []string{"parcours", "random", "popularity"} {
+		p, ok := rep.Policies[name]
+		if !ok {
+			t.Errorf("policy %q missing", name)
+			continue
+		}
+		for _, key := range []string{"ndcg_at_k", "recall_at_k", "coverage", "learning_gain"} {
+			if _, ok := p[key]; !ok {
+				t.Errorf("%s: %q missing (the folder has truth/)", name, key)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "report.md")); err != nil {
+		t.Error(err)
+	}
+	if code, _, _ := runCLI(t, "eval", "recommend", "--data", data, "--out", out, "--k", "0"); code != exitBadUse {
+		t.Errorf("--k 0: exit %d, want 2", code)
+	}
+}

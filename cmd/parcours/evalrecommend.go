@@ -1,0 +1,58 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/parcours-ent/parcours/recommender/offline"
+)
+
+func init() { evalCommands = append(evalCommands, evalRecommendCmd) }
+
+func evalRecommendCmd() *cobra.Command {
+	var (
+		data, out string
+		k         int
+		seed      uint64
+		weeks     int
+		asJSON    bool
+	)
+	c := &cobra.Command{
+		Use:   "recommend --data DIR --out DIR [--k 10]",
+		Short: "Offline evaluation of the recommender against baselines (report.md, report.json, PNG plots)",
+		Args:  noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if data == "" || out == "" {
+				return badUsage("eval recommend: --data and --out are required")
+			}
+			if k < 1 || k > 100 {
+				return badUsage("eval recommend: --k must be within 1..100, got %d", k)
+			}
+			if weeks < 1 || weeks > 20 {
+				return badUsage("eval recommend: --weeks must be within 1..20, got %d", weeks)
+			}
+			update, finish := progress(c.ErrOrStderr(), "evaluate")
+			rep, err := offline.Run(c.Context(), offline.Config{
+				DataDir: data, OutDir: out, K: k, Seed: seed, SimWeeks: weeks, Progress: update,
+			})
+			finish()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(c.OutOrStdout()).Encode(rep)
+			}
+			fmt.Fprintf(c.OutOrStdout(), "wrote %s/report.md, report.json and plots\n", out)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&data, "data", "", "data folder to evaluate on (its truth/, when present, enables the simulated learning gain)")
+	c.Flags().StringVar(&out, "out", "", "folder for report.md, report.json and the plots")
+	c.Flags().IntVar(&k, "k", 10, "list length the metrics are taken at")
+	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the random baseline, the bootstrap and the simulation")
+	c.Flags().IntVar(&weeks, "weeks", 4, "weeks of simulated practice per policy")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
+	return c
+}
