@@ -141,6 +141,23 @@ type Statement struct {
 	Duration   *time.Duration `json:"duration,omitempty"`
 }
 
+// Outcome reads whether the statement says the pupil succeeded: result.success, else a
+// scaled score of at least 0.5, else the passed/failed verbs. has is false when the
+// statement carries no outcome (a view, a completion without result).
+func (s Statement) Outcome() (success, has bool) {
+	switch {
+	case s.Success != nil:
+		return *s.Success, true
+	case s.Scaled != nil:
+		return *s.Scaled >= 0.5, true
+	case s.Verb == VerbPassed:
+		return true, true
+	case s.Verb == VerbFailed:
+		return false, true
+	}
+	return false, false
+}
+
 // Dataset is one whole data folder held in memory.
 type Dataset struct {
 	Competencies []Competency

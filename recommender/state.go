@@ -120,7 +120,7 @@ func computeAggregates(cat *datasets.Catalogue, pupils []features.PupilEvents) a
 				first[s.ObjectID] = s.Timestamp
 				u.Users++
 			}
-			if ok, has := outcome(s); has {
+			if ok, has := s.Outcome(); has {
 				u.Attempts++
 				if ok {
 					u.Successes++
@@ -143,22 +143,6 @@ func computeAggregates(cat *datasets.Catalogue, pupils []features.PupilEvents) a
 		}
 	}
 	return agg
-}
-
-// outcome reads success from a statement: result.success, else a scaled score, else the
-// passed/failed verbs.
-func outcome(s datasets.Statement) (success, has bool) {
-	switch {
-	case s.Success != nil:
-		return *s.Success, true
-	case s.Scaled != nil:
-		return *s.Scaled >= 0.5, true
-	case s.Verb == datasets.VerbPassed:
-		return true, true
-	case s.Verb == datasets.VerbFailed:
-		return false, true
-	}
-	return false, false
 }
 
 // progressAround tells whether the pupil was weak (grade mean under half marks) on one

@@ -91,7 +91,7 @@ func (d *done) has(p, r string) bool { return d.base[p][r] || d.extra[p][r] }
 
 func (d *done) observe(stmts []datasets.Statement) {
 	for _, s := range stmts {
-		if ok, has := success(s); ok && has {
+		if ok, has := s.Outcome(); ok && has {
 			add(d.extra, s.StudentID, s.ObjectID)
 		}
 	}

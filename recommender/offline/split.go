@@ -30,21 +30,6 @@ type Split struct {
 	TestStatements int
 }
 
-// success reads a statement's outcome the way the engine does.
-func success(s datasets.Statement) (ok, has bool) {
-	switch {
-	case s.Success != nil:
-		return *s.Success, true
-	case s.Scaled != nil:
-		return *s.Scaled >= 0.5, true
-	case s.Verb == datasets.VerbPassed:
-		return true, true
-	case s.Verb == datasets.VerbFailed:
-		return false, true
-	}
-	return false, false
-}
-
 // mondayOnOrBefore truncates t to Monday 00:00 UTC of its week.
 func mondayOnOrBefore(t time.Time) time.Time {
 	d := t.UTC().Truncate(24 * time.Hour)
@@ -91,7 +76,7 @@ func SplitAt(ds *datasets.Dataset, at time.Time) *Split {
 				continue // would void a test statement the training data does not hold
 			}
 			train.Statements = append(train.Statements, s)
-			if ok, has := success(s); ok && has {
+			if ok, has := s.Outcome(); ok && has {
 				add(sp.TrainSuccess, s.StudentID, s.ObjectID)
 			}
 		}
@@ -104,7 +89,7 @@ func SplitAt(ds *datasets.Dataset, at time.Time) *Split {
 		if voidedLater[s.ID] || s.Verb == datasets.VerbVoided {
 			continue
 		}
-		if ok, has := success(s); ok && has && !sp.TrainSuccess[s.StudentID][s.ObjectID] {
+		if ok, has := s.Outcome(); ok && has && !sp.TrainSuccess[s.StudentID][s.ObjectID] {
 			add(sp.Truth, s.StudentID, s.ObjectID)
 		}
 	}
