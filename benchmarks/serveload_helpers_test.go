@@ -1,0 +1,280 @@
+package benchmarks
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// serveProc is one `parcours serve` child process on a loopback port.
+type serveProc struct {
+	URL    string
+	Secret []byte
+	logs   string // its stderr, read on failure
+}
+
+// freeLoopbackAddr asks the kernel for a free port on 127.0.0.1. Another process could
+// take it before serve binds it; serve then fails fast and the test says so.
+func freeLoopbackAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("finding a free port: %v", err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// startServe builds ./cmd/parcours and runs `parcours serve` on a free loopback port
+// with env added to a cleaned environment (no database, no Redis: the embedded store
+// and in-process cache). It returns once /readyz answers 200. The process is stopped at
+// cleanup (SIGTERM, SIGKILL after 10 s), and killed by the kernel if this test process
+// dies first (Pdeathsig), so it never outlives the test.
+func startServe(tb testing.TB, env map[string]string) *serveProc {
+	tb.Helper()
+	dir := tb.TempDir()
+	bin := filepath.Join(dir, "parcours")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/parcours")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("building parcours: %v\n%s", err, out)
+	}
+	addr := freeLoopbackAddr(tb)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", addr)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "PARCOURS_") || strings.HasPrefix(k, "DATABASE_") || k == "REDIS_URL" {
+			continue
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	logPath := filepath.Join(dir, "serve.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		cancel()
+		tb.Fatalf("creating the serve log: %v", err)
+	}
+	cmd.Stdout, cmd.Stderr = io.Discard, logFile
+	if err := cmd.Start(); err != nil {
+		cancel()
+		logFile.Close()
+		tb.Fatalf("starting parcours serve: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			tb.Errorf("parcours serve (pid %d) did not stop within 15 s: killed", cmd.Process.Pid)
+		}
+		logFile.Close()
+	})
+	p := &serveProc{URL: "http://" + addr, Secret: []byte(env["PARCOURS_JWT_SECRET"]), logs: logPath}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		select {
+		case err := <-exited:
+			tb.Fatalf("parcours serve exited before ready: %v\n%s", err, p.tail())
+		default:
+		}
+		if resp, err := http.Get(p.URL + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("parcours serve not ready after 3 min\n%s", p.tail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// tail returns the last 2 kB of the child's log.
+func (p *serveProc) tail() string {
+	b, _ := os.ReadFile(p.logs)
+	return string(b[max(0, len(b)-2048):])
+}
+
+// cacheCount reads parcours_cache_requests_total{kind,result} from /metrics.
+func cacheCount(tb testing.TB, base, kind, result string) float64 {
+	tb.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		tb.Fatalf("reading /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "parcours_cache_requests_total{") ||
+			!strings.Contains(line, `kind="`+kind+`"`) || !strings.Contains(line, `result="`+result+`"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			tb.Fatalf("parsing %q: %v", line, err)
+		}
+		return v
+	}
+	return 0 // the counter is created on its first use
+}
+
+// loadRun is one open-loop scenario measured with vegeta.
+type loadRun struct {
+	Name      string
+	Rate      int
+	N         int
+	Errors    int // transport errors and non-2xx answers
+	Codes     map[uint16]int
+	Lat       []time.Duration // from each request's intended send time, sorted
+	VegetaP99 time.Duration   // vegeta's own p99 (from when a worker picked the request up)
+	Note      string
+}
+
+func (r loadRun) q(p float64) time.Duration {
+	if len(r.Lat) == 0 {
+		return 0
+	}
+	i := int(p * float64(len(r.Lat)))
+	return r.Lat[min(i, len(r.Lat)-1)]
+}
+
+// attack runs vegeta's attacker at a constant rate for d against targets produced by tr.
+//
+// vegeta stamps each result when a worker picks the tick up (Result.Timestamp), not when
+// the pacer meant to send it; when the attacker falls behind, that hides queueing. So the
+// latency kept here is Latency + (Timestamp - intended), intended = start + Seq/rate: the
+// constant pacer schedules hit number Seq at Seq/rate after the attack began. start is
+// taken just before Attack, a few µs before vegeta's own, which can only overstate.
+func attack(tb testing.TB, name string, rate int, d time.Duration, tr vegeta.Targeter) loadRun {
+	tb.Helper()
+	atk := vegeta.NewAttacker(
+		vegeta.Timeout(10*time.Second),
+		vegeta.KeepAlive(true),
+		vegeta.Workers(64),
+		vegeta.MaxWorkers(4096),
+		vegeta.Connections(1024),
+		vegeta.MaxBody(512),
+	)
+	pacer := vegeta.ConstantPacer{Freq: rate, Per: time.Second}
+	interval := time.Second / time.Duration(rate)
+	run := loadRun{Name: name, Rate: rate, Codes: map[uint16]int{}}
+	var m vegeta.Metrics
+	var firstErr string
+	start := time.Now()
+	for r := range atk.Attack(tr, pacer, d, name) {
+		m.Add(r)
+		intended := start.Add(time.Duration(r.Seq) * interval)
+		lat := r.Latency + max(0, r.Timestamp.Sub(intended))
+		run.Lat = append(run.Lat, lat)
+		run.Codes[r.Code]++
+		if r.Error != "" || r.Code < 200 || r.Code > 299 {
+			run.Errors++
+			if firstErr == "" {
+				firstErr = fmt.Sprintf("code %d %s %s", r.Code, r.Error, bytes.TrimSpace(r.Body))
+			}
+		}
+	}
+	m.Close()
+	run.N = len(run.Lat)
+	run.VegetaP99 = m.Latencies.P99
+	slices.Sort(run.Lat)
+	if firstErr != "" {
+		tb.Logf("%s: %d errors, first: %s", name, run.Errors, firstErr)
+	}
+	return run
+}
+
+// fixedTargeter returns a targeter whose i-th target (counting from 0) is mk(i).
+func fixedTargeter(mk func(i uint64) vegeta.Target) vegeta.Targeter {
+	var next atomic.Uint64
+	return func(t *vegeta.Target) error {
+		*t = mk(next.Add(1) - 1)
+		return nil
+	}
+}
+
+// statementID is a UUID (version 4 layout) derived from a seed and a counter: unique
+// per request, the same on every run.
+func statementID(seed string, i uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], i)
+	h := sha256.Sum256(append([]byte(seed), b[:]...))
+	u := h[:16]
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16])
+}
+
+// findString returns the first string value under key anywhere in a decoded JSON value.
+func findString(v any, key string) string {
+	switch x := v.(type) {
+	case map[string]any:
+		if s, ok := x[key].(string); ok && s != "" {
+			return s
+		}
+		for _, c := range x {
+			if s := findString(c, key); s != "" {
+				return s
+			}
+		}
+	case []any:
+		for _, c := range x {
+			if s := findString(c, key); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// getJSON GETs url with a bearer token and decodes the answer; it returns the status.
+func getJSON(tb testing.TB, url, tok string, into any) int {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if into != nil && resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
+			tb.Fatalf("GET %s: decoding: %v", url, err)
+		}
+	}
+	return resp.StatusCode
+}
