@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -176,9 +177,10 @@ func (r loadRun) q(p float64) time.Duration {
 //
 // vegeta stamps each result when a worker picks the tick up (Result.Timestamp), not when
 // the pacer meant to send it; when the attacker falls behind, that hides queueing. So the
-// latency kept here is Latency + (Timestamp - intended), intended = start + Seq/rate: the
-// constant pacer schedules hit number Seq at Seq/rate after the attack began. start is
-// taken just before Attack, a few µs before vegeta's own, which can only overstate.
+// latency kept here is Latency + (Timestamp - intended), intended = start + (Seq+1)/rate:
+// the constant pacer schedules hit number Seq (from 0) at (Seq+1)/rate after the attack
+// began. start is taken just before Attack, a few µs before vegeta's own, which can only
+// overstate.
 func attack(tb testing.TB, name string, rate int, d time.Duration, tr vegeta.Targeter) loadRun {
 	tb.Helper()
 	atk := vegeta.NewAttacker(
@@ -197,7 +199,7 @@ func attack(tb testing.TB, name string, rate int, d time.Duration, tr vegeta.Tar
 	start := time.Now()
 	for r := range atk.Attack(tr, pacer, d, name) {
 		m.Add(r)
-		intended := start.Add(time.Duration(r.Seq) * interval)
+		intended := start.Add(time.Duration(r.Seq+1) * interval)
 		lat := r.Latency + max(0, r.Timestamp.Sub(intended))
 		run.Lat = append(run.Lat, lat)
 		run.Codes[r.Code]++
@@ -277,4 +279,22 @@ func getJSON(tb testing.TB, url, tok string, into any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+func TestStatementIDIsAVersion4UUIDUniquePerCounterAndStable(t *testing.T) {
+	uuidRE := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	for i := range uint64(10000) {
+		id := statementID("serveload", i)
+		if !uuidRE.MatchString(id) {
+			t.Fatalf("statementID(%d) = %q, not a version-4 UUID", i, id)
+		}
+		if seen[id] {
+			t.Fatalf("statementID(%d) = %q repeats an earlier id", i, id)
+		}
+		seen[id] = true
+	}
+	if statementID("serveload", 7) != statementID("serveload", 7) {
+		t.Fatal("statementID is not stable for the same input")
+	}
 }
