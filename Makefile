@@ -42,3 +42,4 @@ bench: bench-quick
 	PARCOURS_RECALL=10000 $(GO) test -run TestPgRecall -v -timeout 20m ./benchmarks/ | tee $(BENCH_OUT)/recall.txt
 	$(GO) test -run '^$$' -bench 'Features100k' -benchtime 1x -timeout 20m ./benchmarks/ | tee $(BENCH_OUT)/features.txt
 	PARCOURS_LOAD=1 $(GO) test -count=1 -run TestLoad -v ./api/ | tee $(BENCH_OUT)/load.txt
+	PARCOURS_SERVE_LOAD=1 $(GO) test -count=1 -run TestServeLoad -v -timeout 15m ./benchmarks/ | tee $(BENCH_OUT)/serve-load.txt
