@@ -1,5 +1,8 @@
 # Parcours — the one test command is `make test`; CI (.ci/run) calls exactly that.
 
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
 GO        ?= go
 PKGS      ?= ./...
 export PARCOURS_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
