@@ -19,19 +19,7 @@ func TestRealEngineEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fits a model")
 	}
-	ctx := context.Background()
-	d, _, err := synth.GenerateDataset(synth.Config{Students: 60, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := memstore.New()
-	if _, err := st.Ingest(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := recommender.New(ctx, st, recommender.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, st, eng := realEngine(t, 60, 7)
 	v, _ := NewHS256Verifier(testSecret)
 	srv := New(Config{Verifier: v}, eng, st, cache.NewMemory(100, 16), nil)
 	env := &testEnv{srv: srv, h: srv.Handler(), store: &flakyStore{Store: st}}
@@ -96,19 +84,7 @@ func TestRealEngineEndToEnd(t *testing.T) {
 }
 
 func TestRealEngineUnknownSubjectNamesTheField(t *testing.T) {
-	ctx := context.Background()
-	d, _, err := synth.GenerateDataset(synth.Config{Students: 20, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := memstore.New()
-	if _, err := st.Ingest(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	eng, err := recommender.New(ctx, st, recommender.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, st, eng := realEngine(t, 20, 3)
 	v, _ := NewHS256Verifier(testSecret)
 	srv := New(Config{Verifier: v}, eng, st, nil, nil)
 	env := &testEnv{srv: srv, h: srv.Handler(), store: &flakyStore{Store: st}}
@@ -122,4 +98,24 @@ func TestRealEngineUnknownSubjectNamesTheField(t *testing.T) {
 			t.Fatalf("%s: field %q, want subject", path, p.Field)
 		}
 	}
+}
+
+// realEngine generates an académie of n pupils, loads it into a memstore and fits the
+// real engine on it.
+func realEngine(tb testing.TB, n int, seed uint64) (*datasets.Dataset, *memstore.Store, *recommender.Engine) {
+	tb.Helper()
+	ctx := context.Background()
+	d, _, err := synth.GenerateDataset(synth.Config{Students: n, Seed: seed})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := memstore.New()
+	if _, err := st.Ingest(ctx, d); err != nil {
+		tb.Fatal(err)
+	}
+	eng, err := recommender.New(ctx, st, recommender.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d, st, eng
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/parcours-ent/parcours/datasets/synth"
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/cache"
-	"github.com/parcours-ent/parcours/recommender/memstore"
 	"github.com/parcours-ent/parcours/recommender/pgstore"
 	"github.com/parcours-ent/parcours/recommender/pgstore/pgtest"
 )
@@ -151,19 +150,7 @@ func TestLoad(t *testing.T) {
 
 	if only == "" || only == "uncached" {
 		// Uncached: the real engine on a generated académie, no cache, pupils in turn.
-		ctx := context.Background()
-		d, _, err := synth.GenerateDataset(synth.Config{Students: 300, Seed: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := memstore.New()
-		if _, err := st.Ingest(ctx, d); err != nil {
-			t.Fatal(err)
-		}
-		eng, err := recommender.New(ctx, st, recommender.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, st, eng := realEngine(t, 300, 1)
 		v, _ := NewHS256Verifier(testSecret)
 		srv := httptest.NewServer(New(Config{Verifier: v, RateLimit: 1e6, RateBurst: 1e6}, eng, st, nil, nil).Handler())
 		defer srv.Close()
