@@ -110,17 +110,8 @@ func (s *Server) getRecommendations(c *gin.Context) {
 	}
 	req := recommender.Request{StudentID: id, K: k, Subject: subject, Lang: lang}
 	query := "k=" + strconv.Itoa(k) + "&subject=" + subject + "&lang=" + lang
-	body, err := cachedAnswer(c.Request.Context(), s, "recommendations", id, query,
+	serveCachedRead(c, s, "recommendations", id, query,
 		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) })
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.audit(c, "recommendations.read", id); err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.Data(http.StatusOK, jsonType, body)
 }
 
 func (s *Server) getPath(c *gin.Context) {
@@ -140,13 +131,20 @@ func (s *Server) getPath(c *gin.Context) {
 	}
 	req := recommender.PathRequest{StudentID: id, Subject: subject, Length: length, Lang: lang}
 	query := "length=" + strconv.Itoa(length) + "&subject=" + subject + "&lang=" + lang
-	body, err := cachedAnswer(c.Request.Context(), s, "path", id, query,
+	serveCachedRead(c, s, "path", id, query,
 		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) })
+}
+
+// serveCachedRead answers a read of a pupil's computed data (kind "recommendations" or
+// "path") from the cache or by computing it, audits the read as kind+".read" before the
+// answer leaves, and sends it.
+func serveCachedRead[T any](c *gin.Context, s *Server, kind, id, query string, compute func(context.Context) (T, error)) {
+	body, err := cachedAnswer(c.Request.Context(), s, kind, id, query, compute)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if err := s.audit(c, "path.read", id); err != nil {
+	if err := s.audit(c, action(kind+".read"), id); err != nil {
 		s.fail(c, err)
 		return
 	}
