@@ -109,7 +109,7 @@ func (f *FileSpool) Append(e recommender.AuditEntry) error {
 // Replay appends the spooled entries to the store in order and empties the spool. On a
 // store error it stops; entries already replayed may be written again by the next Replay
 // (an audit log tolerates a duplicate, never a loss).
-func (f *FileSpool) Replay(ctx context.Context, store recommender.Store) (int, error) {
+func (f *FileSpool) Replay(ctx context.Context, store recommender.AuditAppender) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	data, err := os.ReadFile(f.path)
@@ -143,7 +143,7 @@ func (f *FileSpool) Replay(ctx context.Context, store recommender.Store) (int, e
 
 // ReplayEvery replays the spool into the store every period until ctx ends (cmd runs it
 // beside the server when a spool is configured). Errors are logged and retried.
-func (f *FileSpool) ReplayEvery(ctx context.Context, store recommender.Store, period time.Duration, log *slog.Logger) {
+func (f *FileSpool) ReplayEvery(ctx context.Context, store recommender.AuditAppender, period time.Duration, log *slog.Logger) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {

@@ -26,7 +26,7 @@ type auditReq struct {
 
 // auditWriter writes audit entries durably, batching them when the store can.
 type auditWriter struct {
-	store recommender.Store
+	store recommender.AuditAppender
 	batch AuditBatcher // nil: one AppendAudit per entry
 
 	mu      sync.Mutex
@@ -34,7 +34,7 @@ type auditWriter struct {
 	running bool
 }
 
-func newAuditWriter(store recommender.Store) *auditWriter {
+func newAuditWriter(store recommender.AuditAppender) *auditWriter {
 	w := &auditWriter{store: store}
 	if b, ok := store.(AuditBatcher); ok {
 		w.batch = b

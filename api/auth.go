@@ -95,7 +95,7 @@ func newParser(methods ...string) *jwt.Parser {
 func (v *hmacVerifier) Verify(_ context.Context, raw string) (*Claims, error) {
 	c := &Claims{}
 	if _, err := v.parser.ParseWithClaims(raw, c, func(*jwt.Token) (any, error) { return v.secret, nil }); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrToken, err)
+		return nil, fmt.Errorf("%w: %w", ErrToken, err)
 	}
 	return checkClaims(c)
 }
@@ -142,7 +142,7 @@ func (v *JWKSVerifier) Verify(ctx context.Context, raw string) (*Claims, error) 
 		return v.key(ctx, kid)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrToken, err)
+		return nil, fmt.Errorf("%w: %w", ErrToken, err)
 	}
 	return checkClaims(c)
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // Engine is what the service needs from the recommender; *recommender.Engine implements
-// it, tests use fakes. Errors wrap recommender.ErrNotFound, ErrInvalid, ErrUnavailable,
-// ErrConflict, or are a *datasets.RowError.
+// it, tests use fakes. Errors are a *datasets.Error or wrap one of its codes
+// (recommender.ErrNotFound, ErrInvalid, ErrConflict, ErrUnavailable).
 type Engine interface {
 	Ingest(ctx context.Context, b *datasets.Dataset) (recommender.Changed, error)
 	Recommend(ctx context.Context, r recommender.Request) (recommender.Recommendations, error)
@@ -32,3 +32,12 @@ type Engine interface {
 }
 
 var _ Engine = (*recommender.Engine)(nil)
+
+// Store is what the service reads from the store itself; everything else goes through
+// the Engine. It checks access (a pupil and its class), keeps and reads the audit trail,
+// and answers readiness. memstore and pgstore implement it.
+type Store interface {
+	recommender.StudentReader
+	recommender.AuditLog
+	Ping(ctx context.Context) error
+}

@@ -181,7 +181,7 @@ func readJSONRows(r io.Reader, kind string, spec ingestKind, d *datasets.Dataset
 		_ = w.Write(rec)
 		w.Flush()
 		if err := spec.read(&buf, kind, d); err != nil {
-			var re *datasets.RowError
+			var re *datasets.Error
 			if errors.As(err, &re) {
 				return rowProblem(i, re.Field, re.Msg)
 			}

@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/parcours-ent/parcours/datasets"
-	"github.com/parcours-ent/parcours/recommender"
 )
 
 // Problem is an RFC 9457 problem details object.
@@ -81,35 +78,30 @@ func writeProblem(c *gin.Context, p *Problem) {
 }
 
 // fail maps any error to a problem: the one place where domain errors become statuses.
-// Internal details go to the log, never to the client.
+// Internal details go to the log, never to the client: a client sees the message of a
+// *datasets.Error, and only a fixed sentence for an error that merely wraps a code.
 func (s *Server) fail(c *gin.Context, err error) {
 	var p *Problem
-	var re *datasets.RowError
 	var mbe *http.MaxBytesError
+	var de *datasets.Error
+	code, domain := datasets.CodeOf(err)
 	switch {
 	case errors.As(err, &p):
 	case errors.As(err, &mbe):
 		p = errTooLarge
-	case errors.As(err, &re):
-		field := re.Field
-		if field == "" {
-			field = "body"
-		}
-		p = badRequest(field, re.Msg)
-		p.Line = re.Line
-		if re.File != "" {
-			p.Detail = re.File + ": " + re.Msg
-		}
-	case errors.Is(err, recommender.ErrNotFound):
-		p = newProblem(http.StatusNotFound, "no such resource")
-	case errors.Is(err, recommender.ErrConflict):
-		p = newProblem(http.StatusConflict, clientDetail(err))
-	case errors.Is(err, recommender.ErrInvalid), errors.Is(err, datasets.ErrInvalid):
-		detail := clientDetail(err)
-		p = badRequest(fieldHint(c, detail), detail)
-	case errors.Is(err, recommender.ErrUnavailable):
+	case domain && code == datasets.ErrUnavailable:
 		s.metrics.storeErrors.WithLabelValues(c.FullPath()).Inc()
+		s.log.Warn("store unavailable", "route", c.FullPath(), "method", c.Request.Method, "err", err.Error())
 		p = errUnavailable
+	case domain && code == datasets.ErrNotFound:
+		p = newProblem(http.StatusNotFound, "no such resource")
+	case domain && errors.As(err, &de):
+		p = domainProblem(c, de)
+	case domain:
+		// A code without a *datasets.Error: a store's constraint or a caller's wrap, whose
+		// text is not written for clients.
+		s.log.Info("domain error without a client message", "route", c.FullPath(), "method", c.Request.Method, "err", err.Error())
+		p = domainProblem(c, &datasets.Error{Code: code, Msg: code.Error()})
 	case errors.Is(err, context.DeadlineExceeded):
 		p = newProblem(http.StatusServiceUnavailable, "the request took longer than the service allows; retry later")
 	case errors.Is(err, context.Canceled):
@@ -121,37 +113,24 @@ func (s *Server) fail(c *gin.Context, err error) {
 	writeProblem(c, p)
 }
 
-var callSite = regexp.MustCompile(`^[a-z][a-z0-9]*(\.[A-Za-z_][A-Za-z0-9_]*)+: `)
-
-// clientDetail strips the call chain ("recommender.Decide: ") from a domain error, leaving
-// the domain's own words about the input.
-func clientDetail(err error) string {
-	msg := err.Error()
-	for {
-		loc := callSite.FindStringIndex(msg)
-		if loc == nil {
-			return msg
+// domainProblem is the 400 or 409 for bad input: the field it names (the request's
+// "query" or "body" as a whole when it names none), the line of a batch, and the message.
+func domainProblem(c *gin.Context, e *datasets.Error) *Problem {
+	status := http.StatusBadRequest
+	if e.Code == datasets.ErrConflict {
+		status = http.StatusConflict
+	}
+	p := newProblem(status, e.Msg)
+	if e.File != "" {
+		p.Detail = e.File + ": " + e.Msg
+	}
+	p.Line = e.Line
+	p.Field = e.Field
+	if p.Field == "" && status == http.StatusBadRequest {
+		p.Field = "body"
+		if c.Request.Method == http.MethodGet {
+			p.Field = "query"
 		}
-		msg = msg[loc[1]:]
 	}
-}
-
-// fieldHint names the input an engine's validation error is about, when the message says
-// it: the engine speaks of subjects and resources, the client sent query parameters or a
-// JSON body.
-func fieldHint(c *gin.Context, detail string) string {
-	d := strings.ToLower(detail)
-	switch {
-	case strings.Contains(d, "subject"):
-		return "subject"
-	case strings.Contains(d, "resource"):
-		return "/resource_id"
-	case strings.Contains(d, "decision"):
-		return "/decision"
-	case strings.Contains(d, "length"):
-		return "length"
-	case c.Request.Method == http.MethodGet:
-		return "query"
-	}
-	return "body"
+	return p
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/singleflight"
@@ -81,7 +82,7 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg     Config
 	eng     Engine
-	store   recommender.Store
+	store   Store
 	cache   recommender.Cache
 	log     *slog.Logger
 	metrics *metrics
@@ -93,7 +94,7 @@ type Server struct {
 }
 
 // New wires a server. cache may be nil (no caching).
-func New(cfg Config, eng Engine, store recommender.Store, cache recommender.Cache, logger *slog.Logger) *Server {
+func New(cfg Config, eng Engine, store Store, cache recommender.Cache, logger *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -226,7 +227,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	cl, err := s.cfg.Verifier.Verify(c.Request.Context(), raw)
 	if err != nil {
 		detail := "the token is not valid"
-		if errors.Is(err, ErrToken) && strings.Contains(err.Error(), "expired") {
+		if errors.Is(err, jwt.ErrTokenExpired) {
 			detail = "the token has expired"
 		}
 		writeProblem(c, newProblem(http.StatusUnauthorized, detail))

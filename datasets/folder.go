@@ -20,7 +20,7 @@ type LoadOptions struct {
 // competencies, prerequisites and their cycles, a lesson's class and competencies, an
 // absence's student, a statement's pupil, resource and voided statement).
 // competencies.csv, resources.csv and students.csv are required; the others may be
-// absent. Bad input is a *RowError (an ErrInvalid) naming file, line and field.
+// absent. Bad input is a *Error (an ErrInvalid) naming file, line and field.
 // A truth/ subfolder is never read: it holds what evaluation must not see.
 func LoadFolder(dir string, opts LoadOptions) (*Dataset, error) {
 	l := &loader{dir: dir, lim: opts.Limits, d: &Dataset{}}
@@ -48,7 +48,7 @@ func (l *loader) open(name string, required bool) (*os.File, error) {
 	f, err := os.Open(filepath.Join(l.dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		if required {
-			return nil, &RowError{File: name, Msg: "missing: a data folder needs " +
+			return nil, &Error{File: name, Msg: "missing: a data folder needs " +
 				strings.Join([]string{CompetenciesFile, ResourcesFile, StudentsFile}, ", ")}
 		}
 		return nil, nil
@@ -70,7 +70,7 @@ func each(l *loader, name string, required bool, read func(io.Reader) error) err
 }
 
 func unknown(name string, line int, field, what, id string) error {
-	return &RowError{File: name, Line: line, Field: field, Msg: fmt.Sprintf("unknown %s %q", what, id)}
+	return &Error{File: name, Line: line, Field: field, Msg: fmt.Sprintf("unknown %s %q", what, id)}
 }
 
 func (l *loader) checkComps(name string, line int, field string, ids []string) error {
@@ -96,7 +96,7 @@ func (l *loader) competencies() error {
 	}
 	for _, c := range l.d.Competencies {
 		if err := l.checkComps(CompetenciesFile, l.comps[c.ID], "prerequisites", c.Prerequisites); err != nil {
-			var re *RowError
+			var re *Error
 			if errors.As(err, &re) {
 				re.Msg = "unknown prerequisite" + strings.TrimPrefix(re.Msg, "unknown competency")
 			}
@@ -142,7 +142,7 @@ func (l *loader) checkCycles() error {
 					path = append(path, l.d.Competencies[stack[j].i].ID)
 				}
 				path = append(path, l.d.Competencies[p].ID)
-				return &RowError{File: CompetenciesFile, Line: l.comps[c.ID], Field: "prerequisites",
+				return &Error{File: CompetenciesFile, Line: l.comps[c.ID], Field: "prerequisites",
 					Msg: "prerequisite cycle: " + strings.Join(path, " → ")}
 			case unseen:
 				state[p] = open
@@ -191,7 +191,7 @@ func (l *loader) lessons() error {
 	return each(l, LessonsFile, false, func(r io.Reader) error {
 		return readCSV(r, LessonsFile, LessonsHeader, l.lim, parseLesson, func(x Lesson, line int) error {
 			if _, ok := l.classes[x.ClassID]; !ok {
-				return &RowError{File: LessonsFile, Line: line, Field: "class_id",
+				return &Error{File: LessonsFile, Line: line, Field: "class_id",
 					Msg: fmt.Sprintf("class %q has no student in %s", x.ClassID, StudentsFile)}
 			}
 			if err := l.checkComps(LessonsFile, line, "competencies", x.Competencies); err != nil {
@@ -259,9 +259,9 @@ func (l *loader) statements() error {
 		wasVoiding, ok := isVoiding[v.target]
 		switch {
 		case !ok:
-			return &RowError{File: UsageFile, Line: v.line, Field: "object.id", Msg: fmt.Sprintf("voids statement %q, which is not in the file", v.target)}
+			return &Error{File: UsageFile, Line: v.line, Field: "object.id", Msg: fmt.Sprintf("voids statement %q, which is not in the file", v.target)}
 		case wasVoiding:
-			return &RowError{File: UsageFile, Line: v.line, Field: "object.id", Msg: fmt.Sprintf("voids statement %q, itself a voiding statement (xAPI forbids it)", v.target)}
+			return &Error{File: UsageFile, Line: v.line, Field: "object.id", Msg: fmt.Sprintf("voids statement %q, itself a voiding statement (xAPI forbids it)", v.target)}
 		}
 	}
 	return nil
@@ -294,7 +294,7 @@ func ValidateFile(path string, lim Limits) (int, error) {
 	case UsageFile:
 		err = lim.readStatements(f, name, func(_ Statement, l int) error { return count(l) })
 	default:
-		return 0, &RowError{File: name, Msg: "not a data-folder file"}
+		return 0, &Error{File: name, Msg: "not a data-folder file"}
 	}
 	if err != nil {
 		return 0, err

@@ -58,7 +58,7 @@ func (it Interaction) Before(o Interaction) bool {
 // hold every column of InteractionColumns; ids are non-empty; correct is 0 or 1 (1.0,
 // true and false are accepted too); the timestamp is an integer order or an RFC 3339
 // date-time or full-date (midnight UTC), read as ParseTime does, in UTC; and the rows
-// of one student never go back in time. Errors are *RowError (wrapping ErrInvalid) naming
+// of one student never go back in time. Errors are *Error (wrapping ErrInvalid) naming
 // the file, the line and the field.
 type InteractionReader struct {
 	name string
@@ -80,7 +80,7 @@ func NewInteractionReader(r io.Reader, name string) (*InteractionReader, error) 
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, &RowError{File: name, Line: 1, Msg: "empty file: the header row is missing"}
+		return nil, &Error{File: name, Line: 1, Msg: "empty file: the header row is missing"}
 	}
 	if err != nil {
 		return nil, csvError(name, err)
@@ -90,14 +90,14 @@ func NewInteractionReader(r io.Reader, name string) (*InteractionReader, error) 
 	for i, h := range header {
 		h = strings.TrimSpace(h)
 		if _, dup := pos[h]; dup {
-			return nil, &RowError{File: name, Line: 1, Field: h, Msg: "duplicate column"}
+			return nil, &Error{File: name, Line: 1, Field: h, Msg: "duplicate column"}
 		}
 		pos[h] = i
 	}
 	for j, c := range InteractionColumns {
 		i, ok := pos[c]
 		if !ok {
-			return nil, &RowError{File: name, Line: 1, Field: c, Msg: "missing column"}
+			return nil, &Error{File: name, Line: 1, Field: c, Msg: "missing column"}
 		}
 		ir.col[j] = i
 	}
@@ -120,7 +120,7 @@ func (r *InteractionReader) Read() (Interaction, error) {
 	field := func(j int) string { return strings.TrimSpace(rec[r.col[j]]) }
 	bad := func(j int, format string, args ...any) (Interaction, error) {
 		line, _ := r.cr.FieldPos(r.col[j])
-		return Interaction{}, &RowError{File: r.name, Line: line, Field: InteractionColumns[j], Msg: fmt.Sprintf(format, args...)}
+		return Interaction{}, &Error{File: r.name, Line: line, Field: InteractionColumns[j], Msg: fmt.Sprintf(format, args...)}
 	}
 
 	it := Interaction{StudentID: field(0), ItemID: field(1)}
@@ -302,11 +302,11 @@ func stamp(it Interaction) string {
 	return strconv.FormatInt(it.Order, 10)
 }
 
-// csvError turns an encoding/csv error into a RowError when it locates the problem.
+// csvError turns an encoding/csv error into a Error when it locates the problem.
 func csvError(name string, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &RowError{File: name, Line: pe.Line, Msg: pe.Err.Error()}
+		return &Error{File: name, Line: pe.Line, Msg: pe.Err.Error()}
 	}
 	return fmt.Errorf("datasets: reading %s: %w", name, err)
 }

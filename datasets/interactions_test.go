@@ -108,9 +108,9 @@ func TestReadInteractionsRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ReadInteractionsAll(strings.NewReader(tt.in), "log.csv")
-			var re *RowError
+			var re *Error
 			if !errors.As(err, &re) {
-				t.Fatalf("error %v is not a *RowError", err)
+				t.Fatalf("error %v is not a *Error", err)
 			}
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("error %v does not wrap ErrInvalid", err)
@@ -200,7 +200,7 @@ func TestInteractionWriterEmptyLogHasHeader(t *testing.T) {
 }
 
 // FuzzReadInteractions checks that the reader never panics, that every error it returns
-// is a located RowError, and that whatever it accepts survives a write and a re-read.
+// is a located Error, and that whatever it accepts survives a write and a re-read.
 func FuzzReadInteractions(f *testing.F) {
 	for _, s := range []string{
 		interactionsHeader + "s1,i1,a;b,1,2013-02-01T08:00:00Z\ns1,i2,,0,2013-02-02T08:00:00.5+02:00\n",
@@ -216,10 +216,10 @@ func FuzzReadInteractions(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		its, err := ReadInteractionsAll(strings.NewReader(in), "fuzz.csv")
 		if err != nil {
-			var re *RowError
+			var re *Error
 			if !errors.As(err, &re) && !errors.Is(err, ErrInvalid) {
 				// encoding/csv only fails with a ParseError on in-memory input.
-				t.Fatalf("error is not a RowError: %v", err)
+				t.Fatalf("error is not a Error: %v", err)
 			}
 			return
 		}

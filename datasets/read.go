@@ -112,7 +112,7 @@ func openCSV(r io.Reader, name string, header []string, lim Limits) (*csvFile, e
 	f := &csvFile{name: name, header: header, lim: lim, g: g, cr: cr}
 	rec, err := f.read()
 	if err == io.EOF {
-		return nil, &RowError{File: name, Line: 1, Msg: "empty file: want the header " + strings.Join(header, ",")}
+		return nil, &Error{File: name, Line: 1, Msg: "empty file: want the header " + strings.Join(header, ",")}
 	}
 	if err != nil {
 		return nil, err
@@ -142,7 +142,7 @@ func (f *csvFile) mapHeader(rec []string) error {
 		case !ok:
 			unexpected = append(unexpected, h)
 		case f.pos[i] >= 0:
-			return &RowError{File: f.name, Line: f.line, Field: h, Msg: "column appears twice"}
+			return &Error{File: f.name, Line: f.line, Field: h, Msg: "column appears twice"}
 		default:
 			f.pos[i] = j
 		}
@@ -155,12 +155,12 @@ func (f *csvFile) mapHeader(rec []string) error {
 	}
 	switch {
 	case len(unexpected) > 0 && len(missing) > 0:
-		return &RowError{File: f.name, Line: f.line, Field: missing[0], Msg: fmt.Sprintf(
+		return &Error{File: f.name, Line: f.line, Field: missing[0], Msg: fmt.Sprintf(
 			"missing column (found unexpected %s; want exactly %s)", quoteAll(unexpected), strings.Join(f.header, ","))}
 	case len(missing) > 0:
-		return &RowError{File: f.name, Line: f.line, Field: missing[0], Msg: "missing column (want exactly " + strings.Join(f.header, ",") + ")"}
+		return &Error{File: f.name, Line: f.line, Field: missing[0], Msg: "missing column (want exactly " + strings.Join(f.header, ",") + ")"}
 	case len(unexpected) > 0:
-		return &RowError{File: f.name, Line: f.line, Field: unexpected[0], Msg: "unexpected column: the contract has only " + strings.Join(f.header, ",")}
+		return &Error{File: f.name, Line: f.line, Field: unexpected[0], Msg: "unexpected column: the contract has only " + strings.Join(f.header, ",")}
 	}
 	return nil
 }
@@ -180,7 +180,7 @@ func (f *csvFile) read() ([]string, error) {
 		return nil, io.EOF
 	}
 	if errors.Is(err, errRecordTooLong) {
-		return nil, &RowError{File: f.name, Line: f.g.lines + 1, Msg: fmt.Sprintf("record longer than %d bytes", f.lim.MaxLineBytes)}
+		return nil, &Error{File: f.name, Line: f.g.lines + 1, Msg: fmt.Sprintf("record longer than %d bytes", f.lim.MaxLineBytes)}
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
@@ -189,9 +189,9 @@ func (f *csvFile) read() ([]string, error) {
 			if len(rec) < len(f.header) && f.pos != nil {
 				field = f.columnAt(len(rec))
 			}
-			return nil, &RowError{File: f.name, Line: pe.StartLine, Field: field, Msg: fmt.Sprintf("has %d fields, want %d like the header", len(rec), len(f.header))}
+			return nil, &Error{File: f.name, Line: pe.StartLine, Field: field, Msg: fmt.Sprintf("has %d fields, want %d like the header", len(rec), len(f.header))}
 		}
-		return nil, &RowError{File: f.name, Line: pe.Line, Msg: fmt.Sprintf("character %d: %v", pe.Column, pe.Err)}
+		return nil, &Error{File: f.name, Line: pe.Line, Msg: fmt.Sprintf("character %d: %v", pe.Column, pe.Err)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("datasets: reading %s: %w", f.name, err)
@@ -199,7 +199,7 @@ func (f *csvFile) read() ([]string, error) {
 	f.line, _ = f.cr.FieldPos(0)
 	off := f.cr.InputOffset()
 	if off-f.offset > int64(f.lim.MaxLineBytes) {
-		return nil, &RowError{File: f.name, Line: f.line, Msg: fmt.Sprintf("record longer than %d bytes", f.lim.MaxLineBytes)}
+		return nil, &Error{File: f.name, Line: f.line, Msg: fmt.Sprintf("record longer than %d bytes", f.lim.MaxLineBytes)}
 	}
 	f.offset, f.g.mark = off, off
 	for j, v := range rec {
@@ -209,7 +209,7 @@ func (f *csvFile) read() ([]string, error) {
 			if f.pos != nil {
 				field = f.columnAt(j)
 			}
-			return nil, &RowError{File: f.name, Line: line, Field: field, Msg: "not valid UTF-8"}
+			return nil, &Error{File: f.name, Line: line, Field: field, Msg: "not valid UTF-8"}
 		}
 	}
 	return rec, nil
@@ -235,7 +235,7 @@ func (f *csvFile) next() (bool, error) {
 	}
 	f.rows++
 	if f.lim.MaxRows > 0 && f.rows > f.lim.MaxRows {
-		return false, &RowError{File: f.name, Line: f.line, Msg: fmt.Sprintf("more than %d rows", f.lim.MaxRows)}
+		return false, &Error{File: f.name, Line: f.line, Msg: fmt.Sprintf("more than %d rows", f.lim.MaxRows)}
 	}
 	f.rec = rec
 	return true, nil
@@ -245,7 +245,7 @@ func (f *csvFile) next() (bool, error) {
 func (f *csvFile) row() *row { return &row{f: f} }
 
 // readCSV drives one file: parse turns a row into a value (the first bad field wins),
-// then fn receives it with its line. An error from fn that is not a *RowError is wrapped
+// then fn receives it with its line. An error from fn that is not a *Error is wrapped
 // with the file and line.
 func readCSV[T any](r io.Reader, name string, header []string, lim Limits, parse func(*row) T, fn func(T, int) error) error {
 	f, err := openCSV(r, name, header, lim)
@@ -270,7 +270,7 @@ func readCSV[T any](r io.Reader, name string, header []string, lim Limits, parse
 			return rw.err
 		}
 		if err := fn(v, f.line); err != nil {
-			var re *RowError
+			var re *Error
 			if errors.As(err, &re) {
 				return err
 			}

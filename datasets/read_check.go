@@ -2,7 +2,7 @@ package datasets
 
 // Check functions validate values that reached Parcours another way than a data-folder
 // file, such as a JSON batch posted to the ingest API: the same rules as the readers, on
-// the same column names (the JSON names of the fields). An error is a *RowError with
+// the same column names (the JSON names of the fields). An error is a *Error with
 // File name, Line the element index + 1 and Field the column. A status grade's score is
 // not checked: it is not kept. References to other entities are not checked.
 
@@ -12,7 +12,7 @@ func checkValues[T recorder](name string, header []string, xs []T, lim Limits, p
 		f.pos[i] = i
 	}
 	if f.lim.MaxRows > 0 && len(xs) > f.lim.MaxRows {
-		return &RowError{File: name, Line: f.lim.MaxRows + 1, Msg: "too many rows"}
+		return &Error{File: name, Line: f.lim.MaxRows + 1, Msg: "too many rows"}
 	}
 	ids := newIDSet()
 	for i, x := range xs {

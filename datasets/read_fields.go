@@ -26,7 +26,7 @@ func (r *row) fail(col int, format string, args ...any) {
 	if r.f.cr != nil {
 		line, _ = r.f.cr.FieldPos(r.f.pos[col])
 	}
-	r.err = &RowError{File: r.f.name, Line: line, Field: r.f.header[col], Msg: fmt.Sprintf(format, args...)}
+	r.err = &Error{File: r.f.name, Line: line, Field: r.f.header[col], Msg: fmt.Sprintf(format, args...)}
 }
 
 // checkID is the rule of every id: non-empty, at most MaxIDBytes, no control character,

@@ -6,7 +6,7 @@ import (
 )
 
 // Readers stream a file row by row: fn sees each value once it is fully validated, and
-// the first bad row stops the read with a *RowError naming file, line and field. name is
+// the first bad row stops the read with a *Error naming file, line and field. name is
 // the file name used in errors (usually the base name, e.g. "grades.csv").
 
 // Bounds of the numeric columns.

@@ -14,15 +14,15 @@ import (
 var fuzzLimits = Limits{MaxRows: 200, MaxLineBytes: 4096, MaxFieldBytes: 256, MaxListItems: 16}
 
 // fuzzRead checks the properties every reader owes its callers: no panic; bad input is
-// always a *RowError wrapping ErrInvalid (the input is in memory, so nothing else can
+// always a *Error wrapping ErrInvalid (the input is in memory, so nothing else can
 // fail); and what it accepts, written back, reads back to the same values.
 func fuzzRead[T any](t *testing.T, data []byte, read func(Limits, io.Reader, string, func(T) error) error, write func(io.Writer, []T) error) {
 	var got []T
 	err := read(fuzzLimits, bytes.NewReader(data), "fuzz", func(v T) error { got = append(got, v); return nil })
 	if err != nil {
-		var re *RowError
+		var re *Error
 		if !errors.As(err, &re) || !errors.Is(err, ErrInvalid) {
-			t.Fatalf("error %v (%T) is not a *RowError", err, err)
+			t.Fatalf("error %v (%T) is not a *Error", err, err)
 		}
 		return
 	}
@@ -129,9 +129,9 @@ func FuzzParseStatement(f *testing.F) {
 		}
 		sts, err := ParseStatementsJSON(data)
 		if err != nil {
-			var re *RowError
+			var re *Error
 			if !errors.As(err, &re) || !errors.Is(err, ErrInvalid) {
-				t.Fatalf("error %v (%T) is not a *RowError", err, err)
+				t.Fatalf("error %v (%T) is not a *Error", err, err)
 			}
 			return
 		}

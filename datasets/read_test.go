@@ -8,15 +8,15 @@ import (
 	"testing"
 )
 
-// wantRowError checks that err is a *RowError (and an ErrInvalid) at file, line, field.
+// wantRowError checks that err is a *Error (and an ErrInvalid) at file, line, field.
 func wantRowError(tb testing.TB, err error, file string, line int, field string) {
 	tb.Helper()
 	if err == nil {
 		tb.Fatalf("no error, want %s:%d: %s", file, line, field)
 	}
-	var re *RowError
+	var re *Error
 	if !errors.As(err, &re) {
-		tb.Fatalf("error %v (%T) is not a *RowError", err, err)
+		tb.Fatalf("error %v (%T) is not a *Error", err, err)
 	}
 	if !errors.Is(err, ErrInvalid) {
 		tb.Fatalf("error %v does not wrap ErrInvalid", err)
@@ -94,9 +94,9 @@ func TestReadGradesEnforcesSizeLimits(t *testing.T) {
 	t.Run("RejectsAMultiLineRecordOverTheLimit", func(t *testing.T) {
 		big := "\"" + strings.Repeat("x\n", 40<<10) + "\""
 		_, err := readGrades(t, Limits{}, gradesHead+"G1,S1,"+big+",C1,A1,2024-01-12T00:00:00Z,12,20,1,\n")
-		var re *RowError
+		var re *Error
 		if !errors.As(err, &re) || re.File != GradesFile {
-			t.Fatalf("got %v, want a RowError on %s", err, GradesFile)
+			t.Fatalf("got %v, want a Error on %s", err, GradesFile)
 		}
 	})
 	t.Run("RejectsTooManyListItems", func(t *testing.T) {

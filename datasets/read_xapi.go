@@ -274,7 +274,7 @@ func parseResult(r *wireResult, st *Statement) error {
 const StatementsSource = "statements"
 
 // ParseStatementJSON decodes one xAPI statement (a JSON object). A bad field is a
-// *RowError whose Field is a JSON pointer such as /actor/account/name.
+// *Error whose Field is a JSON pointer such as /actor/account/name.
 func ParseStatementJSON(b []byte) (Statement, error) {
 	st, err := parseStatement(b)
 	if err != nil {
@@ -284,7 +284,7 @@ func ParseStatementJSON(b []byte) (Statement, error) {
 }
 
 // ParseStatementsJSON decodes what POST /xapi/statements receives: one statement or an
-// array of them. A bad statement is a *RowError with Line the element index + 1 and
+// array of them. A bad statement is a *Error with Line the element index + 1 and
 // Field a JSON pointer from the document root (/3/verb/id); ids repeated in the batch
 // are refused.
 func ParseStatementsJSON(b []byte) ([]Statement, error) {
@@ -298,7 +298,7 @@ func ParseStatementsJSON(b []byte) ([]Statement, error) {
 	}
 	var raws []json.RawMessage
 	if err := json.Unmarshal(b, &raws); err != nil {
-		return nil, &RowError{File: StatementsSource, Msg: "not a JSON array of statements: " + err.Error()}
+		return nil, &Error{File: StatementsSource, Msg: "not a JSON array of statements: " + err.Error()}
 	}
 	out := make([]Statement, 0, len(raws))
 	first := make(map[string]int, len(raws)) // a batch is small: keep where each id was
@@ -308,7 +308,7 @@ func ParseStatementsJSON(b []byte) ([]Statement, error) {
 			return nil, pointerError(err, "/"+strconv.Itoa(i), i+1)
 		}
 		if j, dup := first[st.ID]; dup {
-			return nil, &RowError{File: StatementsSource, Line: i + 1, Field: pointer("/"+strconv.Itoa(i), []string{"id"}),
+			return nil, &Error{File: StatementsSource, Line: i + 1, Field: pointer("/"+strconv.Itoa(i), []string{"id"}),
 				Msg: fmt.Sprintf("duplicate statement id %q (first at index %d)", st.ID, j)}
 		}
 		first[st.ID] = i
@@ -320,13 +320,13 @@ func ParseStatementsJSON(b []byte) ([]Statement, error) {
 func pointerError(err error, prefix string, line int) error {
 	var je *jsonErr
 	if errors.As(err, &je) {
-		return &RowError{File: StatementsSource, Line: line, Field: pointer(prefix, je.path), Msg: je.msg}
+		return &Error{File: StatementsSource, Line: line, Field: pointer(prefix, je.path), Msg: je.msg}
 	}
-	return &RowError{File: StatementsSource, Line: line, Msg: err.Error()}
+	return &Error{File: StatementsSource, Line: line, Msg: err.Error()}
 }
 
 // ReadStatements streams usage.jsonl: one statement a line, blank lines skipped. A bad
-// statement stops the read with a *RowError naming the line and the dotted field path
+// statement stops the read with a *Error naming the line and the dotted field path
 // (usage.jsonl:12: actor.account.name: missing). Statement ids repeated in the file are
 // refused.
 func (l Limits) ReadStatements(r io.Reader, name string, fn func(Statement) error) error {
@@ -360,21 +360,21 @@ func (l Limits) readStatements(r io.Reader, name string, fn func(Statement, int)
 			continue
 		}
 		if rows++; l.MaxRows > 0 && rows > l.MaxRows {
-			return &RowError{File: name, Line: line, Msg: fmt.Sprintf("more than %d statements", l.MaxRows)}
+			return &Error{File: name, Line: line, Msg: fmt.Sprintf("more than %d statements", l.MaxRows)}
 		}
 		st, err := parseStatement(b)
 		if err != nil {
 			var je *jsonErr
 			if errors.As(err, &je) {
-				return &RowError{File: name, Line: line, Field: dotted(je.path), Msg: je.msg}
+				return &Error{File: name, Line: line, Field: dotted(je.path), Msg: je.msg}
 			}
-			return &RowError{File: name, Line: line, Msg: err.Error()}
+			return &Error{File: name, Line: line, Msg: err.Error()}
 		}
 		if ids.add(st.ID) {
-			return &RowError{File: name, Line: line, Field: "id", Msg: fmt.Sprintf("duplicate statement id %q (already earlier in the file)", st.ID)}
+			return &Error{File: name, Line: line, Field: "id", Msg: fmt.Sprintf("duplicate statement id %q (already earlier in the file)", st.ID)}
 		}
 		if err := fn(st, line); err != nil {
-			var re *RowError
+			var re *Error
 			if errors.As(err, &re) {
 				return err
 			}
@@ -383,7 +383,7 @@ func (l Limits) readStatements(r io.Reader, name string, fn func(Statement, int)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return &RowError{File: name, Line: line + 1, Msg: fmt.Sprintf("line longer than %d bytes", l.MaxLineBytes)}
+			return &Error{File: name, Line: line + 1, Msg: fmt.Sprintf("line longer than %d bytes", l.MaxLineBytes)}
 		}
 		return fmt.Errorf("datasets: reading %s: %w", name, err)
 	}

@@ -157,7 +157,7 @@ func TestMalformedEventsAreRejectedAndChangeNothing(t *testing.T) {
 		t.Run("Grade"+tc.name, func(t *testing.T) {
 			m := NewModel(DefaultModelConfig())
 			_, err := m.BuildProfile(cat, PupilEvents{Student: pupil(), Grades: []datasets.Grade{tc.grade}}, at(12, 0))
-			var re *datasets.RowError
+			var re *datasets.Error
 			if !errors.Is(err, datasets.ErrInvalid) || !errors.As(err, &re) || re.Field != tc.field {
 				t.Fatalf("BuildProfile error %v, want ErrInvalid on field %q", err, tc.field)
 			}

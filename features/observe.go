@@ -40,7 +40,7 @@ func gradeObs(cat *datasets.Catalogue, g *datasets.Grade) (o obs, ok bool, err e
 }
 
 func invalid(kind, id, field, format string, a ...any) error {
-	return &datasets.RowError{File: kind, Field: field, Msg: fmt.Sprintf("%s: ", id) + fmt.Sprintf(format, a...)}
+	return &datasets.Error{File: kind, Field: field, Msg: fmt.Sprintf("%s: ", id) + fmt.Sprintf(format, a...)}
 }
 
 func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }

@@ -110,7 +110,7 @@ func (c Config) withDefaults() Config {
 // immutable snapshot (catalogue, model, layout, aggregates) swapped atomically by Refit,
 // so requests never wait for a refit. Safe for concurrent use.
 type Engine struct {
-	store Store
+	store EngineStore
 	cfg   Config
 
 	snap    atomic.Pointer[snapshot]
@@ -131,7 +131,7 @@ type snapshot struct {
 
 // New loads the catalogue and fitted state from the store, or fits them (Refit) when the
 // store holds none or they no longer match the catalogue.
-func New(ctx context.Context, store Store, cfg Config) (*Engine, error) {
+func New(ctx context.Context, store EngineStore, cfg Config) (*Engine, error) {
 	if store == nil {
 		return nil, fmt.Errorf("recommender.New: nil store: %w", ErrInvalid)
 	}

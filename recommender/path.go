@@ -28,10 +28,10 @@ func (e *Engine) Path(ctx context.Context, r PathRequest) (Path, error) {
 		r.Length = DefaultPathLength
 	}
 	if r.Length < 0 || r.Length > MaxPathLength {
-		return Path{}, fmt.Errorf("recommender.Path: length=%d outside 1..%d: %w", r.Length, MaxPathLength, ErrInvalid)
+		return Path{}, datasets.Errorf(ErrInvalid, "length", "length=%d outside 1..%d", r.Length, MaxPathLength)
 	}
 	if r.Subject == "" || !s.subjects[r.Subject] {
-		return Path{}, fmt.Errorf("recommender.Path: unknown subject %q: %w", r.Subject, ErrInvalid)
+		return Path{}, datasets.Errorf(ErrInvalid, "subject", "unknown subject %q", r.Subject)
 	}
 	st, err := e.store.Student(ctx, r.StudentID)
 	if err != nil {
@@ -422,13 +422,13 @@ func (e *Engine) Decide(ctx context.Context, d Decision) error {
 	switch d.Decision {
 	case DecisionApprove, DecisionReject, DecisionPin:
 	default:
-		return fmt.Errorf("recommender.Decide: decision %q is not approve, reject or pin: %w", d.Decision, ErrInvalid)
+		return datasets.Errorf(ErrInvalid, "/decision", "decision %q is not approve, reject or pin", d.Decision)
 	}
 	if strings.TrimSpace(d.TeacherID) == "" {
-		return fmt.Errorf("recommender.Decide: no teacher: %w", ErrInvalid)
+		return datasets.Errorf(ErrInvalid, "", "no teacher")
 	}
 	if len(d.Comment) > MaxCommentLen {
-		return fmt.Errorf("recommender.Decide: comment over %d bytes: %w", MaxCommentLen, ErrInvalid)
+		return datasets.Errorf(ErrInvalid, "/comment", "comment over %d bytes", MaxCommentLen)
 	}
 	if _, ok := s.cat.Resource(d.ResourceID); !ok {
 		return fmt.Errorf("recommender.Decide: resource %q: %w", d.ResourceID, ErrNotFound)

@@ -36,10 +36,10 @@ func (e *Engine) Recommend(ctx context.Context, r Request) (Recommendations, err
 		r.K = DefaultK
 	}
 	if r.K < 0 || r.K > MaxK {
-		return Recommendations{}, fmt.Errorf("recommender.Recommend: k=%d outside 1..%d: %w", r.K, MaxK, ErrInvalid)
+		return Recommendations{}, datasets.Errorf(ErrInvalid, "k", "k=%d outside 1..%d", r.K, MaxK)
 	}
 	if r.Subject != "" && !s.subjects[r.Subject] {
-		return Recommendations{}, fmt.Errorf("recommender.Recommend: unknown subject %q: %w", r.Subject, ErrInvalid)
+		return Recommendations{}, datasets.Errorf(ErrInvalid, "subject", "unknown subject %q", r.Subject)
 	}
 	st, err := e.store.Student(ctx, r.StudentID)
 	if err != nil {

@@ -8,19 +8,21 @@ package recommender
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/features"
 )
 
-// Domain errors; stores and the engine wrap them with context.
-var (
-	ErrNotFound    = errors.New("not found")
-	ErrConflict    = errors.New("conflicting ids")
-	ErrInvalid     = errors.New("invalid input")
-	ErrUnavailable = errors.New("store unavailable")
+// The domain error codes, re-exported so that recommender's callers need not import
+// datasets to check them. There is one error type, *datasets.Error; these are its codes,
+// usable as sentinels with errors.Is. Stores and the engine return a *datasets.Error
+// (naming the field when there is one) or wrap a code with context.
+const (
+	ErrNotFound    = datasets.ErrNotFound
+	ErrConflict    = datasets.ErrConflict
+	ErrInvalid     = datasets.ErrInvalid
+	ErrUnavailable = datasets.ErrUnavailable
 )
 
 // Filter narrows a vector search. Empty fields do not filter.
@@ -110,40 +112,64 @@ type Served struct {
 	At         time.Time `json:"at"`
 }
 
-// Store is the storage the engine needs. memstore and pgstore implement it and pass the
-// same conformance suite (storetest). Every method is safe for concurrent use.
-type Store interface {
-	VectorSearcher
+// The storage interfaces. Each consumer takes only the few methods it needs, as
+// api/teacher's CatalogueSource does: the engine (EngineStore), the API's own reads
+// (api.Store), the audit spool (AuditAppender), the offline evaluation and cmd/'s wiring.
+// memstore and pgstore implement all of them (Store) and pass one conformance suite
+// (storetest). Every method is safe for concurrent use.
 
+// Ingester applies a batch of school data.
+type Ingester interface {
 	// Ingest validates references against what is stored plus the batch, and applies the
 	// batch all-or-nothing, upserting by id. A batch may hold any mix of entity kinds.
 	// Re-ingesting identical rows changes nothing (and reports nothing changed).
 	Ingest(ctx context.Context, b *datasets.Dataset) (Changed, error)
+}
 
-	// Catalogue returns every competency and resource.
+// CatalogueReader returns every competency and resource.
+type CatalogueReader interface {
 	Catalogue(ctx context.Context) ([]datasets.Competency, []datasets.Resource, error)
+}
 
+// StudentReader finds pupils: what access checks and class views need.
+type StudentReader interface {
 	Student(ctx context.Context, id string) (datasets.Student, error)
 	ClassStudents(ctx context.Context, classID string) ([]datasets.Student, error)
+}
+
+// Pupils reads pupils and their school events.
+type Pupils interface {
+	StudentReader
 	SchoolStudents(ctx context.Context, schoolID string) ([]datasets.Student, error)
 	// StudentIDs lists every pupil id, sorted.
 	StudentIDs(ctx context.Context) ([]string, error)
 	// PupilEvents returns the pupil's grades, absences, non-voided statements and their
 	// class's lessons, each in time order.
 	PupilEvents(ctx context.Context, id string) (features.PupilEvents, error)
-	SetConsent(ctx context.Context, id string, consent bool) error
+}
 
+// ProfileReader reads stored profiles.
+type ProfileReader interface {
 	// Profile returns the stored profile, with its Vector; ErrNotFound when none.
 	Profile(ctx context.Context, id string) (features.Profile, error)
 	// Profiles returns the stored profiles of ids that have one (with Vector), in ids order.
 	Profiles(ctx context.Context, ids []string) ([]features.Profile, error)
+}
+
+// ModelStore keeps what a fit produces: profiles, resource vectors and the model state.
+type ModelStore interface {
+	ProfileReader
 	PutProfiles(ctx context.Context, ps []features.Profile) error
 	// PutResourceVectors replaces the resource vectors (same order as ids).
 	PutResourceVectors(ctx context.Context, schemaVersion int, ids []string, vecs [][]float32) error
-	// Model state: the fitted student model and vector layout, opaque to the store.
-	ModelState(ctx context.Context) ([]byte, error) // ErrNotFound when none yet
+	// ModelState returns the fitted student model and vector layout, opaque to the store;
+	// ErrNotFound when none yet.
+	ModelState(ctx context.Context) ([]byte, error)
 	PutModelState(ctx context.Context, state []byte) error
+}
 
+// DecisionLog keeps teachers' decisions and what was served to pupils.
+type DecisionLog interface {
 	Decisions(ctx context.Context, studentID string) ([]Decision, error) // oldest first
 	AddDecision(ctx context.Context, d Decision) error
 	// DecisionCounts counts decisions by value ("approve", ...) over a school's pupils
@@ -157,18 +183,57 @@ type Store interface {
 	// served and how many of them the pupil then used (any statement on it within window
 	// after being served), and the number of pupils served.
 	Uptake(ctx context.Context, schoolID string, window time.Duration) (UptakeAggregate, error)
+}
 
-	// AppendAudit must be durable when it returns.
-	AppendAudit(ctx context.Context, e AuditEntry) error
-	Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
-
+// PersonalData holds the RGPD operations on one pupil: consent, access, erasure.
+type PersonalData interface {
+	SetConsent(ctx context.Context, id string, consent bool) error
 	Export(ctx context.Context, id string) (Export, error)
 	// DeleteStudent erases every trace of the pupil but the audit entries.
 	DeleteStudent(ctx context.Context, id string) error
+}
+
+// Purger applies the retention periods (cmd/'s purge command).
+type Purger interface {
 	// Purge removes audit entries older than auditBefore and school events (grades,
 	// absences, statements, lessons) older than dataBefore.
 	Purge(ctx context.Context, auditBefore, dataBefore time.Time) (PurgeCounts, error)
+}
 
+// AuditAppender writes the audit trail.
+type AuditAppender interface {
+	// AppendAudit must be durable when it returns.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+}
+
+// AuditLog writes and reads the audit trail.
+type AuditLog interface {
+	AuditAppender
+	Audit(ctx context.Context, q AuditQuery) ([]AuditEntry, error)
+}
+
+// EngineStore is what the Engine reads and writes. It is a composition because the engine
+// is the one consumer of nearly all of the domain's storage: it fits (Pupils, ModelStore),
+// serves (VectorSearcher, DecisionLog), ingests and runs the RGPD operations on behalf of
+// the API. It never touches the audit trail, retention or the connection.
+type EngineStore interface {
+	VectorSearcher
+	Ingester
+	CatalogueReader
+	Pupils
+	ModelStore
+	DecisionLog
+	PersonalData
+}
+
+// Store is everything a complete store implements: what memstore and pgstore state
+// conformance to, what the conformance suite (storetest) exercises, and what cmd/ holds to
+// wire one store into the engine, the API and the purge. Those three need every method;
+// any other consumer declares the small interface it uses instead.
+type Store interface {
+	EngineStore
+	Purger
+	AuditLog
 	Ping(ctx context.Context) error
 	Close() error
 }

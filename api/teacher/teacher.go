@@ -29,7 +29,7 @@ const Prefix = "/teacher"
 
 const cookieName = "parcours_teacher"
 
-// CatalogueSource gives the catalogue (recommender.Store implements it).
+// CatalogueSource gives the catalogue (memstore and pgstore implement it).
 type CatalogueSource interface {
 	Catalogue(ctx context.Context) ([]datasets.Competency, []datasets.Resource, error)
 }

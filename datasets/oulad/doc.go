@@ -13,5 +13,5 @@
 // minimisation), and neither are num_of_prev_attempts, studied_credits or
 // final_result, which Parcours has no use for. Output is deterministic: the same input
 // gives the same bytes. On bad input it writes nothing and returns a
-// *datasets.RowError naming the OULAD file, line and column.
+// *datasets.Error naming the OULAD file, line and column.
 package oulad

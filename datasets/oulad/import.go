@@ -51,7 +51,7 @@ type Summary struct {
 
 // Import reads the OULAD CSVs in inDir and writes a data folder into outDir. It writes
 // every file in full beside the destination first and moves them into place only when
-// all are written, so bad input (a *datasets.RowError) leaves outDir untouched.
+// all are written, so bad input (a *datasets.Error) leaves outDir untouched.
 func Import(inDir, outDir string, progress Progress) (Summary, error) {
 	m := newMeter(inDir, progress)
 	src, err := readSource(inDir, m)

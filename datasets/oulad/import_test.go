@@ -358,9 +358,9 @@ func TestImportRejectsBadInputAndWritesNothing(t *testing.T) {
 				t.Errorf("a failed import left the folder it created (%v)", err)
 			}
 			_, err = Import(in, out, nil)
-			var re *datasets.RowError
+			var re *datasets.Error
 			if !errors.As(err, &re) || !errors.Is(err, datasets.ErrInvalid) {
-				t.Fatalf("Import = %v, want a *datasets.RowError", err)
+				t.Fatalf("Import = %v, want a *datasets.Error", err)
 			}
 			if re.File != tt.file || re.Line != tt.wantLine || re.Field != tt.wantField {
 				t.Errorf("error at %s:%d %q, want %s:%d %q (%v)", re.File, re.Line, re.Field, tt.file, tt.wantLine, tt.wantField, err)
@@ -382,7 +382,7 @@ func TestImportRejectsMissingFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Import(in, t.TempDir(), nil)
-	var re *datasets.RowError
+	var re *datasets.Error
 	if !errors.As(err, &re) || re.File != VLEFile {
 		t.Errorf("Import without %s = %v, want a RowError naming it", VLEFile, err)
 	}

@@ -47,7 +47,7 @@ func openTable(dir, name string, m *meter, optional bool, required ...string) (*
 		return nil, nil
 	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &datasets.RowError{File: name, Msg: "missing: an OULAD folder needs " + strings.Join(requiredFiles, ", ")}
+		return nil, &datasets.Error{File: name, Msg: "missing: an OULAD folder needs " + strings.Join(requiredFiles, ", ")}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("oulad: %w", err)
@@ -64,7 +64,7 @@ func openTable(dir, name string, m *meter, optional bool, required ...string) (*
 	if err != nil {
 		f.Close()
 		if errors.Is(err, io.EOF) {
-			return nil, &datasets.RowError{File: name, Line: 1, Msg: "empty file: the header row is missing"}
+			return nil, &datasets.Error{File: name, Line: 1, Msg: "empty file: the header row is missing"}
 		}
 		return nil, t.csvErr(err)
 	}
@@ -74,7 +74,7 @@ func openTable(dir, name string, m *meter, optional bool, required ...string) (*
 	for _, c := range required {
 		if _, ok := t.pos[c]; !ok {
 			f.Close()
-			return nil, &datasets.RowError{File: name, Line: 1, Field: c, Msg: "missing column"}
+			return nil, &datasets.Error{File: name, Line: 1, Field: c, Msg: "missing column"}
 		}
 	}
 	t.line = 1
@@ -88,7 +88,7 @@ func (t *table) close() { t.f.Close() }
 func (t *table) csvErr(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &datasets.RowError{File: t.name, Line: pe.Line, Msg: pe.Err.Error()}
+		return &datasets.Error{File: t.name, Line: pe.Line, Msg: pe.Err.Error()}
 	}
 	return fmt.Errorf("oulad: reading %s: %w", t.name, err)
 }
@@ -108,7 +108,7 @@ func (t *table) next() (bool, error) {
 }
 
 func (t *table) fail(col, format string, args ...any) error {
-	return &datasets.RowError{File: t.name, Line: t.line, Field: col, Msg: fmt.Sprintf(format, args...)}
+	return &datasets.Error{File: t.name, Line: t.line, Field: col, Msg: fmt.Sprintf(format, args...)}
 }
 
 // str returns a trimmed value; OULAD writes a missing value as "" or "?".

@@ -27,11 +27,11 @@ func csvLine(i int) int   { return i + 2 }
 func jsonlLine(i int) int { return i + 1 }
 
 func rowErr(file string, line int, field, format string, args ...any) error {
-	return &datasets.RowError{File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
+	return &datasets.Error{File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-func conflict(file string, line int, format string, args ...any) error {
-	return fmt.Errorf("%s:%d: %s: %w", file, line, fmt.Sprintf(format, args...), recommender.ErrConflict)
+func conflict(file string, line int, field, format string, args ...any) error {
+	return &datasets.Error{Code: datasets.ErrConflict, File: file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
 // batchIndex maps each id of one entity kind in the batch to its position, and rejects
@@ -275,7 +275,7 @@ func (s *Store) checkGrades(b *batch) error {
 			return rowErr(fileGrades, line, "coefficient", "must be zero or positive")
 		}
 		if old, ok := s.grades[g.ID]; ok && old.StudentID != g.StudentID {
-			return conflict(fileGrades, line, "grade %q belongs to another student", g.ID)
+			return conflict(fileGrades, line, "student_id", "grade %q belongs to another student", g.ID)
 		}
 	}
 	return nil
@@ -293,7 +293,7 @@ func (s *Store) checkAbsences(b *batch) error {
 			return rowErr(fileAbsences, line, "end", "before start")
 		}
 		if old, ok := s.absences[a.ID]; ok && old.StudentID != a.StudentID {
-			return conflict(fileAbsences, line, "absence %q belongs to another student", a.ID)
+			return conflict(fileAbsences, line, "student_id", "absence %q belongs to another student", a.ID)
 		}
 	}
 	return nil
@@ -330,7 +330,7 @@ func (s *Store) checkStatements(b *batch) error {
 		}
 		// xAPI: a statement id is immutable; the same content again is no change.
 		if old, ok := s.statements[x.ID]; ok && !sameStatement(old, x) {
-			return conflict(fileUsage, line, "statement %q already stored with other content", x.ID)
+			return conflict(fileUsage, line, "id", "statement %q already stored with other content", x.ID)
 		}
 	}
 	return nil

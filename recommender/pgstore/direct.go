@@ -26,7 +26,7 @@ func ingestDirect(ctx context.Context, tx pgx.Tx, k kind) (changed []string, ok 
 	for i := range k.n {
 		inBatch[k.id(i)] = true
 	}
-	var first *datasets.RowError
+	var first *datasets.Error
 	for _, r := range k.refs {
 		re, err := checkRefDirect(ctx, tx, k, r, inBatch)
 		if err != nil {
@@ -90,7 +90,7 @@ func ingestDirect(ctx context.Context, tx pgx.Tx, k kind) (changed []string, ok 
 // checkRefDirect looks up the distinct ids the batch refers to under r and returns the
 // first line that names a missing one. Ids of the batch's own kind (a prerequisite, a
 // voided statement) may also be in the batch.
-func checkRefDirect(ctx context.Context, tx pgx.Tx, k kind, r refCheck, inBatch map[string]bool) (*datasets.RowError, error) {
+func checkRefDirect(ctx context.Context, tx pgx.Tx, k kind, r refCheck, inBatch map[string]bool) (*datasets.Error, error) {
 	firstLine := map[string]int{}
 	var want []string
 	for i := range k.n {
@@ -116,10 +116,10 @@ func checkRefDirect(ctx context.Context, tx pgx.Tx, k kind, r refCheck, inBatch 
 	for _, f := range found {
 		delete(firstLine, f)
 	}
-	var bad *datasets.RowError
+	var bad *datasets.Error
 	for v, line := range firstLine {
 		if bad == nil || line < bad.Line || (line == bad.Line && v < bad.Msg) {
-			bad = &datasets.RowError{File: k.file, Line: line, Field: r.field, Msg: v}
+			bad = &datasets.Error{File: k.file, Line: line, Field: r.field, Msg: v}
 		}
 	}
 	if bad != nil {

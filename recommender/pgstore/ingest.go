@@ -173,7 +173,7 @@ func (s *Store) ingestKind(ctx context.Context, tx pgx.Tx, k kind) ([]string, er
 		return nil, err
 	}
 	// Every reference check runs, so that the error names the batch's first bad line.
-	var first *datasets.RowError
+	var first *datasets.Error
 	for _, r := range k.refs {
 		re, err := checkRef(ctx, tx, k, stage, r)
 		if err != nil {
@@ -199,14 +199,14 @@ func checkIDs(k kind) error {
 	for i := 0; i < k.n; i++ {
 		id := k.id(i)
 		if id == "" {
-			return &datasets.RowError{File: k.file, Line: k.lineOf(i), Field: k.idField, Msg: "empty id"}
+			return &datasets.Error{File: k.file, Line: k.lineOf(i), Field: k.idField, Msg: "empty id"}
 		}
 		if _, dup := seen[id]; dup {
-			return &datasets.RowError{File: k.file, Line: k.lineOf(i), Field: k.idField, Msg: fmt.Sprintf("duplicate id %q in the batch", id)}
+			return &datasets.Error{File: k.file, Line: k.lineOf(i), Field: k.idField, Msg: fmt.Sprintf("duplicate id %q in the batch", id)}
 		}
 		seen[id] = struct{}{}
 		if field, msg := k.check(i); field != "" {
-			return &datasets.RowError{File: k.file, Line: k.lineOf(i), Field: field, Msg: msg}
+			return &datasets.Error{File: k.file, Line: k.lineOf(i), Field: field, Msg: msg}
 		}
 	}
 	return nil
@@ -225,7 +225,8 @@ func checkOwner(ctx context.Context, tx pgx.Tx, k kind, stage string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", k.file, wrap(err))
 	}
-	return fmt.Errorf("%s:%d: %s %q is stored for another %s: %w", k.file, line, k.idField, id, k.owner, recommender.ErrConflict)
+	return &datasets.Error{Code: datasets.ErrConflict, File: k.file, Line: line, Field: k.owner,
+		Msg: fmt.Sprintf("%s %q is stored for another %s", k.idField, id, k.owner)}
 }
 
 // checkSameStatements enforces xAPI's immutability: a statement id, once stored, names
@@ -243,7 +244,7 @@ func checkSameStatements(ctx context.Context, tx pgx.Tx, stage string) error {
 	if err != nil {
 		return fmt.Errorf("usage.jsonl: %w", wrap(err))
 	}
-	return fmt.Errorf("usage.jsonl:%d: statement %q is stored with other content: %w", line, id, recommender.ErrConflict)
+	return &datasets.Error{Code: datasets.ErrConflict, File: "usage.jsonl", Line: line, Field: "id", Msg: fmt.Sprintf("statement %q is stored with other content", id)}
 }
 
 // upsert rewrites the stored rows whose content differs and inserts the new ones, so that
@@ -306,7 +307,7 @@ func upsert(ctx context.Context, tx pgx.Tx, k kind, stage string) ([]string, err
 	return sortedKeys(seen), nil
 }
 
-func checkRef(ctx context.Context, tx pgx.Tx, k kind, stage string, r refCheck) (*datasets.RowError, error) {
+func checkRef(ctx context.Context, tx pgx.Tx, k kind, stage string, r refCheck) (*datasets.Error, error) {
 	where := "TRUE"
 	if r.where != "" {
 		where = r.where
@@ -328,7 +329,7 @@ func checkRef(ctx context.Context, tx pgx.Tx, k kind, stage string, r refCheck) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: check %s: %w", k.file, r.field, wrap(err))
 	}
-	return &datasets.RowError{File: k.file, Line: line, Field: r.field, Msg: fmt.Sprintf("%s %q", r.msg, val)}, nil
+	return &datasets.Error{File: k.file, Line: line, Field: r.field, Msg: fmt.Sprintf("%s %q", r.msg, val)}, nil
 }
 
 // checkAcyclic loads the whole competency graph (stored plus batch, a few thousand rows
@@ -363,7 +364,7 @@ func checkAcyclic(ctx context.Context, tx pgx.Tx, batch []datasets.Competency) e
 			break
 		}
 	}
-	return &datasets.RowError{File: "competencies.csv", Line: line, Field: "prerequisites",
+	return &datasets.Error{File: "competencies.csv", Line: line, Field: "prerequisites",
 		Msg: "prerequisite cycle: " + strings.Join(cycle, " -> ")}
 }
 

@@ -192,7 +192,7 @@ func TestIngestRejects(t *testing.T) {
 				s := openStore(t)
 				mode.set(s)
 				_, err := s.Ingest(context.Background(), tc.batch())
-				var re *datasets.RowError
+				var re *datasets.Error
 				if !errors.As(err, &re) {
 					t.Fatalf("Ingest error = %v, want a RowError", err)
 				}

@@ -8,7 +8,7 @@
 //
 // Where recommender.Store leaves a choice open, the suite pins it down:
 //
-//   - Ingest errors. A bad value or reference is a wrapped *datasets.RowError, so
+//   - Ingest errors. A bad value or reference is a wrapped *datasets.Error, so
 //     errors.Is finds datasets.ErrInvalid (not recommender.ErrInvalid: api/ maps both to
 //     400, as it must for the data-folder readers' errors anyway). File is the
 //     entity's data-folder file ("grades.csv", "usage.jsonl", ...); Line is index+2 for

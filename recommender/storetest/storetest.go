@@ -119,15 +119,15 @@ func mustIngest(tb testing.TB, st recommender.Store, ds *datasets.Dataset) recom
 	return ch
 }
 
-// wantRowError checks that err is a *datasets.RowError at file:line naming field.
+// wantRowError checks that err is a *datasets.Error at file:line naming field.
 func wantRowError(tb testing.TB, err error, file string, line int, field string) {
 	tb.Helper()
 	if err == nil {
 		tb.Fatalf("err = nil, want a RowError at %s:%d (%s)", file, line, field)
 	}
-	var re *datasets.RowError
+	var re *datasets.Error
 	if !errors.As(err, &re) {
-		tb.Fatalf("err = %v (%T), want a *datasets.RowError at %s:%d (%s)", err, err, file, line, field)
+		tb.Fatalf("err = %v (%T), want a *datasets.Error at %s:%d (%s)", err, err, file, line, field)
 	}
 	if re.File != file || re.Line != line || (field != "" && re.Field != field) {
 		tb.Fatalf("RowError at %s:%d (%s), want %s:%d (%s); err: %v", re.File, re.Line, re.Field, file, line, field, err)
