@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"strconv"
 
 	"github.com/parcours-ent/parcours/recommender"
 )
@@ -16,16 +18,19 @@ func bucketOf(studentID string) string { return "p:" + studentID }
 // cachedAnswer serves kind/query for a pupil from the cache, or computes it once however
 // many identical requests miss together (singleflight), and stores it under the version
 // read before computing: the cache refuses it if the pupil's bucket was dropped since.
-// The field holds the model version, so a refit makes older entries unreachable.
-// A cache failure is counted and the answer computed; it never fails the request.
+// The field holds the model version and the pupil's generation as the store of record
+// has it now (acc, read by this request), so a refit, and any change to the pupil's
+// class, consent, profile or decisions by whoever made it, make older entries
+// unreachable even when the cache could not be cleared. A cache failure is counted and
+// the answer computed; it never fails the request.
 //
 // It returns the answer as JSON. A cached answer is sent as stored, its closing
 // "source":"computed" turned into "source":"cache" (a fallback answer stays "fallback"),
 // so a hit costs no decoding.
-func cachedAnswer[T any](ctx context.Context, s *Server, kind, studentID, query string,
+func cachedAnswer[T any](ctx context.Context, s *Server, kind string, acc recommender.Access, query string,
 	compute func(context.Context) (T, error)) ([]byte, error) {
-	bucket := bucketOf(studentID)
-	field := kind + "|" + s.eng.ModelVersion() + "|" + query
+	bucket := bucketOf(acc.StudentID)
+	field := kind + "|" + s.eng.ModelVersion() + "|g" + strconv.FormatInt(acc.Generation, 36) + "|" + query
 	version := ""
 	if s.cache != nil {
 		v, val, ok, err := s.cache.Lookup(ctx, bucket, field, s.cfg.CacheTTL)
@@ -80,8 +85,9 @@ var (
 	cacheTail    = []byte(`,"source":"` + recommender.SourceCache + `"}`)
 )
 
-// invalidate drops the pupils' buckets. A failure is counted and logged: the write that
-// caused it has succeeded, and the entries expire within CacheTTL.
+// invalidate drops the pupils' buckets. A failure is counted, logged and returned: writes
+// that change access or consent fail with errCacheUnclear, the others go on (the
+// generation keeps their pupils' old answers unreachable anyway).
 func (s *Server) invalidate(ctx context.Context, studentIDs []string) error {
 	if s.cache == nil || len(studentIDs) == 0 {
 		return nil
@@ -97,3 +103,12 @@ func (s *Server) invalidate(ctx context.Context, studentIDs []string) error {
 	}
 	return nil
 }
+
+// errCacheUnclear answers a write that changes access or consent when the cache cannot be
+// cleared: nothing was changed, the client retries.
+var errCacheUnclear = newProblem(http.StatusServiceUnavailable, "the cache cannot be cleared; nothing was changed; retry later")
+
+// errCacheUnclearAfter answers such a write that was stored but whose cache could not be
+// cleared afterwards (the generation keeps stale answers unreachable): the write is
+// idempotent, the client retries until it succeeds.
+var errCacheUnclearAfter = newProblem(http.StatusServiceUnavailable, "stored, but the cache could not be cleared; retry the same request")

@@ -147,6 +147,13 @@ func (f *flakyStore) Student(ctx context.Context, id string) (datasets.Student, 
 	return f.Store.Student(ctx, id)
 }
 
+func (f *flakyStore) Access(ctx context.Context, id string) (recommender.Access, error) {
+	if f.down.Load() {
+		return recommender.Access{}, f.err("Access")
+	}
+	return f.Store.Access(ctx, id)
+}
+
 func (f *flakyStore) PupilEvents(ctx context.Context, id string) (features.PupilEvents, error) {
 	if f.down.Load() {
 		return features.PupilEvents{}, f.err("PupilEvents")

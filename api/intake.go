@@ -101,7 +101,19 @@ func (s *Server) postIngest(c *gin.Context) {
 
 // ingest hands a validated batch to the engine (all or nothing) and drops the cache of
 // every pupil it names or changed.
+//
+// A batch of students may change a pupil's class or consent, that is who may read them
+// and what may be served: like an erasure it is refused while the cache cannot be
+// cleared, and reported as failed (to be retried: ingest is idempotent) when the cache
+// could not be cleared after it was stored.
 func (s *Server) ingest(ctx context.Context, d *datasets.Dataset) (ingestResult, error) {
+	var rostered []string
+	for _, x := range d.Students {
+		rostered = append(rostered, x.ID)
+	}
+	if err := s.invalidate(ctx, rostered); err != nil {
+		return ingestResult{}, errCacheUnclear
+	}
 	ch, err := s.eng.Ingest(ctx, d)
 	if err != nil {
 		return ingestResult{}, err
@@ -134,7 +146,9 @@ func (s *Server) ingest(ctx context.Context, d *datasets.Dataset) (ingestResult,
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	_ = s.invalidate(ctx, ids)
+	if err := s.invalidate(ctx, ids); err != nil && len(rostered) > 0 {
+		return ingestResult{}, errCacheUnclearAfter
+	}
 	rows := len(d.Competencies) + len(d.Resources) + len(d.Students) + len(d.Lessons) +
 		len(d.Grades) + len(d.Absences) + len(d.Statements)
 	return ingestResult{Rows: rows, Students: len(ch.Students), Classes: len(ch.Classes), Catalogue: ch.Catalogue}, nil

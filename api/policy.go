@@ -29,6 +29,10 @@ type target struct {
 	StudentID string
 	ClassID   string
 	SchoolID  string
+	// access is the pupil's row of record when the caller has read it already (nil with
+	// accessRead set: the pupil is unknown), so that a teacher's check reads it only once.
+	access     *recommender.Access
+	accessRead bool
 }
 
 // authorize is the one place that decides access: role × action × target. It returns nil,
@@ -47,11 +51,11 @@ func (s *Server) authorize(ctx context.Context, cl *Claims, act action, t target
 		case RoleParent:
 			return allowIf(slices.Contains(cl.Students, t.StudentID))
 		case RoleTeacher:
-			return s.teachesPupil(ctx, cl, t.StudentID)
+			return s.teachesPupil(ctx, cl, t)
 		}
 	case actDecide:
 		if cl.Role == RoleTeacher {
-			return s.teachesPupil(ctx, cl, t.StudentID)
+			return s.teachesPupil(ctx, cl, t)
 		}
 	case actOverview:
 		if cl.Role == RoleTeacher {
@@ -90,52 +94,27 @@ func allowIf(ok bool) error {
 	return errForbidden
 }
 
-// teachesPupil looks up the pupil's class: an unknown pupil is forbidden, like another
-// teacher's pupil, so that a teacher cannot probe which ids exist.
-func (s *Server) teachesPupil(ctx context.Context, cl *Claims, studentID string) error {
+// teachesPupil checks the pupil's class as the store of record has it now, never as a
+// cache remembers it: a class change, by the API or by `parcours ingest`, revokes the
+// old teacher's access at once. An unknown pupil is forbidden, like another teacher's
+// pupil, so that a teacher cannot probe which ids exist.
+func (s *Server) teachesPupil(ctx context.Context, cl *Claims, t target) error {
 	if len(cl.Classes) == 0 {
 		return errForbidden
 	}
-	classID, err := s.pupilClass(ctx, studentID)
-	switch {
-	case errors.Is(err, recommender.ErrNotFound):
-		return errForbidden
-	case err != nil:
-		return err
-	}
-	return allowIf(slices.Contains(cl.Classes, classID))
-}
-
-// pupilClass returns the pupil's class, from the pupil's cache bucket when it holds it
-// (it is dropped with the rest whenever the pupil's rows change), else from the store.
-// So a teacher's cached read needs no store query, and still works while it is down.
-func (s *Server) pupilClass(ctx context.Context, studentID string) (string, error) {
-	const field = "class"
-	version := ""
-	if s.cache != nil {
-		v, val, ok, err := s.cache.Lookup(ctx, bucketOf(studentID), field, s.cfg.CacheTTL)
+	acc := t.access
+	if !t.accessRead {
+		a, err := s.store.Access(ctx, t.StudentID)
 		switch {
+		case errors.Is(err, recommender.ErrNotFound):
 		case err != nil:
-			s.metrics.cache.WithLabelValues(field, "error").Inc()
-		case ok:
-			s.metrics.cache.WithLabelValues(field, "hit").Inc()
-			return string(val), nil
+			return err
 		default:
-			s.metrics.cache.WithLabelValues(field, "miss").Inc()
-			version = v
+			acc = &a
 		}
 	}
-	st, err := s.store.Student(ctx, studentID)
-	if err != nil {
-		if errors.Is(err, recommender.ErrNotFound) && version != "" {
-			_ = s.cache.Drop(ctx, bucketOf(studentID)) // no key for ids that do not exist
-		}
-		return "", err
+	if acc == nil {
+		return errForbidden
 	}
-	if version != "" {
-		if _, err := s.cache.Store(ctx, bucketOf(studentID), version, field, []byte(st.ClassID), s.cfg.CacheTTL); err != nil {
-			s.metrics.cache.WithLabelValues(field, "error").Inc()
-		}
-	}
-	return st.ClassID, nil
+	return allowIf(slices.Contains(cl.Classes, acc.ClassID))
 }

@@ -63,13 +63,21 @@ var (
 	errUnavailable = newProblem(http.StatusServiceUnavailable, "a store is unreachable and no cached answer can serve this request; retry later")
 )
 
+// retryAfterUnavailable is the Retry-After of every 503, in seconds: long enough for a
+// circuit breaker to probe again or a PostgreSQL failover to finish, short enough that a
+// page retries while its reader waits.
+const retryAfterUnavailable = "5"
+
 // writeProblem answers with p as application/problem+json and aborts the chain.
 func writeProblem(c *gin.Context, p *Problem) {
 	q := *p
 	q.Instance = c.Request.URL.Path
 	c.Header("Content-Type", "application/problem+json")
-	if q.Status == http.StatusTooManyRequests {
+	switch q.Status {
+	case http.StatusTooManyRequests:
 		c.Header("Retry-After", "1")
+	case http.StatusServiceUnavailable:
+		c.Header("Retry-After", retryAfterUnavailable)
 	}
 	if q.Status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="parcours"`)

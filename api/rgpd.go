@@ -31,11 +31,21 @@ func (s *Server) putConsent(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.eng.SetConsent(c.Request.Context(), id, *b.Personalization); err != nil {
+	// Consent decides what may be served: like an erasure, the change is refused while
+	// the cache cannot be cleared, and reported as failed if it could not be cleared after.
+	ctx := c.Request.Context()
+	if err := s.invalidate(ctx, []string{id}); err != nil {
+		writeProblem(c, errCacheUnclear)
+		return
+	}
+	if err := s.eng.SetConsent(ctx, id, *b.Personalization); err != nil {
 		s.fail(c, err)
 		return
 	}
-	_ = s.invalidate(c.Request.Context(), []string{id})
+	if err := s.invalidate(ctx, []string{id}); err != nil {
+		writeProblem(c, errCacheUnclearAfter)
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"student_id": id, "personalization": *b.Personalization})
 }
 

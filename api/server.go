@@ -321,6 +321,7 @@ func (s *Server) readyz(c *gin.Context) {
 	}
 	if !ready {
 		c.Header("Content-Type", "application/problem+json")
+		c.Header("Retry-After", retryAfterUnavailable)
 		p := newProblem(http.StatusServiceUnavailable, "a store is unreachable")
 		c.JSON(http.StatusServiceUnavailable, gin.H{"type": p.Type, "title": p.Title, "status": p.Status,
 			"detail": p.Detail, "instance": c.Request.URL.Path, "checks": checks})

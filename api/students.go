@@ -87,6 +87,37 @@ func (s *Server) pupilID(c *gin.Context, act action) (string, bool) {
 	return id, true
 }
 
+// readablePupil validates the :id path parameter, reads the pupil's access row from the
+// store of record (class, consent, generation: one primary-key read) and authorises act
+// with it. An unknown pupil is 403 to whom may not know (teachers), 404 to whom may.
+func (s *Server) readablePupil(c *gin.Context, act action) (recommender.Access, bool) {
+	id := c.Param("id")
+	if p := checkID("id", id); p != nil {
+		writeProblem(c, p)
+		return recommender.Access{}, false
+	}
+	ctx := c.Request.Context()
+	acc, err := s.store.Access(ctx, id)
+	known := err == nil
+	if err != nil && !errors.Is(err, recommender.ErrNotFound) {
+		s.fail(c, err)
+		return recommender.Access{}, false
+	}
+	t := target{StudentID: id, accessRead: true}
+	if known {
+		t.access = &acc
+	}
+	if err := s.authorize(ctx, claimsOf(c), act, t); err != nil {
+		s.fail(c, err)
+		return recommender.Access{}, false
+	}
+	if !known {
+		s.fail(c, err)
+		return recommender.Access{}, false
+	}
+	return acc, true
+}
+
 func firstProblem(ps ...*Problem) *Problem {
 	for _, p := range ps {
 		if p != nil {
@@ -104,13 +135,13 @@ func (s *Server) getRecommendations(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	id, ok := s.pupilID(c, actReadPupil)
+	acc, ok := s.readablePupil(c, actReadPupil)
 	if !ok {
 		return
 	}
-	req := recommender.Request{StudentID: id, K: k, Subject: subject, Lang: lang}
+	req := recommender.Request{StudentID: acc.StudentID, K: k, Subject: subject, Lang: lang}
 	query := "k=" + strconv.Itoa(k) + "&subject=" + subject + "&lang=" + lang
-	serveCachedRead(c, s, "recommendations", id, query,
+	serveCachedRead(c, s, "recommendations", acc, query,
 		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) })
 }
 
@@ -125,26 +156,26 @@ func (s *Server) getPath(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	id, ok := s.pupilID(c, actReadPupil)
+	acc, ok := s.readablePupil(c, actReadPupil)
 	if !ok {
 		return
 	}
-	req := recommender.PathRequest{StudentID: id, Subject: subject, Length: length, Lang: lang}
+	req := recommender.PathRequest{StudentID: acc.StudentID, Subject: subject, Length: length, Lang: lang}
 	query := "length=" + strconv.Itoa(length) + "&subject=" + subject + "&lang=" + lang
-	serveCachedRead(c, s, "path", id, query,
+	serveCachedRead(c, s, "path", acc, query,
 		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) })
 }
 
 // serveCachedRead answers a read of a pupil's computed data (kind "recommendations" or
 // "path") from the cache or by computing it, audits the read as kind+".read" before the
 // answer leaves, and sends it.
-func serveCachedRead[T any](c *gin.Context, s *Server, kind, id, query string, compute func(context.Context) (T, error)) {
-	body, err := cachedAnswer(c.Request.Context(), s, kind, id, query, compute)
+func serveCachedRead[T any](c *gin.Context, s *Server, kind string, acc recommender.Access, query string, compute func(context.Context) (T, error)) {
+	body, err := cachedAnswer(c.Request.Context(), s, kind, acc, query, compute)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if err := s.audit(c, action(kind+".read"), id); err != nil {
+	if err := s.audit(c, action(kind+".read"), acc.StudentID); err != nil {
 		s.fail(c, err)
 		return
 	}

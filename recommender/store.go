@@ -134,6 +134,9 @@ type CatalogueReader interface {
 // StudentReader finds pupils: what access checks and class views need.
 type StudentReader interface {
 	Student(ctx context.Context, id string) (datasets.Student, error)
+	// Access reads the pupil's class, consent and generation by primary key (see Access);
+	// ErrNotFound when unknown.
+	Access(ctx context.Context, id string) (Access, error)
 	ClassStudents(ctx context.Context, classID string) ([]datasets.Student, error)
 }
 

@@ -46,6 +46,7 @@ func (s *Store) PutProfiles(ctx context.Context, ps []features.Profile) error {
 	}
 	for _, p := range ps {
 		s.profiles[p.StudentID] = copyProfile(p)
+		s.bump(p.StudentID) // answers follow the profile
 	}
 	return nil
 }
@@ -100,6 +101,7 @@ func (s *Store) AddDecision(ctx context.Context, d recommender.Decision) error {
 		i--
 	}
 	s.decisions[d.StudentID] = slices.Insert(list, i, d)
+	s.bump(d.StudentID)
 	return nil
 }
 
@@ -289,6 +291,7 @@ func (s *Store) DeleteStudent(ctx context.Context, id string) error {
 	removeFrom(s.byClass, st.ClassID, id)
 	removeFrom(s.bySchool, st.SchoolID, id)
 	delete(s.students, id)
+	delete(s.gen, id)
 	delete(s.profiles, id)
 	delete(s.decisions, id)
 	delete(s.served, id)

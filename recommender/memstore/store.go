@@ -32,6 +32,10 @@ type Store struct {
 	comps    map[string]datasets.Competency
 	res      map[string]datasets.Resource
 	students map[string]datasets.Student
+	// gen is each pupil's generation (recommender.Access), drawn from genSeq, which never
+	// goes back: a pupil erased and created again gets a generation never seen before.
+	gen      map[string]int64
+	genSeq   int64
 	byClass  map[string]idSet // class id -> pupil ids
 	bySchool map[string]idSet // school id -> pupil ids
 
@@ -65,6 +69,7 @@ func New() *Store {
 		comps:          map[string]datasets.Competency{},
 		res:            map[string]datasets.Resource{},
 		students:       map[string]datasets.Student{},
+		gen:            map[string]int64{},
 		byClass:        map[string]idSet{},
 		bySchool:       map[string]idSet{},
 		lessons:        map[string]datasets.Lesson{},
@@ -117,6 +122,23 @@ func (s *Store) Student(ctx context.Context, id string) (datasets.Student, error
 	return st, nil
 }
 
+// Access reads the pupil's class, consent and generation.
+func (s *Store) Access(ctx context.Context, id string) (recommender.Access, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st, ok := s.students[id]
+	if !ok {
+		return recommender.Access{}, notFound("Access", "student", id)
+	}
+	return recommender.Access{StudentID: id, SchoolID: st.SchoolID, ClassID: st.ClassID, Consent: st.Consent, Generation: s.gen[id]}, nil
+}
+
+// bump gives the pupil a new generation. Callers hold s.mu for writing.
+func (s *Store) bump(id string) {
+	s.genSeq++
+	s.gen[id] = s.genSeq
+}
+
 // putStudent inserts or replaces a pupil row and keeps the class and school indexes.
 func (s *Store) putStudent(st datasets.Student) {
 	if old, ok := s.students[st.ID]; ok {
@@ -124,6 +146,7 @@ func (s *Store) putStudent(st datasets.Student) {
 		removeFrom(s.bySchool, old.SchoolID, st.ID)
 	}
 	s.students[st.ID] = st
+	s.bump(st.ID)
 	addTo(s.byClass, st.ClassID, st.ID)
 	addTo(s.bySchool, st.SchoolID, st.ID)
 }
@@ -248,6 +271,7 @@ func (s *Store) SetConsent(ctx context.Context, id string, consent bool) error {
 	}
 	st.Consent = consent
 	s.students[id] = st
+	s.bump(id)
 	return nil
 }
 

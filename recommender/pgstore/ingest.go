@@ -284,6 +284,9 @@ func upsert(ctx context.Context, tx pgx.Tx, k kind, stage string) ([]string, err
 			old = append(old, "t."+c)
 			neu = append(neu, "s."+c)
 		}
+		if k.table == "students" {
+			set = append(set, nextGeneration) // new rows take the column's default
+		}
 		if err := collect(fmt.Sprintf(`UPDATE %s t SET %s FROM %s s WHERE t.id = s.id AND (%s) IS DISTINCT FROM (%s) RETURNING t.%s`,
 			k.table, strings.Join(set, ", "), stage, strings.Join(old, ", "), strings.Join(neu, ", "), k.returns)); err != nil {
 			return nil, err

@@ -79,6 +79,23 @@ func student(ctx context.Context, q querier, id string) (datasets.Student, error
 	return st, wrap(err)
 }
 
+// Access reads the pupil's class, consent and generation: one primary-key read.
+func (s *Store) Access(ctx context.Context, id string) (recommender.Access, error) {
+	a := recommender.Access{StudentID: id}
+	err := s.db.QueryRow(ctx, `SELECT school_id, class_id, consent, generation FROM students WHERE id = $1`, id).
+		Scan(&a.SchoolID, &a.ClassID, &a.Consent, &a.Generation)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return recommender.Access{}, fmt.Errorf("pgstore.Access: student %q: %w", id, recommender.ErrNotFound)
+	}
+	if err != nil {
+		return recommender.Access{}, fmt.Errorf("pgstore.Access: %w", wrap(err))
+	}
+	return a, nil
+}
+
+// nextGeneration is the SQL that gives a pupil a new generation (see Access).
+const nextGeneration = `generation = nextval('pupil_generation')`
+
 // ClassStudents returns a class's pupils, by id.
 func (s *Store) ClassStudents(ctx context.Context, classID string) ([]datasets.Student, error) {
 	return s.students(ctx, "pgstore.ClassStudents", `WHERE class_id = $1`, classID)
@@ -116,7 +133,7 @@ func (s *Store) StudentIDs(ctx context.Context) ([]string, error) {
 
 // SetConsent records the pupil's consent to personalisation; ErrNotFound when unknown.
 func (s *Store) SetConsent(ctx context.Context, id string, consent bool) error {
-	tag, err := s.db.Exec(ctx, `UPDATE students SET consent = $2 WHERE id = $1`, id, consent)
+	tag, err := s.db.Exec(ctx, `UPDATE students SET consent = $2, `+nextGeneration+` WHERE id = $1`, id, consent)
 	if err != nil {
 		return fmt.Errorf("pgstore.SetConsent: %w", wrap(err))
 	}

@@ -73,8 +73,10 @@ func (s *Store) AddDecision(ctx context.Context, d recommender.Decision) error {
 	if d.At.IsZero() {
 		d.At = time.Now()
 	}
-	tag, err := s.db.Exec(ctx, `INSERT INTO decisions (student_id, resource_id, decision, comment, teacher_id, at)
-		SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM resources WHERE id = $2)`,
+	// The pupil's answers change with the decision: a new generation in the same statement.
+	tag, err := s.db.Exec(ctx, `WITH ins AS (INSERT INTO decisions (student_id, resource_id, decision, comment, teacher_id, at)
+		SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM resources WHERE id = $2) RETURNING student_id)
+		UPDATE students SET `+nextGeneration+` WHERE id IN (SELECT student_id FROM ins)`,
 		d.StudentID, d.ResourceID, d.Decision, d.Comment, d.TeacherID, d.At)
 	if err != nil {
 		return fmt.Errorf("pgstore.AddDecision: %w", wrap(err))

@@ -97,6 +97,12 @@ func (s *Store) PutProfiles(ctx context.Context, ps []features.Profile) error {
 				schema_version = EXCLUDED.schema_version, updated_at = EXCLUDED.updated_at`,
 			p.StudentID, data, emb, p.SchemaVersion)
 	}
+	// Answers follow the profile: its pupils get a new generation in the same transaction.
+	ids := make([]string, len(ps))
+	for i := range ps {
+		ids[i] = ps[i].StudentID
+	}
+	batch.Queue(`UPDATE students SET `+nextGeneration+` WHERE id = ANY($1)`, ids)
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		return tx.SendBatch(ctx, batch).Close()
 	})

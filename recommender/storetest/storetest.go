@@ -67,6 +67,8 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"PupilEventsInTimeOrder", s.pupilEventsInTimeOrder},
 		{"SetConsentPersists", s.setConsentPersists},
 		{"MovedPupilSeesNewTimetable", s.movedPupilSeesNewTimetable},
+		// access.go
+		{"AccessGenerationChangesWithEveryWrite", s.accessGenerationChangesWithEveryWrite},
 		// search.go
 		{"SearchIsExactOnSmallSet", s.searchIsExactOnSmallSet},
 		{"SearchHonoursFilters", s.searchHonoursFilters},
