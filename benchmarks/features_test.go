@@ -254,7 +254,7 @@ func TestFeaturesOULAD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, err := features.EvalMastery(tr, te, features.DefaultKTConfig())
+	mt, err := features.EvalMastery(tr, te, features.EvalOptions{Model: features.DefaultModelConfig()})
 	if err != nil {
 		t.Fatal(err)
 	}

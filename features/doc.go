@@ -29,8 +29,11 @@
 // failed, scored) is not counted again when answered statements were sent since the
 // attempt began. Statements on an object outside the catalogue feed usage only.
 //
-// A resource's Difficulty is the learned one once MinItemN pupils answered it, else the
-// catalogue's (an expert's estimate beats a handful of answers). Fit learns items pupil
+// A resource's Difficulty is the learned one once MinItemN pupils answered it, else its
+// prior: the catalogue's plus the mean offset (learned − catalogue difficulty) of its
+// competencies' learned resources (of every learned resource when none of them has
+// one). On logs without catalogue difficulties the prior is the mean learned difficulty
+// of the item's skills; an item learns from that prior. Fit learns items pupil
 // after pupil, each pupil in time order, then builds every profile with the final
 // difficulties, so a profile from Fit equals what BuildProfile gives afterwards.
 //
@@ -97,9 +100,13 @@
 // layout (competency order, V, Σ) is persisted with the model state: stored vectors are
 // comparable only with vectors of the same layout. Bump SchemaVersion on any change.
 //
-// # Knowledge tracing (EvalMastery)
+// # Evaluation on interaction logs (EvalMastery)
 //
-// For interaction logs: item-level Elo with a global and a per-skill ability per
-// student, the same K rule, an unseen item starting at the mean difficulty of its skills;
-// every test answer is predicted before the model learns from it.
+// `parcours eval mastery` drives this same Model, not a copy: the log becomes a
+// catalogue (skills → competencies, items → resources with catalogue difficulty 0) and
+// xAPI "answered" statements; FitItems on the training file, then each test answer is
+// predicted with Predict before Update applies it to the pupil's profile. Item
+// parameters change only at refits, as in the service (a full refit on every answer so
+// far, at the service's hourly interval in log time, at most MaxRefits per test period).
+// See docs/student-model.md.
 package features

@@ -65,16 +65,24 @@ type itemParam struct {
 // BuildProfile and Update never change the item parameters.
 type Model struct {
 	cfg       ModelConfig
-	resources map[string]itemParam // by resource id; absent: catalogue difficulty
+	resources map[string]itemParam // by resource id; absent: its prior (see prior)
 	assess    map[string]itemParam // by assessment id; absent: 0
-	version   string
-	ref       atomic.Pointer[refTable] // derived from the parameters for one catalogue
+	// offsets holds, per competency, the mean of (learned − catalogue) difficulty over
+	// its learned resources (D) and their number (N); the key "" holds it over every
+	// learned resource. An unseen resource starts at its catalogue difficulty plus the
+	// mean offset of its competencies: on logs without a catalogue difficulty, the mean
+	// difficulty of its skills' items.
+	offsets map[string]itemParam
+	// fitting holds the running sums of offsets while Fit learns items.
+	fitting map[string]*offsetSum
+	version string
+	ref     atomic.Pointer[refTable] // derived from the parameters for one catalogue
 }
 
 // NewModel returns an empty model: every resource at its catalogue difficulty, every
 // assessment at 0.
 func NewModel(cfg ModelConfig) *Model {
-	m := &Model{cfg: cfg.normalised(), resources: map[string]itemParam{}, assess: map[string]itemParam{}}
+	m := &Model{cfg: cfg.normalised(), resources: map[string]itemParam{}, assess: map[string]itemParam{}, offsets: map[string]itemParam{}}
 	m.version = m.hash()
 	return m
 }
@@ -82,18 +90,53 @@ func NewModel(cfg ModelConfig) *Model {
 // Config returns the hyper-parameters in use.
 func (m *Model) Config() ModelConfig { return m.cfg }
 
-// Difficulty returns the learned difficulty of a resource (its catalogue difficulty when
-// the model has seen fewer than MinItemN attempts: a catalogue value is an expert's
-// estimate, better than a handful of answers).
+// Difficulty returns the learned difficulty of a resource, or its prior (catalogue
+// difficulty plus its competencies' learned offset) when the model has seen fewer than
+// MinItemN attempts: the prior is an expert's estimate corrected by what the model
+// learned on similar items, better than a handful of answers.
 func (m *Model) Difficulty(r *datasets.Resource) float64 {
 	if ip, ok := m.resources[r.ID]; ok && ip.N >= m.cfg.MinItemN {
 		return ip.D
 	}
-	return r.Difficulty
+	return r.Difficulty + m.offset(r.Competencies)
+}
+
+// offsetSum accumulates the offsets of one competency's learned items during Fit.
+type offsetSum struct {
+	sum float64
+	n   int
+}
+
+// offset is the mean over comps of their items' mean offset (learned − catalogue
+// difficulty), skipping competencies without learned items; with none, the offset over
+// every learned item; with no learned item at all, 0.
+func (m *Model) offset(comps []string) float64 {
+	mean := func(c string) (float64, bool) {
+		if m.fitting != nil {
+			if a := m.fitting[c]; a != nil && a.n > 0 {
+				return a.sum / float64(a.n), true
+			}
+			return 0, false
+		}
+		ip, ok := m.offsets[c]
+		return ip.D, ok && ip.N > 0
+	}
+	s, n := 0.0, 0
+	for _, c := range comps {
+		if v, ok := mean(c); ok {
+			s += v
+			n++
+		}
+	}
+	if n > 0 {
+		return s / float64(n)
+	}
+	v, _ := mean("")
+	return v
 }
 
 // itemD is the difficulty used inside updates: the running estimate from the first
-// attempt on, so that items learn.
+// attempt on, so that items learn; before that, the prior.
 func (m *Model) itemD(o *obs) float64 {
 	if o.assessment {
 		return m.assess[o.item].D
@@ -101,7 +144,7 @@ func (m *Model) itemD(o *obs) float64 {
 	if ip, ok := m.resources[o.item]; ok {
 		return ip.D
 	}
-	return o.d0
+	return o.d0 + m.offset(o.comps)
 }
 
 // Predict returns P(success) of the pupil on the resource:
@@ -136,15 +179,16 @@ type modelState struct {
 	MinItemN  int                  `json:"min_item_n"`
 	Resources map[string]itemParam `json:"resources"`
 	Assess    map[string]itemParam `json:"assessments"`
+	Offsets   map[string]itemParam `json:"offsets"`
 }
 
-const modelFormat = 1
+const modelFormat = 2
 
 // MarshalBinary persists the fitted parameters (JSON, keys sorted, so the same
 // parameters give the same bytes).
 func (m *Model) MarshalBinary() ([]byte, error) {
 	b, err := json.Marshal(modelState{Format: modelFormat, Alpha: m.cfg.Alpha, Beta: m.cfg.Beta,
-		HalfLifeS: m.cfg.GradeHalfLife.Seconds(), MinItemN: m.cfg.MinItemN, Resources: m.resources, Assess: m.assess})
+		HalfLifeS: m.cfg.GradeHalfLife.Seconds(), MinItemN: m.cfg.MinItemN, Resources: m.resources, Assess: m.assess, Offsets: m.offsets})
 	if err != nil {
 		return nil, fmt.Errorf("features.Model.MarshalBinary: %w", err)
 	}
@@ -160,7 +204,7 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	if st.Format != modelFormat {
 		return fmt.Errorf("features.Model.UnmarshalBinary: format %d, want %d", st.Format, modelFormat)
 	}
-	for _, ps := range []map[string]itemParam{st.Resources, st.Assess} {
+	for _, ps := range []map[string]itemParam{st.Resources, st.Assess, st.Offsets} {
 		for id, ip := range ps {
 			if math.IsNaN(ip.D) || math.IsInf(ip.D, 0) || ip.N < 0 {
 				return fmt.Errorf("features.Model.UnmarshalBinary: item %q: bad parameter", id)
@@ -168,7 +212,10 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 		}
 	}
 	m.cfg = ModelConfig{Alpha: st.Alpha, Beta: st.Beta, GradeHalfLife: time.Duration(st.HalfLifeS * float64(time.Second)), MinItemN: st.MinItemN}.normalised()
-	m.resources, m.assess = st.Resources, st.Assess
+	m.resources, m.assess, m.offsets = st.Resources, st.Assess, st.Offsets
+	if m.offsets == nil {
+		m.offsets = map[string]itemParam{}
+	}
 	if m.resources == nil {
 		m.resources = map[string]itemParam{}
 	}
@@ -182,7 +229,7 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 
 func (m *Model) hash() string {
 	b, _ := json.Marshal(modelState{Format: modelFormat, Alpha: m.cfg.Alpha, Beta: m.cfg.Beta,
-		HalfLifeS: m.cfg.GradeHalfLife.Seconds(), MinItemN: m.cfg.MinItemN, Resources: m.resources, Assess: m.assess})
+		HalfLifeS: m.cfg.GradeHalfLife.Seconds(), MinItemN: m.cfg.MinItemN, Resources: m.resources, Assess: m.assess, Offsets: m.offsets})
 	h := sha256.Sum256(b)
 	return "elo1-" + hex.EncodeToString(h[:6])
 }
@@ -223,11 +270,32 @@ func (m *Model) step(p *Profile, o *obs, learnItems bool) {
 	}
 	ip, ok := m.resources[o.item]
 	if !ok {
-		ip.D = o.d0
+		ip.D = o.d0 + m.offset(o.comps)
+		m.addOffset(o.comps, ip.D-o.d0, 1)
 	}
-	ip.D -= o.w * m.cfg.k(ip.N) * err
+	delta := -o.w * m.cfg.k(ip.N) * err
+	ip.D += delta
 	ip.N++
 	m.resources[o.item] = ip
+	m.addOffset(o.comps, delta, 0)
+}
+
+// addOffset keeps the running offset sums of Fit current: an item's offset enters its
+// competencies' sums (and the global one) when first seen and follows its updates.
+func (m *Model) addOffset(comps []string, d float64, n int) {
+	add := func(c string) {
+		a := m.fitting[c]
+		if a == nil {
+			a = &offsetSum{}
+			m.fitting[c] = a
+		}
+		a.sum += d
+		a.n += n
+	}
+	for _, c := range comps {
+		add(c)
+	}
+	add("")
 }
 
 // sortedKeys returns the keys of a string-keyed map in order (deterministic output).

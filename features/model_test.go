@@ -97,7 +97,12 @@ func TestFitLearnsItemDifficulties(t *testing.T) {
 		t.Error("Version did not change after Fit")
 	}
 	r1, _ := cat.Resource("r1")
-	near(t, "Difficulty(r1) under MinItemN attempts", m.Difficulty(&r1), 0)
+	// Under MinItemN attempts an item sits at its prior: the catalogue's 0 plus the mean
+	// offset (learned − catalogue) of c1's items, −0.5.
+	near(t, "Difficulty(r1) under MinItemN attempts", m.Difficulty(&r1), -0.5)
+	// r3 (catalogue −1) has a competency without learned items: the offset over all.
+	r3, _ := cat.Resource("r3")
+	near(t, "Difficulty(unseen r3)", m.Difficulty(&r3), -1.5)
 	// The profile is built with the fitted difficulty: σ(0 − (−0.5)) = σ(0.5), err = 1 − σ(0.5).
 	near(t, "Global", profs[0].Global, 1-sigmoid(0.5))
 	again, err := m.BuildProfile(cat, pupils[0], at(12, 0))

@@ -170,48 +170,14 @@ func (m *Model) refresh(p *Profile) {
 	}
 }
 
-// Fit learns item difficulties from every pupil's events, then returns each pupil's
-// profile as of asOf (in the order of pupils) computed with the final difficulties, so
-// that a profile from Fit equals the one BuildProfile gives afterwards.
-//
-// Items learn pupil after pupil, each pupil's outcomes in time order (memory stays that
-// of one pupil's observations; with K shrinking as an item gathers attempts, the order of
-// pupils matters little). Profiles are then built in parallel.
+// Fit learns item difficulties from every pupil's events (FitItems), then returns each
+// pupil's profile as of asOf (in the order of pupils) computed with the final
+// difficulties, so that a profile from Fit equals the one BuildProfile gives afterwards.
+// Profiles are built in parallel.
 func (m *Model) Fit(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Time) ([]Profile, error) {
-	m.resources, m.assess = map[string]itemParam{}, map[string]itemParam{}
-	m.ref.Store(nil)
-	// Observations are extracted in parallel a chunk of pupils at a time; the items
-	// learn from them sequentially, in pupil order, so the result does not depend on
-	// the number of cores.
-	const chunk = 256
-	workers := max(1, runtime.GOMAXPROCS(0))
-	obsOf := make([][]obs, chunk)
-	errs := make([]error, chunk)
-	for lo := 0; lo < len(pupils); lo += chunk {
-		hi := min(lo+chunk, len(pupils))
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := lo + w; i < hi; i += workers {
-					obsOf[i-lo], _, _, errs[i-lo] = pupilObs(cat, &pupils[i], asOf, false)
-				}
-			}()
-		}
-		wg.Wait()
-		for i := lo; i < hi; i++ {
-			if err := errs[i-lo]; err != nil {
-				return nil, fmt.Errorf("features.Fit: student %q: %w", pupils[i].Student.ID, err)
-			}
-			p := Profile{Competencies: make(map[string]CompetencyState, 16)}
-			os := obsOf[i-lo]
-			for j := range os {
-				m.step(&p, &os[j], true)
-			}
-		}
+	if err := m.fitItems(cat, pupils, asOf); err != nil {
+		return nil, fmt.Errorf("features.Fit: %w", err)
 	}
-	m.version = m.hash()
 	rt := m.refs(cat)
 	out := make([]Profile, len(pupils))
 	var next atomic.Int64
@@ -241,6 +207,65 @@ func (m *Model) Fit(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Tim
 		return nil, *e
 	}
 	return out, nil
+}
+
+// FitItems learns the item and competency parameters from every pupil's events dated by
+// asOf, replacing the previous ones; profiles are left to BuildProfile.
+//
+// Items learn pupil after pupil, each pupil's outcomes in time order (memory stays that
+// of one pupil's observations; with K shrinking as an item gathers attempts, the order of
+// pupils matters little).
+func (m *Model) FitItems(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Time) error {
+	if err := m.fitItems(cat, pupils, asOf); err != nil {
+		return fmt.Errorf("features.FitItems: %w", err)
+	}
+	return nil
+}
+
+func (m *Model) fitItems(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Time) error {
+	m.resources, m.assess, m.offsets = map[string]itemParam{}, map[string]itemParam{}, map[string]itemParam{}
+	m.fitting = map[string]*offsetSum{}
+	defer func() { m.fitting = nil }()
+	m.ref.Store(nil)
+	// Observations are extracted in parallel a chunk of pupils at a time; the items
+	// learn from them sequentially, in pupil order, so the result does not depend on
+	// the number of cores.
+	const chunk = 256
+	workers := max(1, runtime.GOMAXPROCS(0))
+	obsOf := make([][]obs, chunk)
+	errs := make([]error, chunk)
+	for lo := 0; lo < len(pupils); lo += chunk {
+		hi := min(lo+chunk, len(pupils))
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := lo + w; i < hi; i += workers {
+					obsOf[i-lo], _, _, errs[i-lo] = pupilObs(cat, &pupils[i], asOf, false)
+				}
+			}()
+		}
+		wg.Wait()
+		for i := lo; i < hi; i++ {
+			if err := errs[i-lo]; err != nil {
+				return fmt.Errorf("student %q: %w", pupils[i].Student.ID, err)
+			}
+			p := Profile{Competencies: make(map[string]CompetencyState, 16)}
+			os := obsOf[i-lo]
+			for j := range os {
+				m.step(&p, &os[j], true)
+			}
+		}
+	}
+	for c, a := range m.fitting {
+		if a.n > 0 {
+			m.offsets[c] = itemParam{D: a.sum / float64(a.n), N: a.n}
+		}
+	}
+	m.fitting = nil // offsets are final: profiles read them from now on
+	m.version = m.hash()
+	return nil
 }
 
 // Update applies one xAPI statement to a stored profile without a rebuild: usage

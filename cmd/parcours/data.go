@@ -260,7 +260,7 @@ func evalCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := features.EvalMastery(tr, te, features.DefaultKTConfig())
+			res, err := features.EvalMastery(tr, te, features.EvalOptions{Model: features.DefaultModelConfig()})
 			if err != nil {
 				return err
 			}
