@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/recommender"
 )
 
@@ -25,19 +27,87 @@ type AuditSpool interface {
 	Append(e recommender.AuditEntry) error
 }
 
-// audit appends one entry per pupil (or one aggregate entry when no pupil is named)
-// before the answer is sent. Fail closed: if neither the store nor the spool takes an
-// entry, the request fails with 503 and nothing about the pupil is sent.
+// Outcomes recorded in the audit log (recommender.AuditEntry.Outcome).
+const (
+	outcomeOK       = "ok"
+	outcomeDenied   = "denied"
+	outcomeNotFound = "not_found"
+	outcomeConflict = "conflict"
+	outcomeInvalid  = "invalid"
+	outcomeFailed   = "failed"
+)
+
+// outcomeOf names what became of an action that ended with err.
+func outcomeOf(err error) string {
+	if err == nil {
+		return outcomeOK
+	}
+	var p *Problem
+	if errors.As(err, &p) {
+		switch p.Status {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return outcomeDenied
+		case http.StatusNotFound:
+			return outcomeNotFound
+		case http.StatusConflict:
+			return outcomeConflict
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+			return outcomeInvalid
+		}
+		return outcomeFailed
+	}
+	switch {
+	case errors.Is(err, recommender.ErrNotFound):
+		return outcomeNotFound
+	case errors.Is(err, recommender.ErrConflict):
+		return outcomeConflict
+	case errors.Is(err, recommender.ErrInvalid), errors.Is(err, datasets.ErrInvalid):
+		return outcomeInvalid
+	}
+	return outcomeFailed
+}
+
+// audit records a read of the pupils' data (one entry per pupil, or one aggregate entry
+// when no pupil is named) before the answer is sent. Fail closed: if neither the store
+// nor the spool takes an entry, the request fails with 503 and nothing about the pupil is
+// sent.
 func (s *Server) audit(c *gin.Context, act action, studentIDs ...string) error {
-	cl := claimsOf(c)
+	return s.auditAs(c, act, outcomeOK, studentIDs...)
+}
+
+// auditResult records a write once its outcome (result, nil when it succeeded) is known,
+// so that no entry, in the store or replayed from the spool, says that an erasure or a
+// consent change was done when it was not. It returns the audit's own failure: a write
+// that succeeded but could not be audited is answered 503 (and retried: the writes are
+// idempotent), one that failed keeps its own error.
+func (s *Server) auditResult(c *gin.Context, act action, result error, studentID string) error {
+	return s.auditAs(c, act, outcomeOf(result), studentID)
+}
+
+// auditDenied records a refused request (who tried, on whom, what) best effort: nothing
+// was read, so the refusal is answered whether or not the entry could be written.
+func (s *Server) auditDenied(c *gin.Context, act action, studentID string) {
+	if err := s.auditAs(c, act, outcomeDenied, studentID); err != nil {
+		s.metrics.audit.WithLabelValues("denied_lost").Inc()
+	}
+}
+
+func (s *Server) auditAs(c *gin.Context, act action, outcome string, studentIDs ...string) error {
+	actorID, actorRole := "", "anonymous"
+	if cl := claimsOf(c); cl != nil {
+		actorID, actorRole = cl.Subject, cl.Role
+	} else {
+		// No valid token: the caller is known by their address only.
+		actorID = "addr:" + s.clientAddr(c)
+	}
 	if len(studentIDs) == 0 {
 		studentIDs = []string{""}
 	}
 	now := time.Now().UTC()
 	entry := func(id string) recommender.AuditEntry {
 		return recommender.AuditEntry{
-			At: now, ActorID: cl.Subject, ActorRole: cl.Role, StudentID: id,
-			Action: string(act), Detail: c.Request.Method + " " + c.FullPath(),
+			At: now, ActorID: actorID, ActorRole: actorRole, StudentID: id,
+			Action: string(act), Detail: c.Request.Method + " " + c.FullPath(), Outcome: outcome,
 		}
 	}
 	ctx := c.Request.Context()

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -27,26 +28,31 @@ func (s *Server) putConsent(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := s.audit(c, actConsent, id); err != nil {
+	err := s.setConsent(c.Request.Context(), id, *b.Personalization)
+	if aerr := s.auditResult(c, actConsent, err, id); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
 		s.fail(c, err)
-		return
-	}
-	// Consent decides what may be served: like an erasure, the change is refused while
-	// the cache cannot be cleared, and reported as failed if it could not be cleared after.
-	ctx := c.Request.Context()
-	if err := s.invalidate(ctx, []string{id}); err != nil {
-		writeProblem(c, errCacheUnclear)
-		return
-	}
-	if err := s.eng.SetConsent(ctx, id, *b.Personalization); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.invalidate(ctx, []string{id}); err != nil {
-		writeProblem(c, errCacheUnclearAfter)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"student_id": id, "personalization": *b.Personalization})
+}
+
+// setConsent records the choice. Consent decides what may be served: like an erasure,
+// the change is refused while the cache cannot be cleared, and reported as failed (to be
+// retried) when it could not be cleared after.
+func (s *Server) setConsent(ctx context.Context, id string, consent bool) error {
+	if err := s.invalidate(ctx, []string{id}); err != nil {
+		return errCacheUnclear
+	}
+	if err := s.eng.SetConsent(ctx, id, consent); err != nil {
+		return err
+	}
+	if err := s.invalidate(ctx, []string{id}); err != nil {
+		return errCacheUnclearAfter
+	}
+	return nil
 }
 
 func (s *Server) getExport(c *gin.Context) {
@@ -66,32 +72,37 @@ func (s *Server) getExport(c *gin.Context) {
 	c.JSON(http.StatusOK, x)
 }
 
-// deleteStudent erases the pupil. The cache is dropped before the store (so that a cache
-// that cannot be cleared stops the erasure while it can still be retried) and again after
-// it; the versioned cache refuses any answer computed before the erasure.
+// deleteStudent erases the pupil and audits the outcome.
 func (s *Server) deleteStudent(c *gin.Context) {
 	id, ok := s.pupilID(c, actErase)
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
-	if err := s.audit(c, actErase, id); err != nil {
+	err := s.erase(c.Request.Context(), id)
+	if aerr := s.auditResult(c, actErase, err, id); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
 		s.fail(c, err)
-		return
-	}
-	if err := s.invalidate(ctx, []string{id}); err != nil {
-		writeProblem(c, newProblem(http.StatusServiceUnavailable, "the cache cannot be cleared; nothing was erased; retry later"))
-		return
-	}
-	if err := s.eng.Erase(ctx, id); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := s.invalidate(ctx, []string{id}); err != nil {
-		writeProblem(c, newProblem(http.StatusServiceUnavailable, "the pupil was erased from the store but the cache could not be cleared; retry"))
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// erase drops the cache before the store (so that a cache that cannot be cleared stops
+// the erasure while it can still be retried) and again after it; the generation keeps
+// any answer computed before the erasure unreachable.
+func (s *Server) erase(ctx context.Context, id string) error {
+	if err := s.invalidate(ctx, []string{id}); err != nil {
+		return newProblem(http.StatusServiceUnavailable, "the cache cannot be cleared; nothing was erased; retry later")
+	}
+	if err := s.eng.Erase(ctx, id); err != nil {
+		return err
+	}
+	if err := s.invalidate(ctx, []string{id}); err != nil {
+		return newProblem(http.StatusServiceUnavailable, "the pupil was erased from the store but the cache could not be cleared; retry")
+	}
+	return nil
 }
 
 func (s *Server) getAudit(c *gin.Context) {

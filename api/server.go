@@ -41,6 +41,10 @@ type Config struct {
 	// AuditSpool, when set, takes the audit entries the store cannot write (store down),
 	// so that cached answers can still be served; without it such reads fail with 503.
 	AuditSpool AuditSpool
+	// TrustedProxies are the addresses (or CIDR ranges) of the reverse proxies whose
+	// X-Forwarded-For names the client; empty: none, the client is the connection's peer,
+	// so that a caller cannot choose the address its invalid tokens are counted against.
+	TrustedProxies []string
 	// Registerer receives the metrics (default: a registry of the server's own, served at
 	// /metrics).
 	Registry *prometheus.Registry
@@ -134,6 +138,11 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 
 func (s *Server) routes() http.Handler {
 	r := gin.New()
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		// Checked by cmd before New; a bad entry here must not trust everyone.
+		s.log.Error("bad trusted proxies; trusting none", "err", err.Error())
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(s.observe, securityHeaders, s.recoverPanic)
@@ -266,6 +275,10 @@ func (t *tokenCache) put(raw string, cl *Claims) {
 	}
 	t.m[raw] = cl
 }
+
+// clientAddr is the caller's address: the connection's peer, or what a trusted proxy says
+// in X-Forwarded-For.
+func (s *Server) clientAddr(c *gin.Context) string { return c.ClientIP() }
 
 func claimsOf(c *gin.Context) *Claims {
 	v, _ := c.Get(claimsKey)

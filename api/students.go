@@ -81,6 +81,9 @@ func (s *Server) pupilID(c *gin.Context, act action) (string, bool) {
 		return "", false
 	}
 	if err := s.authorize(c.Request.Context(), claimsOf(c), act, target{StudentID: id}); err != nil {
+		if errors.Is(err, errForbidden) {
+			s.auditDenied(c, act, id)
+		}
 		s.fail(c, err)
 		return "", false
 	}
@@ -108,6 +111,9 @@ func (s *Server) readablePupil(c *gin.Context, act action) (recommender.Access, 
 		t.access = &acc
 	}
 	if err := s.authorize(ctx, claimsOf(c), act, t); err != nil {
+		if errors.Is(err, errForbidden) {
+			s.auditDenied(c, act, id)
+		}
 		s.fail(c, err)
 		return recommender.Access{}, false
 	}
@@ -251,15 +257,15 @@ func (s *Server) postDecision(c *gin.Context) {
 	}
 	d := recommender.Decision{StudentID: id, ResourceID: b.ResourceID, Decision: b.Decision,
 		Comment: b.Comment, TeacherID: claimsOf(c).Subject, At: time.Now().UTC()}
-	if err := s.audit(c, actDecide, id); err != nil {
+	err := s.eng.Decide(c.Request.Context(), d)
+	if aerr := s.auditResult(c, actDecide, err, id); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if err := s.eng.Decide(c.Request.Context(), d); err != nil {
-		s.fail(c, err)
-		return
-	}
-	_ = s.invalidate(c.Request.Context(), []string{id})
+	_ = s.invalidate(c.Request.Context(), []string{id}) // the generation changed with the decision
 	c.JSON(http.StatusCreated, d)
 }
 

@@ -76,6 +76,11 @@ type AuditEntry struct {
 	StudentID string    `json:"student_id"` // whose data; empty for aggregate reads
 	Action    string    `json:"action"`     // what: e.g. "recommendations.read", "export", "erase"
 	Detail    string    `json:"detail"`     // e.g. the route and query, never personal data
+	// Outcome is what became of the action: "ok", "denied" (401, 403), "not_found",
+	// "conflict", "invalid" or "failed" (a store or cache down). A write is audited once
+	// its outcome is known, so an entry never says that an erasure or a consent change
+	// was done when it was not. Empty in entries written before outcomes were recorded.
+	Outcome string `json:"outcome"`
 }
 
 // AuditQuery selects audit entries.

@@ -7,6 +7,7 @@ package faultproxy
 import (
 	"io"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
 )
@@ -117,4 +118,33 @@ func (p *Proxy) forget(c net.Conn) {
 	p.mu.Lock()
 	delete(p.conns, c)
 	p.mu.Unlock()
+}
+
+// Rehost returns rawURL (postgres:// or redis://) with its host:port replaced by addr,
+// so that a client configured with it goes through the proxy.
+func Rehost(tb testing.TB, rawURL, addr string) string {
+	tb.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		tb.Fatalf("faultproxy.Rehost: %v", err)
+	}
+	u.Host = addr
+	return u.String()
+}
+
+// Target returns the host:port of rawURL (the default port of its scheme when none).
+func Target(tb testing.TB, rawURL string) string {
+	tb.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		tb.Fatalf("faultproxy.Target: %v", err)
+	}
+	if u.Port() != "" {
+		return u.Host
+	}
+	switch u.Scheme {
+	case "redis", "rediss":
+		return net.JoinHostPort(u.Hostname(), "6379")
+	}
+	return net.JoinHostPort(u.Hostname(), "5432")
 }

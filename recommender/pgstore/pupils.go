@@ -316,7 +316,7 @@ func (s *Store) DeleteStudent(ctx context.Context, id string) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore.DeleteStudent: %w", err)
+		return fmt.Errorf("pgstore.DeleteStudent: %w", wrap(err)) // BeginFunc's own errors too
 	}
 	return nil
 }
@@ -347,7 +347,7 @@ func (s *Store) Purge(ctx context.Context, auditBefore, dataBefore time.Time) (r
 		return nil
 	})
 	if err != nil {
-		return recommender.PurgeCounts{}, fmt.Errorf("pgstore.Purge: %w", err)
+		return recommender.PurgeCounts{}, fmt.Errorf("pgstore.Purge: %w", wrap(err))
 	}
 	return pc, nil
 }

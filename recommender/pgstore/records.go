@@ -179,8 +179,8 @@ func (s *Store) AppendAudit(ctx context.Context, e recommender.AuditEntry) error
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO audit (at, actor_id, actor_role, student_id, action, detail)
-		VALUES ($1, $2, $3, $4, $5, $6)`, e.At, e.ActorID, e.ActorRole, e.StudentID, e.Action, e.Detail)
+	_, err := s.db.Exec(ctx, `INSERT INTO audit (at, actor_id, actor_role, student_id, action, detail, outcome)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.At, e.ActorID, e.ActorRole, e.StudentID, e.Action, e.Detail, e.Outcome)
 	if err != nil {
 		return fmt.Errorf("pgstore.AppendAudit: %w", wrap(err))
 	}
@@ -197,7 +197,7 @@ func (s *Store) AppendAudits(ctx context.Context, es []recommender.AuditEntry) e
 	}
 	now := time.Now()
 	at := make([]time.Time, len(es))
-	cols := make([][]string, 5)
+	cols := make([][]string, 6)
 	for i := range cols {
 		cols[i] = make([]string, len(es))
 	}
@@ -206,15 +206,15 @@ func (s *Store) AppendAudits(ctx context.Context, es []recommender.AuditEntry) e
 		if at[i].IsZero() {
 			at[i] = now
 		}
-		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = e.ActorID, e.ActorRole, e.StudentID, e.Action, e.Detail
+		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i], cols[5][i] = e.ActorID, e.ActorRole, e.StudentID, e.Action, e.Detail, e.Outcome
 	}
 	// One statement text whatever the batch size (a VALUES list would prepare one
 	// statement per size); rows are inserted, and draw their ids, in ordinality order.
-	_, err := s.db.Exec(ctx, `INSERT INTO audit (at, actor_id, actor_role, student_id, action, detail)
-		SELECT at, actor_id, actor_role, student_id, action, detail
-		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-			WITH ORDINALITY AS e (at, actor_id, actor_role, student_id, action, detail, n)
-		ORDER BY n`, at, cols[0], cols[1], cols[2], cols[3], cols[4])
+	_, err := s.db.Exec(ctx, `INSERT INTO audit (at, actor_id, actor_role, student_id, action, detail, outcome)
+		SELECT at, actor_id, actor_role, student_id, action, detail, outcome
+		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+			WITH ORDINALITY AS e (at, actor_id, actor_role, student_id, action, detail, outcome, n)
+		ORDER BY n`, at, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
 	if err != nil {
 		return fmt.Errorf("pgstore.AppendAudits: %d entries: %w", len(es), wrap(err))
 	}
@@ -228,7 +228,7 @@ func (s *Store) Audit(ctx context.Context, q recommender.AuditQuery) ([]recommen
 	if limit <= 0 {
 		limit = -1
 	}
-	rows, err := s.db.Query(ctx, `SELECT id, at, actor_id, actor_role, student_id, action, detail FROM audit
+	rows, err := s.db.Query(ctx, `SELECT id, at, actor_id, actor_role, student_id, action, detail, outcome FROM audit
 		WHERE ($1 = '' OR student_id = $1) AND at >= $2 ORDER BY id LIMIT NULLIF($3, -1)`,
 		q.StudentID, q.Since, limit)
 	if err != nil {
@@ -236,7 +236,7 @@ func (s *Store) Audit(ctx context.Context, q recommender.AuditQuery) ([]recommen
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (recommender.AuditEntry, error) {
 		var e recommender.AuditEntry
-		err := r.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorRole, &e.StudentID, &e.Action, &e.Detail)
+		err := r.Scan(&e.ID, &e.At, &e.ActorID, &e.ActorRole, &e.StudentID, &e.Action, &e.Detail, &e.Outcome)
 		e.At = e.At.UTC()
 		return e, err
 	})

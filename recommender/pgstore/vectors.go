@@ -200,7 +200,7 @@ func (s *Store) PutResourceVectors(ctx context.Context, schemaVersion int, ids [
 		return wrap(err)
 	})
 	if err != nil {
-		return fmt.Errorf("pgstore.PutResourceVectors: %w", err)
+		return fmt.Errorf("pgstore.PutResourceVectors: %w", wrap(err))
 	}
 	return nil
 }

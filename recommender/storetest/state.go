@@ -210,8 +210,8 @@ func (s suite) uptakeCounts(t *testing.T) {
 func (s suite) auditIsAppendOnlyAndOrdered(t *testing.T) {
 	st := s.open(t)
 	in := []recommender.AuditEntry{
-		{At: day(1, 0), ActorID: "T1", ActorRole: "teacher", StudentID: "S1", Action: "recommendations.read", Detail: "GET /v1/students/S1/recommendations"},
-		{At: day(2, 0), ActorID: "P9", ActorRole: "parent", StudentID: "S2", Action: "export", Detail: "GET /v1/students/S2/export"},
+		{At: day(1, 0), ActorID: "T1", ActorRole: "teacher", StudentID: "S1", Action: "recommendations.read", Detail: "GET /v1/students/S1/recommendations", Outcome: "ok"},
+		{At: day(2, 0), ActorID: "P9", ActorRole: "parent", StudentID: "S2", Action: "export", Detail: "GET /v1/students/S2/export", Outcome: "denied"},
 		{At: day(3, 0), ActorID: "T1", ActorRole: "teacher", StudentID: "S1", Action: "path.read", Detail: "GET /v1/students/S1/path"},
 		{At: day(4, 0), ActorID: "A1", ActorRole: "analyst", Action: "analytics.read", Detail: "GET /v1/analytics/overview"},
 	}
@@ -309,8 +309,8 @@ func (s suite) appendAuditsKeepsSliceOrder(t *testing.T) {
 	}
 	// Times run backwards: ids follow the slice, not the clock.
 	in := []recommender.AuditEntry{
-		{At: day(9, 0), ActorID: "T1", ActorRole: "teacher", StudentID: "S2", Action: "recommendations.read", Detail: "GET a"},
-		{At: day(8, 0), ActorID: "P9", ActorRole: "parent", StudentID: "S3", Action: "path.read", Detail: "GET b"},
+		{At: day(9, 0), ActorID: "T1", ActorRole: "teacher", StudentID: "S2", Action: "recommendations.read", Detail: "GET a", Outcome: "ok"},
+		{At: day(8, 0), ActorID: "P9", ActorRole: "parent", StudentID: "S3", Action: "path.read", Detail: "GET b", Outcome: "failed"},
 		{ActorID: "A1", ActorRole: "analyst", Action: "analytics.read", Detail: "GET c"},
 	}
 	before := time.Now()
