@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,56 +13,17 @@ import (
 
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/cache"
+	"github.com/parcours-ent/parcours/recommender/cache/redistest"
 	"github.com/parcours-ent/parcours/recommender/pgstore"
 	"github.com/parcours-ent/parcours/recommender/pgstore/pgtest"
 )
 
-// testRedis connects to PARCOURS_TEST_REDIS_URL (default db 15) under a key prefix unique
-// to the test, removes its keys at the end, and skips when Redis is unreachable (fails
-// under CI=true).
+// testRedis returns a Redis cache under a key prefix of the test's own (see redistest),
+// with its client and prefix.
 func testRedis(tb testing.TB) (*cache.Redis, redis.UniversalClient, string) {
 	tb.Helper()
-	u := os.Getenv("PARCOURS_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/15"
-	}
-	client, err := cache.OpenRedis(u)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("redis unreachable under CI: %v", err)
-		}
-		tb.Skipf("redis unreachable: %v", err)
-	}
-	prefix := fmt.Sprintf("parcours-apitest:%d:%s:", time.Now().UnixNano(), strings.ReplaceAll(tb.Name(), "/", "_"))
-	tb.Cleanup(func() {
-		c, _ := cache.OpenRedis(u)
-		defer c.Close()
-		for _, k := range redisKeys(tb, c, prefix) {
-			c.Del(context.Background(), k)
-		}
-		client.Close()
-	})
+	client, prefix := redistest.New(tb)
 	return cache.NewRedis(client, prefix), client, prefix
-}
-
-func redisKeys(tb testing.TB, c redis.UniversalClient, prefix string) []string {
-	tb.Helper()
-	ctx := context.Background()
-	var keys []string
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		tb.Fatalf("scan: %v", err)
-	}
-	return keys
 }
 
 func testPostgres(tb testing.TB) (*pgstore.Store, string) {
@@ -125,7 +85,7 @@ func TestIntegrationPostgresRedis(t *testing.T) {
 
 	t.Run("CacheLifecycle", func(t *testing.T) { cacheScenario(t, env) })
 	t.Run("AfterErasureNoRowAndNoKeyHoldsThePupil", func(t *testing.T) {
-		for _, k := range redisKeys(t, client, prefix) {
+		for _, k := range redistest.Keys(t, client, prefix) {
 			if strings.Contains(k, "S1") {
 				t.Errorf("redis key %q still names the erased pupil", k)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/parcours-ent/parcours/datasets/synth"
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/cache"
+	"github.com/parcours-ent/parcours/recommender/cache/redistest"
 	"github.com/parcours-ent/parcours/recommender/pgstore"
 	"github.com/parcours-ent/parcours/recommender/pgstore/pgtest"
 )
@@ -109,32 +109,8 @@ func TestPurgeWithoutDatabaseExitsTwo(t *testing.T) {
 	}
 }
 
-// testRedisURL returns PARCOURS_TEST_REDIS_URL (default db 15 of the local server), skipping
-// when it is unreachable (failing under CI=true).
-func testRedisURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("PARCOURS_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/15"
-	}
-	c, err := cache.OpenRedis(u)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("redis unreachable under CI: %v", err)
-		}
-		tb.Skipf("redis unreachable: %v", err)
-	}
-	return u
-}
-
 func TestServeOnPostgresAndRedis(t *testing.T) {
-	redisURL := testRedisURL(t)
+	redisURL := redistest.URL(t)
 	url, _ := seedDatabase(t, 60, time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC))
 	cfg := testConfig(t, 60)
 	cfg.DatabaseURL, cfg.RedisURL = url, redisURL

@@ -3,13 +3,13 @@ package cache
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parcours-ent/parcours/recommender/cache/redistest"
 )
 
 // store is the method set both caches share (recommender.Cache, restated here so that
@@ -21,36 +21,10 @@ type store interface {
 	Ping(ctx context.Context) error
 }
 
-// testRedis returns a Redis cache under a prefix unique to the test, or skips when no
-// Redis answers (fails under CI=true).
+// testRedis returns a Redis cache under a key prefix of the test's own (see redistest).
 func testRedis(tb testing.TB) (*Redis, redis.UniversalClient) {
 	tb.Helper()
-	u := os.Getenv("PARCOURS_TEST_REDIS_URL")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/15"
-	}
-	client, err := OpenRedis(u)
-	if err != nil {
-		tb.Fatalf("OpenRedis: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := client.Ping(ctx).Err(); err != nil {
-		client.Close()
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("redis unreachable under CI: %v", err)
-		}
-		tb.Skipf("redis unreachable: %v", err)
-	}
-	prefix := fmt.Sprintf("parcours-test:%s:%d:", strings.ReplaceAll(tb.Name(), "/", "_"), time.Now().UnixNano())
-	tb.Cleanup(func() {
-		ctx := context.Background()
-		iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
-		}
-		client.Close()
-	})
+	client, prefix := redistest.New(tb)
 	return NewRedis(client, prefix), client
 }
 
