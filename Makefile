@@ -8,11 +8,18 @@ PKGS      ?= ./...
 export PARCOURS_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export PARCOURS_TEST_REDIS_URL    ?= redis://127.0.0.1:6379/15
 
-.PHONY: test provision vet unit build bench bench-quick
+# staticcheck 2026.1.2 (module version v0.8.2) is the first release that reads Go 1.26;
+# go run fetches it through the module proxy and caches the build.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# -race on every package: the suite fits CI's budget with it (see docs/architecture.md),
+# and recommender/concurrency_test.go only proves something under the race detector.
+RACE      ?= -race
 
-## test: provision PostgreSQL + pgvector and Redis, then vet and run every test
-test: provision vet
-	$(GO) test -count=1 -timeout 25m $(PKGS)
+.PHONY: test provision vet lint unit build bench bench-quick
+
+## test: provision PostgreSQL + pgvector and Redis, then vet, lint and run every test with -race
+test: provision vet lint
+	$(GO) test $(RACE) -count=1 -timeout 60m $(PKGS)
 
 provision:
 	@bash scripts/provision.sh
@@ -20,6 +27,11 @@ provision:
 vet:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## lint: go.mod and go.sum tidy, and staticcheck clean
+lint:
+	$(GO) mod tidy -diff
+	$(GO) run $(STATICCHECK) $(PKGS)
 
 ## unit: the tests without provisioning (integration tests skip when services are absent)
 unit:

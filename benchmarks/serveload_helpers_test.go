@@ -294,7 +294,7 @@ func TestStatementIDIsAVersion4UUIDUniquePerCounterAndStable(t *testing.T) {
 		}
 		seen[id] = true
 	}
-	if statementID("serveload", 7) != statementID("serveload", 7) {
+	if a, b := statementID("serveload", 7), statementID("serveload", 7); a != b {
 		t.Fatal("statementID is not stable for the same input")
 	}
 }

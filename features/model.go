@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -296,14 +295,4 @@ func (m *Model) addOffset(comps []string, d float64, n int) {
 		add(c)
 	}
 	add("")
-}
-
-// sortedKeys returns the keys of a string-keyed map in order (deterministic output).
-func sortedKeys[V any](mp map[string]V) []string {
-	ks := make([]string, 0, len(mp))
-	for k := range mp {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

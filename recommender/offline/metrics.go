@@ -180,5 +180,3 @@ func mean(xs []float64) float64 {
 	}
 	return s / float64(len(xs))
 }
-
-func sqrt(x float64) float64 { return math.Sqrt(x) }
