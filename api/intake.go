@@ -1,16 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
-	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -18,30 +13,29 @@ import (
 	"github.com/parcours-ent/parcours/datasets"
 )
 
-// ingestKind is one of the batch intake endpoints: the file's columns, its reader, and
-// the pupils a batch of it touches.
+// ingestKind is one of the batch intake endpoints: its CSV reader. A JSON body goes
+// through datasets.ReadJSONRows, which applies the same rules.
 type ingestKind struct {
-	header []string
-	read   func(r io.Reader, name string, d *datasets.Dataset) error
+	read func(r io.Reader, name string, d *datasets.Dataset) error
 }
 
 var ingestKinds = map[string]ingestKind{
-	"competencies": {datasets.CompetenciesHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+	"competencies": {func(r io.Reader, n string, d *datasets.Dataset) error {
 		return datasets.ReadCompetencies(r, n, func(x datasets.Competency) error { d.Competencies = append(d.Competencies, x); return nil })
 	}},
-	"resources": {datasets.ResourcesHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+	"resources": {func(r io.Reader, n string, d *datasets.Dataset) error {
 		return datasets.ReadResources(r, n, func(x datasets.Resource) error { d.Resources = append(d.Resources, x); return nil })
 	}},
-	"students": {datasets.StudentsHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+	"students": {func(r io.Reader, n string, d *datasets.Dataset) error {
 		return datasets.ReadStudents(r, n, func(x datasets.Student) error { d.Students = append(d.Students, x); return nil })
 	}},
-	"lessons": {datasets.LessonsHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+	"lessons": {func(r io.Reader, n string, d *datasets.Dataset) error {
 		return datasets.ReadLessons(r, n, func(x datasets.Lesson) error { d.Lessons = append(d.Lessons, x); return nil })
 	}},
-	"grades": {datasets.GradesHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+	"grades": {func(r io.Reader, n string, d *datasets.Dataset) error {
 		return datasets.ReadGrades(r, n, func(x datasets.Grade) error { d.Grades = append(d.Grades, x); return nil })
 	}},
-	"absences": {datasets.AbsencesHeader, func(r io.Reader, n string, d *datasets.Dataset) error {
+	"absences": {func(r io.Reader, n string, d *datasets.Dataset) error {
 		return datasets.ReadAbsences(r, n, func(x datasets.Absence) error { d.Absences = append(d.Absences, x); return nil })
 	}},
 }
@@ -82,7 +76,7 @@ func (s *Server) postIngest(c *gin.Context) {
 	case "text/csv":
 		err = spec.read(c.Request.Body, kind, d)
 	case "application/json", "":
-		err = readJSONRows(c.Request.Body, kind, spec, d)
+		err = datasets.DefaultLimits.ReadJSONRows(c.Request.Body, kind, d)
 	default:
 		err = newProblem(http.StatusUnsupportedMediaType, "send application/json (an array of rows) or text/csv")
 	}
@@ -152,98 +146,6 @@ func (s *Server) ingest(ctx context.Context, d *datasets.Dataset) (ingestResult,
 	rows := len(d.Competencies) + len(d.Resources) + len(d.Students) + len(d.Lessons) +
 		len(d.Grades) + len(d.Absences) + len(d.Statements)
 	return ingestResult{Rows: rows, Students: len(ch.Students), Classes: len(ch.Classes), Catalogue: ch.Catalogue}, nil
-}
-
-// readJSONRows reads a JSON array of objects keyed by the file's columns (strings,
-// numbers, booleans, arrays of strings for list columns) and validates each element
-// with the file reader, so the API and the files share one set of rules. A bad element
-// is a problem naming its JSON pointer (/3/score).
-func readJSONRows(r io.Reader, kind string, spec ingestKind, d *datasets.Dataset) error {
-	dec := json.NewDecoder(r)
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
-		if err != nil {
-			return jsonProblem(err)
-		}
-		return badRequest("body", "want a JSON array of rows")
-	}
-	var buf bytes.Buffer
-	for i := 0; dec.More(); i++ {
-		var obj map[string]any
-		if err := dec.Decode(&obj); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) {
-				return rowProblem(i, "", "want an object")
-			}
-			return jsonProblem(err)
-		}
-		rec := make([]string, len(spec.header))
-		for k, v := range obj {
-			col := slices.Index(spec.header, k)
-			if col < 0 {
-				return rowProblem(i, k, "unknown column; want "+strings.Join(spec.header, ","))
-			}
-			s, ok := cellText(v)
-			if !ok {
-				return rowProblem(i, k, "wrong type: want a string, number, boolean or array of strings")
-			}
-			rec[col] = s
-		}
-		buf.Reset()
-		w := csv.NewWriter(&buf)
-		_ = w.Write(spec.header)
-		_ = w.Write(rec)
-		w.Flush()
-		if err := spec.read(&buf, kind, d); err != nil {
-			var re *datasets.Error
-			if errors.As(err, &re) {
-				return rowProblem(i, re.Field, re.Msg)
-			}
-			return err
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return jsonProblem(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return badRequest("body", "trailing data after the JSON array")
-	}
-	return nil
-}
-
-func rowProblem(i int, field, msg string) *Problem {
-	f := "/" + strconv.Itoa(i)
-	if field != "" {
-		f += "/" + field
-	}
-	p := badRequest(f, "element "+strconv.Itoa(i)+": "+msg)
-	p.Line = i + 1
-	return p
-}
-
-// cellText renders one JSON value as the file's text for that column.
-func cellText(v any) (string, bool) {
-	switch x := v.(type) {
-	case nil:
-		return "", true
-	case string:
-		return x, true
-	case json.Number:
-		return x.String(), true
-	case bool:
-		return strconv.FormatBool(x), true
-	case []any:
-		parts := make([]string, len(x))
-		for i, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return "", false
-			}
-			parts[i] = s
-		}
-		return strings.Join(parts, datasets.ListSep), true
-	}
-	return "", false
 }
 
 var xapiVersionRE = regexp.MustCompile(`^1\.0\.[0-9]+$`)

@@ -179,23 +179,3 @@ func ReadCompetenciesAll(r io.Reader, name string) ([]Competency, error) {
 func ReadResourcesAll(r io.Reader, name string) ([]Resource, error) {
 	return collect(func(fn func(Resource) error) error { return ReadResources(r, name, fn) })
 }
-
-// ReadStudentsAll reads a whole students.csv.
-func ReadStudentsAll(r io.Reader, name string) ([]Student, error) {
-	return collect(func(fn func(Student) error) error { return ReadStudents(r, name, fn) })
-}
-
-// ReadLessonsAll reads a whole lessons.csv.
-func ReadLessonsAll(r io.Reader, name string) ([]Lesson, error) {
-	return collect(func(fn func(Lesson) error) error { return ReadLessons(r, name, fn) })
-}
-
-// ReadGradesAll reads a whole grades.csv.
-func ReadGradesAll(r io.Reader, name string) ([]Grade, error) {
-	return collect(func(fn func(Grade) error) error { return ReadGrades(r, name, fn) })
-}
-
-// ReadAbsencesAll reads a whole absences.csv.
-func ReadAbsencesAll(r io.Reader, name string) ([]Absence, error) {
-	return collect(func(fn func(Absence) error) error { return ReadAbsences(r, name, fn) })
-}

@@ -162,9 +162,9 @@ func TestOtherReadersRejectBadInputNamingLineAndField(t *testing.T) {
 			return err
 		},
 		ResourcesFile: func(s string) error { _, err := ReadResourcesAll(strings.NewReader(s), ResourcesFile); return err },
-		StudentsFile:  func(s string) error { _, err := ReadStudentsAll(strings.NewReader(s), StudentsFile); return err },
-		LessonsFile:   func(s string) error { _, err := ReadLessonsAll(strings.NewReader(s), LessonsFile); return err },
-		AbsencesFile:  func(s string) error { _, err := ReadAbsencesAll(strings.NewReader(s), AbsencesFile); return err },
+		StudentsFile:  func(s string) error { _, err := readAll(strings.NewReader(s), StudentsFile, ReadStudents); return err },
+		LessonsFile:   func(s string) error { _, err := readAll(strings.NewReader(s), LessonsFile, ReadLessons); return err },
+		AbsencesFile:  func(s string) error { _, err := readAll(strings.NewReader(s), AbsencesFile, ReadAbsences); return err },
 	}
 	const (
 		comp = "competency_id,subject,level,label,prerequisites\n"

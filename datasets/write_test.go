@@ -134,19 +134,19 @@ func TestEveryTypeRoundTripsThroughItsWriterAndReader(t *testing.T) {
 	})
 	t.Run("Students", func(t *testing.T) {
 		roundTrip(t, d.Students, func(b *bytes.Buffer, x []Student) error { return WriteStudents(b, x) },
-			func(b *bytes.Buffer) ([]Student, error) { return ReadStudentsAll(b, StudentsFile) })
+			func(b *bytes.Buffer) ([]Student, error) { return readAll(b, StudentsFile, ReadStudents) })
 	})
 	t.Run("Lessons", func(t *testing.T) {
 		roundTrip(t, d.Lessons, func(b *bytes.Buffer, x []Lesson) error { return WriteLessons(b, x) },
-			func(b *bytes.Buffer) ([]Lesson, error) { return ReadLessonsAll(b, LessonsFile) })
+			func(b *bytes.Buffer) ([]Lesson, error) { return readAll(b, LessonsFile, ReadLessons) })
 	})
 	t.Run("Grades", func(t *testing.T) {
 		roundTrip(t, d.Grades, func(b *bytes.Buffer, x []Grade) error { return WriteGrades(b, x) },
-			func(b *bytes.Buffer) ([]Grade, error) { return ReadGradesAll(b, GradesFile) })
+			func(b *bytes.Buffer) ([]Grade, error) { return readAll(b, GradesFile, ReadGrades) })
 	})
 	t.Run("Absences", func(t *testing.T) {
 		roundTrip(t, d.Absences, func(b *bytes.Buffer, x []Absence) error { return WriteAbsences(b, x) },
-			func(b *bytes.Buffer) ([]Absence, error) { return ReadAbsencesAll(b, AbsencesFile) })
+			func(b *bytes.Buffer) ([]Absence, error) { return readAll(b, AbsencesFile, ReadAbsences) })
 	})
 	t.Run("Statements", func(t *testing.T) {
 		roundTrip(t, d.Statements, func(b *bytes.Buffer, x []Statement) error { return WriteStatements(b, x) },
