@@ -324,12 +324,15 @@ func TestStreamedOversizedBodiesAre413(t *testing.T) {
 	env := newEnv(t, withConfig(func(c *Config) { c.MaxIngestBytes = 4 << 10 }))
 	service := token(t, RoleService, "pronote")
 	rows := "grade_id,student_id,subject,competencies,assessment_id,date,score,out_of,coefficient,status\n"
+	grades := "["
 	for i := 0; len(rows) < 16<<10; i++ {
 		rows += fmt.Sprintf("GX%d,S1,MATHS,K1,A%d,2026-09-11T08:00:00Z,10,20,1,\n", i, i)
+		grades += strings.Replace(strings.Trim(newGrade, "[]"), `"G2"`, fmt.Sprintf(`"GX%d"`, i), 1) + ","
 	}
+	grades = strings.TrimSuffix(grades, ",") + "]" // distinct ids: only the size is wrong
 	for _, tc := range []struct{ name, path, ctype, body string }{
 		{"CSV", "/v1/ingest/grades", "text/csv", rows},
-		{"JSON", "/v1/ingest/grades", "application/json", "[" + strings.Repeat(strings.Trim(newGrade, "[]")+",", 100) + strings.Trim(newGrade, "[]") + "]"},
+		{"JSON", "/v1/ingest/grades", "application/json", grades},
 		{"XAPI", "/xapi/statements", "application/json", "[" + strings.Repeat(statement("0b1c2d3e-1111-4000-8000-000000000001", "S1", completed, "R1")+",", 60) + "{}]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
