@@ -53,6 +53,16 @@ type Config struct {
 	NoDiversity    bool // rank by benefit alone (no MMR)
 	NoCatchUp      bool // ignore missed lessons
 	NoVectorSearch bool // no nearest-neighbour candidates, only the catalogue index
+	NoSyllabus     bool // ignore where the class stands in the syllabus
+	NoCoUsage      bool // no co-usage candidates or feature
+	NoTypeRule     bool // let study material take practice slots
+	NoReRanker     bool // rank by the hand-made benefit even when a re-ranker is fitted
+
+	// ValidationWindow is the end of the logged data that Refit holds out to fit the
+	// re-ranker: profiles as of its start, labels from within it (default 28 days).
+	ValidationWindow time.Duration
+	// RankerPupils bounds the pupils sampled for that fit (default 3000).
+	RankerPupils int
 }
 
 func (c Config) withDefaults() Config {
@@ -79,6 +89,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MissedWindow <= 0 {
 		c.MissedWindow = 60 * 24 * time.Hour
+	}
+	if c.ValidationWindow <= 0 {
+		c.ValidationWindow = 28 * 24 * time.Hour
+	}
+	if c.RankerPupils <= 0 {
+		c.RankerPupils = 3000
 	}
 	if c.UptakeWindow <= 0 {
 		c.UptakeWindow = 7 * 24 * time.Hour
@@ -127,6 +143,7 @@ type snapshot struct {
 	subjects map[string]bool
 	agg      aggregates
 	popular  map[string][]popular // "level|subject" and "level|" -> non-personalised order
+	co       coIndex              // agg.CoUsage by catalogue index
 }
 
 // New loads the catalogue and fitted state from the store, or fits them (Refit) when the
@@ -185,6 +202,7 @@ func (e *Engine) load(ctx context.Context) (bool, error) {
 func newSnapshot(cat *datasets.Catalogue, model *features.Model, layout *features.Layout, agg aggregates, target float64) *snapshot {
 	s := &snapshot{cat: cat, model: model, layout: layout, agg: agg, subjects: map[string]bool{}}
 	s.popular = rankPopular(cat, model, agg, target)
+	s.co = newCoIndex(cat, agg.CoUsage)
 	s.version = model.Version()
 	for _, k := range cat.Competencies {
 		s.subjects[k.Subject] = true
@@ -294,6 +312,7 @@ func (e *Engine) refit(ctx context.Context) error {
 	}
 	agg := computeAggregates(cat, pupils)
 	agg.Clock = clock
+	e.fitRanking(&agg, cat, model, pupils)
 	raw, err := encodeState(cat, model, layout, agg)
 	if err != nil {
 		return err

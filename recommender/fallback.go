@@ -20,7 +20,7 @@ func (e *Engine) fallback(ctx context.Context, s *snapshot, st datasets.Student,
 		Source:       SourceFallback,
 	}
 	ranked := e.fallbackRanked(s, st.Level, r.Subject, decisions)
-	chosen := mmr(s.cat, ranked, r.K, e.cfg.Diversity)
+	chosen := mmr(s.cat, ranked, r.K, e.cfg.Diversity, max(1, r.K/5))
 	out.Items = make([]Item, 0, len(chosen))
 	var avg features.Profile // an average pupil: no personal data
 	for _, c := range chosen {

@@ -25,6 +25,8 @@ type pupil struct {
 	seen      map[string]bool
 	completed map[string]bool
 	missed    map[string]features.MissedLesson // competency -> latest recent missed lesson
+	pos       map[string]int                   // competency -> syllabus position (sylCurrent...)
+	co        map[int32]float32                // resource index -> co-usage with what the pupil used
 }
 
 // Recommend ranks the resources the pupil should work on next. Without consent, or
@@ -55,6 +57,7 @@ func (e *Engine) Recommend(ctx context.Context, r Request) (Recommendations, err
 	if p.prof == nil {
 		return e.fallback(ctx, s, st, p.latest, r)
 	}
+	e.prepare(s, p, r.Subject)
 	cands := e.candidates(ctx, s, p, r.Subject)
 	if cands.err != nil {
 		return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", cands.err)
@@ -63,7 +66,7 @@ func (e *Engine) Recommend(ctx context.Context, r Request) (Recommendations, err
 	if len(ranked) < r.K {
 		ranked = append(ranked, e.fillUp(s, p, r.Subject, ranked, r.K-len(ranked))...)
 	}
-	chosen := mmr(s.cat, ranked, r.K, e.cfg.Diversity)
+	chosen := e.selectList(s, p, ranked, r.K)
 	out := Recommendations{
 		StudentID:    st.ID,
 		ModelVersion: s.version,
@@ -115,7 +118,14 @@ func (e *Engine) loadPupil(ctx context.Context, st datasets.Student) (*pupil, er
 	if !hasEvidence(&prof) {
 		return p, nil
 	}
-	p.prof = &prof
+	e.setProfile(p, &prof)
+	return p, nil
+}
+
+// setProfile attaches a profile with evidence to the pupil: what they used and the
+// competencies of the lessons they missed recently (by the data's clock).
+func (e *Engine) setProfile(p *pupil, prof *features.Profile) {
+	p.prof = prof
 	for _, id := range prof.Usage.Seen {
 		p.seen[id] = true
 	}
@@ -140,7 +150,21 @@ func (e *Engine) loadPupil(ctx context.Context, st datasets.Student) (*pupil, er
 			}
 		}
 	}
-	return p, nil
+}
+
+// prepare reads where the pupil's class stands in the syllabus and how the resources go
+// with what the pupil used (co-usage), both from the snapshot.
+func (e *Engine) prepare(s *snapshot, p *pupil, subject string) {
+	ref := p.prof.AsOf
+	if ref.IsZero() {
+		ref = e.cfg.Now()
+	}
+	if !e.cfg.NoSyllabus {
+		p.pos = s.agg.Syllabus.positions(p.st, subject, ref)
+	}
+	if !e.cfg.NoCoUsage {
+		p.co = s.co.scores(s.cat, p.prof.Usage.Seen)
+	}
 }
 
 func hasEvidence(p *features.Profile) bool {
@@ -181,9 +205,9 @@ type candidateSet struct {
 	err error
 }
 
-// candidates gathers, within MaxCandidates: the nearest resources to the pupil's need
-// vector, resources of the competencies of recently missed lessons and of the strongest
-// needs, and what the teacher pinned; never what the teacher rejected.
+// candidates gathers, within MaxCandidates: what the teacher pinned, the nearest
+// resources to the pupil's vector, then the store-free pool (see pool); never what the
+// teacher rejected.
 func (e *Engine) candidates(ctx context.Context, s *snapshot, p *pupil, subject string) candidateSet {
 	levels := levelsFor(p.st.Level)
 	var rejected []string
@@ -193,7 +217,56 @@ func (e *Engine) candidates(ctx context.Context, s *snapshot, p *pupil, subject 
 		}
 	}
 	sort.Strings(rejected)
-	allowed := func(r *datasets.Resource) bool {
+	cs := newCandSet(e.cfg.MaxCandidates)
+	// Pinned first: they always come back, whatever their level.
+	for _, id := range sortedKeys(p.latest) {
+		if p.latest[id].Decision != DecisionPin {
+			continue
+		}
+		if i, ok := s.cat.ResourceIndex(id); ok && (subject == "" || s.cat.Resources[i].Subject == subject) {
+			cs.add(i)
+		}
+	}
+	allowed := e.allowedFor(p, subject, levels)
+	if !e.cfg.NoVectorSearch && len(p.prof.Vector) > 0 && len(p.prof.Vector) == s.layout.Dim() {
+		hits, err := e.store.SearchResources(ctx, p.prof.Vector, e.cfg.MaxCandidates/4, Filter{Subject: subject, Levels: levels, Exclude: rejected})
+		if err != nil {
+			return candidateSet{err: fmt.Errorf("search resources: %w", storeErr(err))}
+		}
+		for _, h := range hits {
+			if i, ok := s.cat.ResourceIndex(h.ResourceID); ok && allowed(&s.cat.Resources[i]) && e.typeFits(p, &s.cat.Resources[i]) {
+				cs.add(i)
+			}
+		}
+	}
+	e.pool(s, p, subject, allowed, cs)
+	return candidateSet{idx: cs.out}
+}
+
+// candSet collects distinct candidate indexes up to a budget.
+type candSet struct {
+	seen   map[int]bool
+	out    []int
+	budget int
+}
+
+func newCandSet(budget int) *candSet { return &candSet{seen: map[int]bool{}, budget: budget} }
+
+func (c *candSet) add(i int) bool {
+	if c.seen[i] || len(c.out) >= c.budget {
+		return false
+	}
+	c.seen[i] = true
+	c.out = append(c.out, i)
+	return true
+}
+
+func (c *candSet) full() bool { return len(c.out) >= c.budget }
+
+// allowedFor is the filter every candidate passes: the subject asked, the pupil's level
+// or the one below, not rejected by the teacher.
+func (e *Engine) allowedFor(p *pupil, subject string, levels []string) func(*datasets.Resource) bool {
+	return func(r *datasets.Resource) bool {
 		if subject != "" && r.Subject != subject {
 			return false
 		}
@@ -203,39 +276,64 @@ func (e *Engine) candidates(ctx context.Context, s *snapshot, p *pupil, subject 
 		d, ok := p.latest[r.ID]
 		return !ok || d.Decision != DecisionReject
 	}
-	seen := map[int]bool{}
-	var out []int
-	add := func(i int) {
-		if !seen[i] {
-			seen[i] = true
-			out = append(out, i)
+}
+
+// isStudy tells study material (videos, sheets: they teach) from practice (exercises,
+// quizzes: the pupil answers).
+func isStudy(r *datasets.Resource) bool {
+	return r.Type == datasets.ResourceVideo || r.Type == datasets.ResourceSheet
+}
+
+// typeFits keeps study material to the competencies where the pupil needs teaching: a
+// missed lesson, or evidence of low mastery. Elsewhere a slot is for practice.
+func (e *Engine) typeFits(p *pupil, r *datasets.Resource) bool {
+	if !isStudy(r) || e.cfg.NoTypeRule {
+		return true
+	}
+	for _, c := range r.Competencies {
+		if e.needsTeaching(p, c) {
+			return true
 		}
 	}
-	budget := e.cfg.MaxCandidates
-	// Pinned first: they always come back, whatever their level.
-	for _, id := range sortedKeys(p.latest) {
-		if p.latest[id].Decision != DecisionPin {
-			continue
-		}
-		if i, ok := s.cat.ResourceIndex(id); ok && (subject == "" || s.cat.Resources[i].Subject == subject) {
-			add(i)
-		}
+	return false
+}
+
+func (e *Engine) needsTeaching(p *pupil, c string) bool {
+	if _, ok := p.missed[c]; ok {
+		return true
 	}
-	if !e.cfg.NoVectorSearch && len(p.prof.Vector) > 0 && len(p.prof.Vector) == s.layout.Dim() {
-		hits, err := e.store.SearchResources(ctx, p.prof.Vector, budget/2, Filter{Subject: subject, Levels: levels, Exclude: rejected})
-		if err != nil {
-			return candidateSet{err: fmt.Errorf("search resources: %w", storeErr(err))}
+	cs, ok := p.prof.Competencies[c]
+	return ok && (cs.N > 0 || cs.GradeN > 0) && cs.PMastery < e.cfg.MasteryThreshold && cs.Need >= e.cfg.NeedThreshold
+}
+
+// pool adds the store-free candidates: the resources most co-used with what the pupil
+// used, then for each competency of a recently missed lesson, of the chapters around the
+// one the class is on, and of the strongest needs, the resources whose predicted success
+// best fits the target. A gated competency is replaced by its frontier: the unmastered
+// prerequisites that are themselves workable now.
+func (e *Engine) pool(s *snapshot, p *pupil, subject string, allowed func(*datasets.Resource) bool, cs *candSet) {
+	if len(p.co) > 0 {
+		type cu struct {
+			i int32
+			s float32
 		}
-		for _, h := range hits {
-			if i, ok := s.cat.ResourceIndex(h.ResourceID); ok && allowed(&s.cat.Resources[i]) {
-				add(i)
+		var top []cu
+		for i, v := range p.co {
+			r := &s.cat.Resources[i]
+			if allowed(r) && !p.completed[r.ID] && e.typeFits(p, r) {
+				top = append(top, cu{i, v})
 			}
 		}
+		sort.Slice(top, func(a, b int) bool {
+			if top[a].s != top[b].s {
+				return top[a].s > top[b].s
+			}
+			return top[a].i < top[b].i
+		})
+		for _, t := range top[:min(len(top), e.cfg.MaxCandidates/5)] {
+			cs.add(int(t.i))
+		}
 	}
-	// Catch-up for missed lessons, then the strongest needs: the resources of each
-	// competency whose predicted success best fits the target.
-	// A gated competency is replaced by its frontier: the unmastered prerequisites that
-	// are themselves workable now.
 	var comps []string
 	seenComp := map[string]bool{}
 	push := func(c string) {
@@ -249,24 +347,35 @@ func (e *Engine) candidates(ctx context.Context, s *snapshot, p *pupil, subject 
 	for _, c := range sortedKeys(p.missed) {
 		push(c)
 	}
-	for _, c := range topNeeds(s.cat, p.prof, subject, e.cfg.NeedThreshold, 24) {
-		if len(comps) >= 12 {
-			break
-		}
-		push(c)
-	}
-	if len(comps) > 0 {
-		per := max(3, (budget-len(out))/len(comps))
-		for _, c := range comps {
-			for _, i := range e.bestFitting(s, p, c, allowed, per) {
-				if len(out) >= budget {
-					break
-				}
-				add(i)
+	for _, want := range []int{sylCurrent, sylNext, sylPrevious} {
+		for _, c := range sortedKeys(p.pos) {
+			if p.pos[c] == want {
+				push(c)
 			}
 		}
 	}
-	return candidateSet{idx: out}
+	nNeeds := 0
+	for _, c := range topNeeds(s.cat, p.prof, subject, e.cfg.NeedThreshold, 24) {
+		if nNeeds >= 12 {
+			break
+		}
+		if !seenComp[c] {
+			nNeeds++
+		}
+		push(c)
+	}
+	if len(comps) == 0 {
+		return
+	}
+	per := max(3, (cs.budget-len(cs.out))/len(comps))
+	for _, c := range comps {
+		for _, i := range e.bestFitting(s, p, c, allowed, per) {
+			if cs.full() {
+				return
+			}
+			cs.add(i)
+		}
+	}
 }
 
 // frontier returns c when it is workable now, else the frontiers of its unmastered
@@ -323,7 +432,7 @@ func (e *Engine) bestFitting(s *snapshot, p *pupil, c string, allowed func(*data
 	var fs []fitted
 	for _, i := range s.cat.ResourcesFor(c) {
 		r := &s.cat.Resources[i]
-		if !allowed(r) {
+		if !allowed(r) || !e.typeFits(p, r) {
 			continue
 		}
 		fs = append(fs, fitted{i, e.fit(s.model.Predict(p.prof, r))})
@@ -401,6 +510,10 @@ type scored struct {
 	missed   *features.MissedLesson
 	unblocks string // a needed competency this resource's competency is a prerequisite of
 	novelty  float64
+	pos      int     // best syllabus position of its competencies (sylNone when none)
+	co       float32 // co-usage with what the pupil used
+	neigh    float64 // share of the nearest profiles who succeeded on it
+	rel      float64 // the re-ranker's probability of uptake with success
 }
 
 // mastered tells whether a prerequisite does not hold the pupil back: P(mastery) at
@@ -427,8 +540,12 @@ func (e *Engine) gated(s *snapshot, p *features.Profile, c string) bool {
 	return false
 }
 
-// score ranks candidates: benefit = need × fit × novelty (× unblock bonus), gated
-// competencies dropped unless pinned, pinned on top. Sorted best first, ties by id.
+// score ranks candidates by expected learning: the fitted re-ranker's probability that
+// the pupil then takes the resource up and succeeds (see rerank.go) times the fit of its
+// predicted success to the target band; before any fit (too little logged data), by
+// benefit = need × fit × novelty (× unblock bonus). Gated competencies are dropped
+// unless pinned; approved ones get a fifth more; pinned on top. Sorted best first, ties
+// by id.
 func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 	out := make([]scored, 0, len(idx))
 	for _, i := range idx {
@@ -465,9 +582,24 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 			c.novelty = 0.7
 		}
 		c.unblocks = e.unblocks(s, p.prof, c.comp)
-		c.score = (c.need + 0.05) * c.fit * c.novelty
-		if c.unblocks != "" {
-			c.score *= 1.1
+		c.pos = p.pos[c.comp]
+		for _, k := range r.Competencies {
+			if pos := p.pos[k]; pos != sylNone && (c.pos == sylNone || pos < c.pos) {
+				c.pos = pos
+			}
+		}
+		c.co = p.co[int32(i)]
+		if s.agg.Ranker.usable() && !e.cfg.NoReRanker {
+			// Expected learning: the chance the pupil takes it up and succeeds (the fitted
+			// re-ranker) times how much practice at that predicted success teaches (fit).
+			x := e.featuresOf(p, r, &c)
+			c.rel = sigmoid(s.agg.Ranker.logit(&x))
+			c.score = c.rel * c.fit
+		} else {
+			c.score = (c.need + 0.05) * c.fit * c.novelty
+			if c.unblocks != "" {
+				c.score *= 1.1
+			}
 		}
 		if c.approved {
 			c.score *= 1.2
@@ -508,10 +640,29 @@ func (e *Engine) unblocks(s *snapshot, p *features.Profile, c string) string {
 	return best
 }
 
-// mmr picks k items greedily by maximal marginal relevance: (1-λ)·score/max - λ·(largest
-// similarity to an item already picked), where two resources are similar when they share
-// a competency (0.7) or a type (0.3). Pinned items are picked first. Deterministic.
-func mmr(cat *datasets.Catalogue, ranked []scored, k int, lambda float64) []scored {
+// selectList picks k items greedily by maximal marginal relevance: (1-λ)·score/max -
+// λ·(largest similarity to an item already picked), where two resources are similar
+// when they share a competency. Pinned items are picked first. Study material takes at
+// most a fifth of the slots (at least one), and only where the pupil needs teaching
+// (typeFits): the other slots are for practice. Deterministic.
+func (e *Engine) selectList(s *snapshot, p *pupil, ranked []scored, k int) []scored {
+	maxStudy := k
+	if !e.cfg.NoTypeRule {
+		maxStudy = max(1, k/5)
+	}
+	keep := ranked[:0:0]
+	for _, c := range ranked {
+		r := &s.cat.Resources[c.idx]
+		if c.pinned || c.approved || e.typeFits(p, r) {
+			keep = append(keep, c)
+		}
+	}
+	return mmr(s.cat, keep, k, e.cfg.Diversity, maxStudy)
+}
+
+// mmr picks k items by maximal marginal relevance (see selectList), at most maxStudy of
+// them study material unless pinned.
+func mmr(cat *datasets.Catalogue, ranked []scored, k int, lambda float64, maxStudy int) []scored {
 	if len(ranked) == 0 {
 		return nil
 	}
@@ -532,10 +683,11 @@ func mmr(cat *datasets.Catalogue, ranked []scored, k int, lambda float64) []scor
 	if top <= 0 {
 		top = 1
 	}
+	study := 0
 	for len(picked) < k {
 		best, bestVal := -1, math.Inf(-1)
 		for i, c := range ranked {
-			if used[i] {
+			if used[i] || (study >= maxStudy && isStudy(&cat.Resources[c.idx])) {
 				continue
 			}
 			red := 0.0
@@ -551,23 +703,23 @@ func mmr(cat *datasets.Catalogue, ranked []scored, k int, lambda float64) []scor
 			break
 		}
 		used[best] = true
+		if isStudy(&cat.Resources[ranked[best].idx]) {
+			study++
+		}
 		picked = append(picked, ranked[best])
 	}
 	return picked
 }
 
+// similarity is 1 when two resources share a competency. Types do not count: a type
+// term would push study material into practice slots for variety's sake.
 func similarity(a, b *datasets.Resource) float64 {
-	s := 0.0
 	for _, c := range a.Competencies {
 		if contains(b.Competencies, c) {
-			s += 0.7
-			break
+			return 1
 		}
 	}
-	if a.Type == b.Type {
-		s += 0.3
-	}
-	return s
+	return 0
 }
 
 // item renders a ranked candidate with its explanation.

@@ -15,7 +15,7 @@ import (
 )
 
 // stateFormat versions the envelope written with Store.PutModelState.
-const stateFormat = 1
+const stateFormat = 2
 
 // state is the envelope persisted as the store's opaque model state: what New needs to
 // serve without refitting.
@@ -38,6 +38,10 @@ type aggregates struct {
 	// Clock is the latest event time (not after the wall clock) at Refit: the "now" of
 	// the data that profiles are computed as of.
 	Clock time.Time `json:"clock"`
+	// Syllabus, CoUsage and Ranker back the personalised ranking (rankfit.go).
+	Syllabus syllabus          `json:"syllabus"`
+	CoUsage  map[string][]coHit `json:"co_usage,omitempty"`
+	Ranker   *ranker            `json:"ranker,omitempty"`
 }
 
 type usageStat struct {

@@ -1,0 +1,176 @@
+package recommender
+
+import (
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/features"
+)
+
+// rankerL2 is the re-ranker's L2 penalty: small, it only keeps the weights finite when
+// a feature never varies in the logged data.
+const rankerL2 = 1e-4
+
+// featuresOf is the re-ranker's view of one scored candidate.
+func (e *Engine) featuresOf(p *pupil, r *datasets.Resource, c *scored) [nFeatures]float64 {
+	var x [nFeatures]float64
+	x[fBias] = 1
+	x[fFit] = c.fit
+	x[fPSuccess] = c.p
+	x[fNeed] = c.need
+	switch c.pos {
+	case sylCurrent:
+		x[fSylCurrent] = 1
+	case sylPrevious:
+		x[fSylPrev] = 1
+	case sylNext:
+		x[fSylNext] = 1
+	}
+	x[fCoUsage] = math.Log1p(float64(c.co))
+	x[fNeighbours] = c.neigh
+	switch {
+	case p.completed[r.ID]:
+		x[fCompleted] = 1
+	case p.seen[r.ID]:
+		x[fSeen] = 1
+	}
+	if isStudy(r) {
+		x[fStudy] = 1
+	}
+	if c.missed != nil {
+		x[fMissed] = 1
+	}
+	if r.Level != p.st.Level {
+		x[fBelow] = 1
+	}
+	if c.unblocks != "" {
+		x[fUnblocks] = 1
+	}
+	return x
+}
+
+// fitRanking derives, at Refit, the syllabus and co-usage from the consenting pupils'
+// data, then fits the re-ranker on a temporal validation split of that same data: the
+// last ValidationWindow before the data's clock is held out; for a seeded sample of
+// pupils, profiles, syllabus and co-usage are rebuilt from what came before it, the
+// candidates are generated as a request would, and each is labelled by whether the
+// pupil then succeeded on it within the window (on a resource not succeeded on before).
+// The student model's item difficulties are the ones fitted on all the data (a mild
+// look-ahead the ranking features share with serving). When the data are too few or
+// the fit does not beat the base rate, no ranker is stored and requests use the
+// hand-made benefit.
+func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *features.Model, pupils []features.PupilEvents) {
+	agg.Syllabus = buildSyllabus(cat, pupils, time.Time{})
+	agg.CoUsage = buildCoUsage(cat, pupils, time.Time{})
+	agg.Ranker = nil
+	if agg.Clock.IsZero() || e.cfg.NoReRanker {
+		return
+	}
+	cut := agg.Clock.Add(-e.cfg.ValidationWindow)
+	s0 := &snapshot{cat: cat, model: model, agg: aggregates{Syllabus: buildSyllabus(cat, pupils, cut)}}
+	s0.co = newCoIndex(cat, buildCoUsage(cat, pupils, cut))
+	var rows [][nFeatures]float64
+	var ys []bool
+	n := 0
+	for _, i := range e.rankerSample(pupils) {
+		ev := &pupils[i]
+		before, after := successesAround(ev.Statements, cut)
+		prof, err := model.BuildProfile(cat, eventsBefore(ev, cut), cut)
+		if err != nil || !hasEvidence(&prof) {
+			continue
+		}
+		p := &pupil{st: ev.Student, latest: map[string]Decision{}, seen: map[string]bool{}, completed: map[string]bool{}, missed: map[string]features.MissedLesson{}}
+		e.setProfile(p, &prof)
+		e.prepare(s0, p, "")
+		cs := newCandSet(e.cfg.MaxCandidates)
+		e.pool(s0, p, "", e.allowedFor(p, "", levelsFor(p.st.Level)), cs)
+		n++
+		for _, c := range e.score(s0, p, cs.out) {
+			r := &cat.Resources[c.idx]
+			rows = append(rows, e.featuresOf(p, r, &c))
+			ys = append(ys, after[r.ID] && !before[r.ID])
+		}
+	}
+	rk, err := fitLogistic(rows, ys, rankerL2)
+	if err != nil {
+		slog.Info("re-ranker not fitted", "reason", err.Error())
+		return
+	}
+	rk.Pupils = n
+	if rk.LogLoss >= rk.BaseLogLoss {
+		slog.Info("re-ranker not used: no better than the base rate", "log_loss", rk.LogLoss, "base", rk.BaseLogLoss)
+		return
+	}
+	agg.Ranker = rk
+}
+
+// rankerSample picks up to RankerPupils pupils with usage, by a seeded hash of their id
+// (stable as pupils come and go).
+func (e *Engine) rankerSample(pupils []features.PupilEvents) []int {
+	type h struct {
+		i int
+		h uint64
+	}
+	var hs []h
+	for i := range pupils {
+		if len(pupils[i].Statements) == 0 {
+			continue
+		}
+		f := fnv.New64a()
+		f.Write([]byte(pupils[i].Student.ID))
+		hs = append(hs, h{i, f.Sum64() ^ e.cfg.Seed*0x9e3779b97f4a7c15})
+	}
+	sort.Slice(hs, func(a, b int) bool { return hs[a].h < hs[b].h })
+	out := make([]int, 0, min(len(hs), e.cfg.RankerPupils))
+	for _, x := range hs[:min(len(hs), e.cfg.RankerPupils)] {
+		out = append(out, x.i)
+	}
+	sort.Ints(out)
+	return out
+}
+
+// successesAround splits the resources a pupil succeeded on at the cut.
+func successesAround(stmts []datasets.Statement, cut time.Time) (before, after map[string]bool) {
+	before, after = map[string]bool{}, map[string]bool{}
+	for _, s := range stmts {
+		if ok, has := s.Outcome(); ok && has {
+			if s.Timestamp.Before(cut) {
+				before[s.ObjectID] = true
+			} else {
+				after[s.ObjectID] = true
+			}
+		}
+	}
+	return before, after
+}
+
+// eventsBefore is the pupil's events dated strictly before the cut (grades by date,
+// absences and lessons by start, statements by timestamp).
+func eventsBefore(ev *features.PupilEvents, cut time.Time) features.PupilEvents {
+	out := features.PupilEvents{Student: ev.Student}
+	for _, g := range ev.Grades {
+		if g.Date.Before(cut) {
+			out.Grades = append(out.Grades, g)
+		}
+	}
+	for _, a := range ev.Absences {
+		if a.Start.Before(cut) {
+			out.Absences = append(out.Absences, a)
+		}
+	}
+	for _, l := range ev.Lessons {
+		if l.Start.Before(cut) {
+			out.Lessons = append(out.Lessons, l)
+		}
+	}
+	for _, s := range ev.Statements {
+		if s.Timestamp.Before(cut) {
+			out.Statements = append(out.Statements, s)
+		}
+	}
+	return out
+}
