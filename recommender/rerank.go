@@ -15,7 +15,7 @@ const rankerFormat = 1
 // Features of a candidate, in the order of the re-ranker's weights. Each is 0..1 or a
 // small count, so that one L2 penalty suits all of them.
 const (
-	fBias = iota
+	fBias       = iota
 	fFit        // closeness of the predicted success to the target band
 	fPSuccess   // the predicted success itself
 	fNeed       // need on the driving competency

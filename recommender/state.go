@@ -39,7 +39,7 @@ type aggregates struct {
 	// the data that profiles are computed as of.
 	Clock time.Time `json:"clock"`
 	// Syllabus, CoUsage and Ranker back the personalised ranking (rankfit.go).
-	Syllabus syllabus          `json:"syllabus"`
+	Syllabus syllabus           `json:"syllabus"`
 	CoUsage  map[string][]coHit `json:"co_usage,omitempty"`
 	Ranker   *ranker            `json:"ranker,omitempty"`
 }
