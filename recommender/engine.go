@@ -58,6 +58,10 @@ type Config struct {
 	NoTypeRule     bool // let study material take practice slots
 	NoReRanker     bool // rank by the hand-made benefit even when a re-ranker is fitted
 
+	// Explore chooses an exploration strategy: "" (none, the default) or "thompson"
+	// (explore.go).
+	Explore string
+
 	// ValidationWindow is the end of the logged data that Refit holds out to fit the
 	// re-ranker: profiles as of its start, labels from within it (default 28 days).
 	ValidationWindow time.Duration
@@ -151,6 +155,9 @@ type snapshot struct {
 func New(ctx context.Context, store EngineStore, cfg Config) (*Engine, error) {
 	if store == nil {
 		return nil, fmt.Errorf("recommender.New: nil store: %w", ErrInvalid)
+	}
+	if cfg.Explore != ExploreNone && cfg.Explore != ExploreThompson {
+		return nil, fmt.Errorf("recommender.New: unknown exploration %q: %w", cfg.Explore, ErrInvalid)
 	}
 	e := &Engine{store: store, cfg: cfg.withDefaults()}
 	ok, err := e.load(ctx)

@@ -21,7 +21,15 @@ const (
 	ReasonSimilarPupils  = "similar_pupils"
 	ReasonPopularLevel   = "popular_in_level"
 	ReasonRightLevel     = "right_level"
+	ReasonChapter        = "current_chapter"
+	ReasonNextChapter    = "next_chapter"
+	ReasonUsedTogether   = "used_together"
+	ReasonNeighbours     = "similar_profiles"
 )
+
+// minLift is the least a collaborative feature must multiply the odds of uptake by for
+// its reason to be given: below it, the item was not chosen because of it.
+var minLift = math.Log(1.25)
 
 // minSimilar is the fewest pupils behind a similar_pupils reason: fewer would say too
 // much about too few.
@@ -67,6 +75,27 @@ func (e *Engine) explain(s *snapshot, p *pupil, c scored, lang string) []Reason 
 		add(ReasonUnblocks,
 			fmt.Sprintf("Prérequis de « %s » : la travailler débloque la suite.", dl),
 			fmt.Sprintf("Prerequisite of \"%s\": working on it unblocks what comes next.", dl))
+	}
+	chapter := compLabel(s.cat, c.posComp)
+	switch c.pos {
+	case sylCurrent:
+		add(ReasonChapter,
+			fmt.Sprintf("Chapitre en cours en classe : %s.", chapter),
+			fmt.Sprintf("The chapter under way in class: %s.", chapter))
+	case sylNext:
+		add(ReasonNextChapter,
+			fmt.Sprintf("Prochain chapitre attendu en classe : %s.", chapter),
+			fmt.Sprintf("The chapter expected next in class: %s.", chapter))
+	}
+	if c.coLift >= minLift {
+		add(ReasonUsedTogether,
+			"Souvent utilisée par les élèves qui ont travaillé les mêmes ressources.",
+			"Often used by pupils who worked on the same resources.")
+	}
+	if c.neighLift >= minLift {
+		add(ReasonNeighbours,
+			"Souvent utilisée par des élèves au profil proche.",
+			"Often used by pupils with a similar profile.")
 	}
 	if c.fit >= 0.5 {
 		add(ReasonRightDiff,

@@ -511,9 +511,13 @@ type scored struct {
 	unblocks string // a needed competency this resource's competency is a prerequisite of
 	novelty  float64
 	pos      int     // best syllabus position of its competencies (sylNone when none)
+	posComp  string  // the competency in that position
 	co       float32 // co-usage with what the pupil used
 	neigh    float64 // share of the nearest profiles who succeeded on it
 	rel      float64 // the re-ranker's probability of uptake with success
+	// coLift and neighLift are the log-odds the co-usage and neighbour features added to
+	// rel: a collaborative reason is given only when they lifted the item.
+	coLift, neighLift float64
 }
 
 // mastered tells whether a prerequisite does not hold the pupil back: P(mastery) at
@@ -573,6 +577,9 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 		}
 		c.p = s.model.Predict(p.prof, r)
 		c.fit = e.fit(c.p)
+		if e.cfg.Explore == ExploreThompson {
+			c.fit = e.fit(e.thompson(p.prof, c.comp, c.p))
+		}
 		c.novelty = 1
 		switch {
 		case e.cfg.NoNovelty:
@@ -582,10 +589,10 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 			c.novelty = 0.7
 		}
 		c.unblocks = e.unblocks(s, p.prof, c.comp)
-		c.pos = p.pos[c.comp]
+		c.pos, c.posComp = p.pos[c.comp], c.comp
 		for _, k := range r.Competencies {
 			if pos := p.pos[k]; pos != sylNone && (c.pos == sylNone || pos < c.pos) {
-				c.pos = pos
+				c.pos, c.posComp = pos, k
 			}
 		}
 		c.co = p.co[int32(i)]
@@ -595,6 +602,8 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 			x := e.featuresOf(p, r, &c)
 			c.rel = sigmoid(s.agg.Ranker.logit(&x))
 			c.score = c.rel * c.fit
+			c.coLift = s.agg.Ranker.Weights[fCoUsage] * x[fCoUsage]
+			c.neighLift = s.agg.Ranker.Weights[fNeighbours] * x[fNeighbours]
 		} else {
 			c.score = (c.need + 0.05) * c.fit * c.novelty
 			if c.unblocks != "" {

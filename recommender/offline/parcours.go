@@ -28,6 +28,11 @@ func Variants() []Variant {
 		{"parcours-no_diversity", func(c *recommender.Config) { c.NoDiversity = true }},
 		{"parcours-no_catchup", func(c *recommender.Config) { c.NoCatchUp = true }},
 		{"parcours-no_vector_search", func(c *recommender.Config) { c.NoVectorSearch = true }},
+		{"parcours-no_syllabus", func(c *recommender.Config) { c.NoSyllabus = true }},
+		{"parcours-no_co_usage", func(c *recommender.Config) { c.NoCoUsage = true }},
+		{"parcours-no_type_rule", func(c *recommender.Config) { c.NoTypeRule = true }},
+		{"parcours-no_reranker", func(c *recommender.Config) { c.NoReRanker = true }},
+		{"parcours-thompson", func(c *recommender.Config) { c.Explore = recommender.ExploreThompson }},
 	}
 }
 
