@@ -249,7 +249,14 @@ func (m *Main) openCache(ctx context.Context) error {
 	if err := client.Ping(pctx).Err(); err != nil {
 		return fmt.Errorf("serve: redis unreachable: %w", err)
 	}
-	m.Cache = cache.NewRedis(client, m.Config.RedisPrefix)
+	// A Redis loss must cost microseconds, not go-redis's retries on every request: a
+	// circuit breaker, with an in-process cache answering while it is open (safe: every
+	// cached answer is keyed by the pupil's generation in the store of record).
+	m.Cache = cache.NewGuarded(cache.NewRedis(client, m.Config.RedisPrefix), cache.GuardOptions{
+		OnStateChange: func(from, to string) {
+			m.Logger.Warn("redis circuit breaker", "from", from, "to", to)
+		},
+	})
 	return nil
 }
 

@@ -32,6 +32,10 @@ func caches(t *testing.T) map[string]func(t *testing.T) store {
 	return map[string]func(t *testing.T) store{
 		"Memory": func(t *testing.T) store { return NewMemory(100, 8) },
 		"Redis":  func(t *testing.T) store { r, _ := testRedis(t); return r },
+		"Guarded": func(t *testing.T) store {
+			r, _ := testRedis(t)
+			return NewGuarded(r, GuardOptions{Local: NewMemory(100, 8)})
+		},
 	}
 }
 

@@ -62,6 +62,19 @@ func OpenRedis(rawURL string) (redis.UniversalClient, error) {
 		return nil, fmt.Errorf("cache.OpenRedis: %w", err)
 	}
 	q := u.Query()
+	// Timeouts for a cache on the local network, unless the URL sets its own: go-redis's
+	// defaults (dial 5 s, read 3 s, 3 retries with backoff) made every request wait
+	// seconds when Redis was away. No retries: a failed call falls back at once, and the
+	// circuit breaker (Guarded) stops calling after a few.
+	for k, v := range map[string]string{"dial_timeout": "250ms", "read_timeout": "250ms",
+		"write_timeout": "250ms", "pool_timeout": "500ms", "max_retries": "-1",
+		"min_retry_backoff": "8ms", "max_retry_backoff": "32ms"} {
+		if !q.Has(k) {
+			q.Set(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	rawURL = u.String()
 	switch {
 	case q.Has("master_name"):
 		o, err := redis.ParseFailoverURL(rawURL)
