@@ -16,6 +16,7 @@ import (
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/internal/faultproxy"
 	"github.com/parcours-ent/parcours/recommender/cache"
+	"github.com/parcours-ent/parcours/recommender/cache/redistest"
 	"github.com/parcours-ent/parcours/recommender/pgstore"
 )
 
@@ -100,7 +101,7 @@ type faultEnv struct {
 
 func startFaultEnv(t *testing.T) *faultEnv {
 	t.Helper()
-	redisURL := testRedisURL(t)
+	redisURL := redistest.URL(t)
 	dbURL, _ := seedDatabase(t, 60, time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC))
 	e := &faultEnv{dbURL: dbURL, secret: []byte("fault-test-secret-0123456789abcdef")}
 	e.pg = faultproxy.New(t, faultproxy.Target(t, dbURL))
