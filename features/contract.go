@@ -25,7 +25,7 @@ type PupilEvents struct {
 
 // CompetencyState is what the model and the grades say about one pupil on one competency.
 type CompetencyState struct {
-	Theta       float64 `json:"theta"`        // ability on the model's logit scale (global + local)
+	Theta       float64 `json:"theta"`        // ability on the model's logit scale: global + λ·local, λ the fitted shrinkage (doc.go)
 	Local       float64 `json:"local"`        // the per-competency part of Theta
 	N           int     `json:"n"`            // observations that updated it
 	PMastery    float64 `json:"p_mastery"`    // BKT-style probability of mastery, 0..1
@@ -36,6 +36,10 @@ type CompetencyState struct {
 	Need        float64 `json:"need"`         // 0..1: how much the pupil should work on it now
 	// Relevance is the curriculum-position factor of Need (see doc.go), 0..1.
 	Relevance float64 `json:"relevance"`
+	// Successes and Failures are the weighted outcomes on it: Σ w·y and Σ w·(1 − y)
+	// (performance-factor terms of the model).
+	Successes float64 `json:"successes"`
+	Failures  float64 `json:"failures"`
 	// LastEvidence is the time of the latest outcome (attempt or grade) on it.
 	LastEvidence time.Time `json:"last_evidence,omitzero"`
 	// LastMissed is the start of the latest lesson on it the pupil missed.

@@ -123,7 +123,7 @@ func TestEvalMasteryEqualsFitPredictUpdate(t *testing.T) {
 	prof := map[string]*Profile{"a": &profs[0], "b": &profs[1], "c": {StudentID: "c"}}
 	for i := range test {
 		r, _ := cat.Resource(test[i].ItemID)
-		near(t, fmt.Sprintf("prediction %d", i), ps[i], m.Predict(prof[test[i].StudentID], &r))
+		near(t, fmt.Sprintf("prediction %d", i), ps[i], m.PredictAt(prof[test[i].StudentID], &r, test[i].Time))
 		if err := m.Update(cat, prof[test[i].StudentID], LogStatement(&test[i], "y")); err != nil {
 			t.Fatal(err)
 		}
@@ -160,5 +160,56 @@ func TestRefitScheduleMirrorsTheService(t *testing.T) {
 				t.Errorf("refits before %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestTemporalSplitKeepsTheLaterAnswersApart(t *testing.T) {
+	t.Run("TimedSplitsAtTheTimeQuantile", func(t *testing.T) {
+		var its []datasets.Interaction
+		for i := range 10 {
+			its = append(its, datasets.Interaction{StudentID: fmt.Sprint("s", i%3), ItemID: "i", Time: day0.Add(time.Duration(i) * time.Hour)})
+		}
+		early, late := TemporalSplit(its, 0.8)
+		if len(early) != 8 || len(late) != 2 || !late[0].Time.Equal(day0.Add(8*time.Hour)) {
+			t.Errorf("early %d, late %d (first late %v), want 8 and 2 from hour 8", len(early), len(late), late[0].Time)
+		}
+	})
+	t.Run("OrderedSplitsEachStudent", func(t *testing.T) {
+		var its []datasets.Interaction
+		for _, s := range []string{"a", "b"} {
+			for o := range 5 {
+				its = append(its, datasets.Interaction{StudentID: s, ItemID: "i", Order: int64(o)})
+			}
+		}
+		early, late := TemporalSplit(its, 0.8)
+		if len(early) != 8 || len(late) != 2 || late[0].Order != 4 || late[1].Order != 4 {
+			t.Errorf("early %d, late %v, want each student's last answer late", len(early), late)
+		}
+	})
+}
+
+func TestTuneReadsOnlyTheTrainingLog(t *testing.T) {
+	var train []datasets.Interaction
+	for s := range 30 {
+		for o := range 10 {
+			train = append(train, datasets.Interaction{StudentID: fmt.Sprint("s", s), ItemID: fmt.Sprint("i", o%4),
+				Skills: []string{fmt.Sprint("k", o%2)}, Correct: (s+o)%3 != 0, Order: int64(o)})
+		}
+	}
+	cfg, trials, err := Tune(train, DefaultModelConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(trials) < 5 {
+		t.Fatalf("%d trials, want the coordinate search over α, β and γ", len(trials))
+	}
+	best := trials[0]
+	for _, tr := range trials {
+		if a, b := tr.Metrics, best.Metrics; a.AUC > b.AUC || (a.AUC == b.AUC && a.LogLoss < b.LogLoss) {
+			best = tr
+		}
+	}
+	if cfg.Alpha != best.Alpha || cfg.Beta != best.Beta || cfg.LocalScale != best.LocalScale || cfg.NoLayer == best.Layer {
+		t.Errorf("chose %+v, best trial %+v", cfg, best)
 	}
 }

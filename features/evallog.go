@@ -201,9 +201,9 @@ func EvalMasteryPredictions(train, test []datasets.Interaction, opt EvalOptions)
 			profiles[it.StudentID] = p
 		}
 		r, _ := cat.Resource(it.ItemID)
-		ps[i], ys[i] = m.Predict(p, &r), it.Correct
 		n++
 		s := LogStatement(it, strconv.Itoa(n))
+		ps[i], ys[i] = m.PredictAt(p, &r, s.Timestamp), it.Correct
 		if err := m.Update(cat, p, s); err != nil {
 			return nil, nil, fmt.Errorf("features.EvalMastery: %w", err)
 		}

@@ -299,3 +299,63 @@ func TestFitIsDeterministicAndMatchesBuildProfile(t *testing.T) {
 		t.Errorf("items did not learn: r1 %+v, a1 %+v", m1.resources["r1"], m1.assess["a1"])
 	}
 }
+
+func TestBuildProfileEqualsUpdatesEventByEvent(t *testing.T) {
+	cat := testCatalogue(t)
+	cfg := DefaultModelConfig()
+	cfg.NoLayer = false // the layer on, so that its inputs (counts, times) are checked too
+	m := NewModel(cfg)
+	sts := []datasets.Statement{answered("s1", "r1", at(9, 0), true), answered("s2", "r2", at(9, 5), false),
+		answered("s3", "r1", at(10, 0), false), answered("s4", "r3", at(11, 0), true)}
+	gs := []datasets.Grade{{ID: "g1", StudentID: "e1", Subject: "MATHS", Competencies: []string{"c1", "c2"}, AssessmentID: "a1",
+		Date: at(9, 30), Score: 12, OutOf: 20, Coefficient: 2}}
+	// Item parameters and the layer from a fit on other pupils.
+	var others []PupilEvents
+	for i := range 40 {
+		var ss []datasets.Statement
+		for j, r := range []string{"r1", "r2", "r3", "r1"} {
+			ss = append(ss, answered(fmt.Sprint("o", i, j), r, at(8, j), (i+j)%3 != 0))
+		}
+		others = append(others, PupilEvents{Student: datasets.Student{ID: fmt.Sprint("o", i), Level: "6e"}, Statements: ss})
+	}
+	if _, err := m.Fit(cat, others, at(12, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if m.layer == nil {
+		t.Fatal("no layer fitted on 160 outcomes")
+	}
+	built, err := m.BuildProfile(cat, PupilEvents{Student: pupil(), Statements: sts, Grades: gs}, at(11, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Profile{StudentID: "e1"}
+	for _, s := range sts[:2] {
+		if err := m.Update(cat, &p, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.UpdateGrade(cat, &p, gs[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sts[2:] {
+		if err := m.Update(cat, &p, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	near(t, "Global", p.Global, built.Global)
+	if p.GlobalN != built.GlobalN {
+		t.Errorf("GlobalN %d, built %d", p.GlobalN, built.GlobalN)
+	}
+	for _, c := range []string{"c1", "c2", "c3"} {
+		a, b := p.Competencies[c], built.Competencies[c]
+		near(t, c+" Local", a.Local, b.Local)
+		near(t, c+" Theta", a.Theta, b.Theta)
+		near(t, c+" Successes", a.Successes, b.Successes)
+		near(t, c+" Failures", a.Failures, b.Failures)
+		if a.N != b.N || !a.LastEvidence.Equal(b.LastEvidence) {
+			t.Errorf("%s: N %d / %d, last evidence %v / %v", c, a.N, b.N, a.LastEvidence, b.LastEvidence)
+		}
+	}
+	r2, _ := cat.Resource("r2")
+	near(t, "PredictAt", m.PredictAt(&p, &r2, at(12, 0)), m.PredictAt(&built, &r2, at(12, 0)))
+}

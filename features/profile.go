@@ -162,8 +162,9 @@ func (m *Model) buildProfile(cat *datasets.Catalogue, ev *PupilEvents, asOf time
 // refresh recomputes the derived fields of every competency state: Theta, PMastery and
 // Need (after the global ability moved, all of them change).
 func (m *Model) refresh(p *Profile) {
+	lw := m.localWeight()
 	for c, cs := range p.Competencies {
-		cs.Theta = p.Global + cs.Local
+		cs.Theta = p.Global + lw*cs.Local
 		cs.PMastery = sigmoid(cs.Theta)
 		cs.Need = need(cs, p.AsOf)
 		p.Competencies[c] = cs
@@ -225,7 +226,11 @@ func (m *Model) FitItems(cat *datasets.Catalogue, pupils []PupilEvents, asOf tim
 func (m *Model) fitItems(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Time) error {
 	m.resources, m.assess, m.offsets = map[string]itemParam{}, map[string]itemParam{}, map[string]itemParam{}
 	m.fitting = map[string]*offsetSum{}
-	defer func() { m.fitting = nil }()
+	m.layer, m.sample = nil, nil
+	if !m.cfg.Plain && !m.cfg.NoLayer {
+		m.sample = newLayerSample()
+	}
+	defer func() { m.fitting, m.sample = nil, nil }()
 	m.ref.Store(nil)
 	// Observations are extracted in parallel a chunk of pupils at a time; the items
 	// learn from them sequentially, in pupil order, so the result does not depend on
@@ -264,6 +269,10 @@ func (m *Model) fitItems(cat *datasets.Catalogue, pupils []PupilEvents, asOf tim
 		}
 	}
 	m.fitting = nil // offsets are final: profiles read them from now on
+	if m.sample != nil {
+		m.layer = fitLayer(m.sample.rows)
+		m.sample = nil
+	}
 	m.version = m.hash()
 	return nil
 }

@@ -243,7 +243,7 @@ func datasetsCmd() *cobra.Command {
 func evalCmd() *cobra.Command {
 	c := &cobra.Command{Use: "eval", Short: "Offline evaluations", Args: noArgs}
 	var train, test string
-	var asJSON bool
+	var asJSON, plain, noTune bool
 	m := &cobra.Command{
 		Use:   "mastery --train F --test F [--json]",
 		Short: "Next-answer prediction of the student model on interaction logs",
@@ -260,7 +260,15 @@ func evalCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := features.EvalMastery(tr, te, features.EvalOptions{Model: features.DefaultModelConfig()})
+			cfg := features.DefaultModelConfig()
+			cfg.Plain = plain
+			if !noTune {
+				// Hyper-parameters from a temporal split of the training log only.
+				if cfg, _, err = features.Tune(tr, cfg); err != nil {
+					return err
+				}
+			}
+			res, err := features.EvalMastery(tr, te, features.EvalOptions{Model: cfg})
 			if err != nil {
 				return err
 			}
@@ -274,6 +282,8 @@ func evalCmd() *cobra.Command {
 	m.Flags().StringVar(&train, "train", "", "interaction log to fit on")
 	m.Flags().StringVar(&test, "test", "", "interaction log to predict, answer by answer")
 	m.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	m.Flags().BoolVar(&plain, "plain", false, "the baseline: plain item-level Elo, tuned the same way")
+	m.Flags().BoolVar(&noTune, "no-tune", false, "keep the default hyper-parameters instead of tuning them on a temporal split of --train")
 	c.AddCommand(m)
 	for _, add := range evalCommands {
 		c.AddCommand(add())
