@@ -42,8 +42,8 @@ func NewCatalogue(comps []Competency, res []Resource) (*Catalogue, error) {
 			c.dependents[p] = append(c.dependents[p], k.ID)
 		}
 	}
-	if cyc := c.findCycle(); cyc != "" {
-		return nil, fmt.Errorf("catalogue: prerequisite cycle through %q", cyc)
+	if err := CheckAcyclic("catalogue", comps, nil, nil); err != nil {
+		return nil, err
 	}
 	for i, r := range res {
 		if _, dup := c.resIndex[r.ID]; dup {
@@ -58,40 +58,6 @@ func NewCatalogue(comps []Competency, res []Resource) (*Catalogue, error) {
 		}
 	}
 	return c, nil
-}
-
-func (c *Catalogue) findCycle() string {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := make([]int, len(c.Competencies))
-	var visit func(i int) string
-	visit = func(i int) string {
-		color[i] = grey
-		for _, p := range c.Competencies[i].Prerequisites {
-			j := c.compIndex[p]
-			switch color[j] {
-			case grey:
-				return c.Competencies[j].ID
-			case white:
-				if s := visit(j); s != "" {
-					return s
-				}
-			}
-		}
-		color[i] = black
-		return ""
-	}
-	for i := range c.Competencies {
-		if color[i] == white {
-			if s := visit(i); s != "" {
-				return s
-			}
-		}
-	}
-	return ""
 }
 
 // CompetencyIndex returns the position of competency id, and whether it exists.

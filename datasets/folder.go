@@ -103,54 +103,7 @@ func (l *loader) competencies() error {
 			return err
 		}
 	}
-	return l.checkCycles()
-}
-
-// checkCycles refuses a prerequisite graph with a cycle: no pupil could ever start it.
-func (l *loader) checkCycles() error {
-	idx := make(map[string]int, len(l.d.Competencies))
-	for i, c := range l.d.Competencies {
-		idx[c.ID] = i
-	}
-	const (
-		unseen = iota
-		open
-		done
-	)
-	state := make([]uint8, len(l.d.Competencies))
-	type frame struct{ i, next int }
-	for root := range l.d.Competencies {
-		if state[root] != unseen {
-			continue
-		}
-		stack := []frame{{root, 0}}
-		state[root] = open
-		for len(stack) > 0 {
-			top := &stack[len(stack)-1]
-			c := l.d.Competencies[top.i]
-			if top.next == len(c.Prerequisites) {
-				state[top.i] = done
-				stack = stack[:len(stack)-1]
-				continue
-			}
-			p := idx[c.Prerequisites[top.next]]
-			top.next++
-			switch state[p] {
-			case open:
-				path := []string{l.d.Competencies[p].ID}
-				for j := len(stack) - 1; j >= 0 && stack[j].i != p; j-- {
-					path = append(path, l.d.Competencies[stack[j].i].ID)
-				}
-				path = append(path, l.d.Competencies[p].ID)
-				return &Error{File: CompetenciesFile, Line: l.comps[c.ID], Field: "prerequisites",
-					Msg: "prerequisite cycle: " + strings.Join(path, " → ")}
-			case unseen:
-				state[p] = open
-				stack = append(stack, frame{p, 0})
-			}
-		}
-	}
-	return nil
+	return CheckAcyclic(CompetenciesFile, l.d.Competencies, func(i int) int { return l.comps[l.d.Competencies[i].ID] }, nil)
 }
 
 func (l *loader) resources() error {

@@ -32,7 +32,7 @@ func TestLoadFolderRejectsBrokenReferencesNamingFileLineAndField(t *testing.T) {
 		field  string
 	}{
 		{"RejectsUnknownPrerequisite", func(d *Dataset) { d.Competencies[1].Prerequisites = []string{"NOPE"} }, CompetenciesFile, 3, "prerequisites"},
-		{"RejectsPrerequisiteCycle", func(d *Dataset) { d.Competencies[0].Prerequisites = []string{"M.NUM.3"} }, CompetenciesFile, 5, "prerequisites"},
+		{"RejectsPrerequisiteCycle", func(d *Dataset) { d.Competencies[0].Prerequisites = []string{"M.NUM.3"} }, CompetenciesFile, 2, "prerequisites"},
 		{"RejectsResourceWithUnknownCompetency", func(d *Dataset) { d.Resources[2].Competencies = []string{"F.LEC.1", "X"} }, ResourcesFile, 4, "competencies"},
 		{"RejectsLessonOfAClassWithoutStudents", func(d *Dataset) { d.Lessons[1].ClassID = "3eZ" }, LessonsFile, 3, "class_id"},
 		{"RejectsLessonWithUnknownCompetency", func(d *Dataset) { d.Lessons[0].Competencies = []string{"X"} }, LessonsFile, 2, "competencies"},

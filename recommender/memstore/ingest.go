@@ -152,50 +152,8 @@ func (s *Store) checkCompetencies(b *batch) error {
 	if len(b.Competencies) == 0 {
 		return nil
 	}
-	// The stored graph is acyclic, so a new cycle runs through a batch row; report the
-	// first such row.
-	prereqs := func(id string) []string {
-		if i, ok := b.comps[id]; ok {
-			return b.Competencies[i].Prerequisites
-		}
-		return s.comps[id].Prerequisites
-	}
-	const (
-		grey  = 1
-		black = 2
-	)
-	color := map[string]int{}
-	var onCycle []string
-	var visit func(id string, stack []string) bool
-	visit = func(id string, stack []string) bool {
-		color[id] = grey
-		stack = append(stack, id)
-		for _, p := range prereqs(id) {
-			switch color[p] {
-			case grey:
-				onCycle = stack[slices.Index(stack, p):]
-				return true
-			case 0:
-				if visit(p, stack) {
-					return true
-				}
-			}
-		}
-		color[id] = black
-		return false
-	}
-	for _, c := range b.Competencies {
-		if color[c.ID] == 0 && visit(c.ID, nil) {
-			first := len(b.Competencies)
-			for _, id := range onCycle {
-				if i, ok := b.comps[id]; ok && i < first {
-					first = i
-				}
-			}
-			return rowErr(fileCompetencies, csvLine(first), "prerequisites", "prerequisite cycle through %v", onCycle)
-		}
-	}
-	return nil
+	return datasets.CheckAcyclic(fileCompetencies, b.Competencies, csvLine,
+		func(id string) []string { return s.comps[id].Prerequisites })
 }
 
 func (s *Store) checkResources(b *batch) error {

@@ -335,8 +335,8 @@ func checkRef(ctx context.Context, tx pgx.Tx, k kind, stage string, r refCheck) 
 	return &datasets.Error{File: k.file, Line: line, Field: r.field, Msg: fmt.Sprintf("%s %q", r.msg, val)}, nil
 }
 
-// checkAcyclic loads the whole competency graph (stored plus batch, a few thousand rows
-// at most) and rejects a prerequisite cycle at the line of a batch competency on it.
+// checkAcyclic loads the whole competency graph (a few thousand rows at most) and rejects
+// a prerequisite cycle through the batch, at the line of its first row on the cycle.
 func checkAcyclic(ctx context.Context, tx pgx.Tx, batch []datasets.Competency) error {
 	rows, err := tx.Query(ctx, `SELECT id, prerequisites FROM competencies`)
 	if err != nil {
@@ -352,65 +352,5 @@ func checkAcyclic(ctx context.Context, tx pgx.Tx, batch []datasets.Competency) e
 	if err != nil {
 		return fmt.Errorf("competencies.csv: %w", wrap(err))
 	}
-	cycle := findCycle(prereqs)
-	if cycle == nil {
-		return nil
-	}
-	on := map[string]bool{}
-	for _, c := range cycle {
-		on[c] = true
-	}
-	line := 0
-	for i, c := range batch {
-		if on[c.ID] {
-			line = csvLine(i)
-			break
-		}
-	}
-	return &datasets.Error{File: "competencies.csv", Line: line, Field: "prerequisites",
-		Msg: "prerequisite cycle: " + strings.Join(cycle, " -> ")}
-}
-
-// findCycle returns the competencies of one prerequisite cycle, or nil. Ids are visited in
-// sorted order so that the same graph always reports the same cycle.
-func findCycle(prereqs map[string][]string) []string {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := map[string]int{}
-	var stack []string
-	var visit func(id string) []string
-	visit = func(id string) []string {
-		color[id] = grey
-		stack = append(stack, id)
-		for _, p := range prereqs[id] {
-			switch color[p] {
-			case grey:
-				i := slices.Index(stack, p)
-				return append(slices.Clone(stack[i:]), p)
-			case white:
-				if c := visit(p); c != nil {
-					return c
-				}
-			}
-		}
-		stack = stack[:len(stack)-1]
-		color[id] = black
-		return nil
-	}
-	ids := make([]string, 0, len(prereqs))
-	for id := range prereqs {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		if color[id] == white {
-			if c := visit(id); c != nil {
-				return c
-			}
-		}
-	}
-	return nil
+	return datasets.CheckAcyclic("competencies.csv", batch, csvLine, func(id string) []string { return prereqs[id] })
 }
