@@ -57,6 +57,10 @@ type ingestResult struct {
 	Students  int    `json:"students_changed"`
 	Classes   int    `json:"classes_changed"`
 	Catalogue bool   `json:"catalogue_changed"`
+	// RefitScheduled tells that the model is refitted in the background for the new
+	// catalogue (durably: a restart resumes it); until then new resources are served with
+	// their catalogue difficulty.
+	RefitScheduled bool `json:"refit_scheduled"`
 }
 
 func (s *Server) postIngest(c *gin.Context) {
@@ -93,8 +97,9 @@ func (s *Server) postIngest(c *gin.Context) {
 	c.JSON(http.StatusOK, res)
 }
 
-// ingest hands a validated batch to the engine (all or nothing) and drops the cache of
-// every pupil it names or changed.
+// ingest hands a validated batch to the engine (all or nothing), which brings the
+// changed pupils' profiles up to date and reports them: their cached answers are dropped
+// and recomputed in the background. A catalogue change is refitted outside the request.
 //
 // A batch of students may change a pupil's class or consent, that is who may read them
 // and what may be served: like an erasure it is refused while the cache cannot be
@@ -112,40 +117,17 @@ func (s *Server) ingest(ctx context.Context, d *datasets.Dataset) (ingestResult,
 	if err != nil {
 		return ingestResult{}, err
 	}
-	touched := map[string]bool{}
-	for _, id := range ch.Students {
-		touched[id] = true
-	}
-	for _, x := range d.Students {
-		touched[x.ID] = true
-	}
-	for _, x := range d.Grades {
-		touched[x.StudentID] = true
-	}
-	for _, x := range d.Absences {
-		touched[x.StudentID] = true
-	}
-	for _, x := range d.Statements {
-		touched[x.StudentID] = true
-	}
-	for _, cl := range ch.Classes {
-		if sts, err := s.store.ClassStudents(ctx, cl); err == nil {
-			for _, st := range sts {
-				touched[st.ID] = true
-			}
+	if err := s.invalidate(ctx, ch.Students); err != nil {
+		if len(rostered) > 0 {
+			return ingestResult{}, errCacheUnclearAfter
 		}
-	}
-	ids := make([]string, 0, len(touched))
-	for id := range touched {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	if err := s.invalidate(ctx, ids); err != nil && len(rostered) > 0 {
-		return ingestResult{}, errCacheUnclearAfter
+	} else {
+		s.prefetch(ch.Students)
 	}
 	rows := len(d.Competencies) + len(d.Resources) + len(d.Students) + len(d.Lessons) +
 		len(d.Grades) + len(d.Absences) + len(d.Statements)
-	return ingestResult{Rows: rows, Students: len(ch.Students), Classes: len(ch.Classes), Catalogue: ch.Catalogue}, nil
+	return ingestResult{Rows: rows, Students: len(ch.Students), Classes: len(ch.Classes),
+		Catalogue: ch.Catalogue, RefitScheduled: ch.Catalogue}, nil
 }
 
 var xapiVersionRE = regexp.MustCompile(`^1\.0\.[0-9]+$`)

@@ -94,6 +94,7 @@ type Server struct {
 	flight  singleflight.Group
 	tokens  tokenCache
 	auditw  *auditWriter
+	pre     *prefetcher
 	handler http.Handler
 }
 
@@ -113,6 +114,7 @@ func New(cfg Config, eng Engine, store Store, cache recommender.Cache, logger *s
 		limits:  newLimiter(cfg.RateLimit, cfg.RateBurst),
 		auditw:  newAuditWriter(store),
 	}
+	s.pre = newPrefetcher(cfg.Registry)
 	s.handler = s.routes()
 	return s
 }

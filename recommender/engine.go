@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,7 +133,10 @@ type Engine struct {
 	cfg   Config
 
 	snap    atomic.Pointer[snapshot]
-	refitMu sync.Mutex // one Refit or catalogue rebuild at a time
+	refitMu sync.Mutex // one Refit at a time; ingests never wait for it
+
+	refitKick, repairKick chan struct{} // wake Run's workers; capacity 1, so kicks coalesce
+	repairs               atomic.Int64  // profiles rebuilt by Repair (for tests and metrics)
 }
 
 // snapshot is everything a request needs besides the pupil's own rows. Never mutated
@@ -159,7 +161,8 @@ func New(ctx context.Context, store EngineStore, cfg Config) (*Engine, error) {
 	if cfg.Explore != ExploreNone && cfg.Explore != ExploreThompson {
 		return nil, fmt.Errorf("recommender.New: unknown exploration %q: %w", cfg.Explore, ErrInvalid)
 	}
-	e := &Engine{store: store, cfg: cfg.withDefaults()}
+	e := &Engine{store: store, cfg: cfg.withDefaults(),
+		refitKick: make(chan struct{}, 1), repairKick: make(chan struct{}, 1)}
 	ok, err := e.load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("recommender.New: %w", err)
@@ -242,6 +245,12 @@ func (e *Engine) Refit(ctx context.Context) error {
 }
 
 func (e *Engine) refit(ctx context.Context) error {
+	// The pending mark is read first: a catalogue change committed after this point
+	// leaves a newer mark, which this refit does not clear.
+	pending, err := e.store.RefitPending(ctx)
+	if err != nil {
+		return fmt.Errorf("refit pending: %w", err)
+	}
 	comps, res, err := e.store.Catalogue(ctx)
 	if err != nil {
 		return fmt.Errorf("catalogue: %w", err)
@@ -253,6 +262,12 @@ func (e *Engine) refit(ctx context.Context) error {
 	ids, err := e.store.StudentIDs(ctx)
 	if err != nil {
 		return fmt.Errorf("student ids: %w", err)
+	}
+	// Versions before events: a profile written from events read before a concurrent
+	// ingest must lose against it (PutProfilesIf), not overwrite it.
+	vers, err := e.store.ProfileVersions(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("profile versions: %w", err)
 	}
 	pupils := make([]features.PupilEvents, 0, len(ids))
 	var refused []datasets.Student // no consent: their profiles are emptied
@@ -302,11 +317,18 @@ func (e *Engine) refit(ctx context.Context) error {
 		profiles = append(profiles, e.blankProfile(blankSnap, st))
 	}
 	const batch = 500
+	lost := 0
 	for lo := 0; lo < len(profiles); lo += batch {
 		hi := min(lo+batch, len(profiles))
-		if err := e.store.PutProfiles(ctx, profiles[lo:hi]); err != nil {
+		vps := make([]VersionedProfile, 0, hi-lo)
+		for _, p := range profiles[lo:hi] {
+			vps = append(vps, VersionedProfile{Profile: p, Version: vers[p.StudentID]})
+		}
+		l, err := e.store.PutProfilesIf(ctx, vps)
+		if err != nil {
 			return fmt.Errorf("put profiles: %w", err)
 		}
+		lost += len(l)
 	}
 	rids := make([]string, len(cat.Resources))
 	vecs := make([][]float32, len(cat.Resources))
@@ -328,102 +350,54 @@ func (e *Engine) refit(ctx context.Context) error {
 		return fmt.Errorf("put model state: %w", err)
 	}
 	e.snap.Store(newSnapshot(cat, model, layout, agg, e.cfg.TargetSuccess))
+	if lost > 0 {
+		e.kick(e.repairKick) // marked by the store: rebuilt with the new model
+	}
+	if pending != 0 {
+		if err := e.store.ClearRefitPending(ctx, pending); err != nil {
+			return fmt.Errorf("clear refit pending: %w", err)
+		}
+	}
 	return nil
 }
 
-// Ingest applies a batch through the store, then rebuilds what it invalidated: the whole
-// fit when the catalogue changed, else the profiles of the pupils whose data or class
-// timetable changed.
+// Ingest applies a batch through the store and brings the profiles of the pupils it
+// changed up to date in the same transaction: new grades and statements are folded into
+// the stored profile by the model's online update, at a cost that does not grow with the
+// pupil's history. Pupils it cannot update so (an absence, a timetable or class change, an
+// edited row, a voiding statement, no profile yet) are marked stale in that transaction and
+// rebuilt by Repair in the background. A catalogue change marks a refit pending, done by
+// Run outside the request. The returned Changed.Students are every pupil whose data or
+// profile changed: the caller drops their cached answers, and derives nothing more.
 func (e *Engine) Ingest(ctx context.Context, b *datasets.Dataset) (Changed, error) {
-	ch, err := e.store.Ingest(ctx, b)
+	var stale bool
+	ch, err := e.store.IngestApply(ctx, b, func(d *Delta) []features.Profile {
+		ps := e.apply(d)
+		stale = len(ps) < len(d.Pupils)
+		return ps
+	})
 	if err != nil {
 		return ch, fmt.Errorf("recommender.Ingest: %w", err)
 	}
-	e.refitMu.Lock() // a refit running meanwhile would overwrite rebuilt profiles
-	defer e.refitMu.Unlock()
 	if ch.Catalogue {
-		if err := e.refit(ctx); err != nil {
-			return ch, fmt.Errorf("recommender.Ingest: %w", err)
-		}
-		return ch, nil
+		e.kick(e.refitKick)
 	}
-	ids := map[string]bool{}
-	for _, id := range ch.Students {
-		ids[id] = true
-	}
-	for _, c := range ch.Classes {
-		sts, err := e.store.ClassStudents(ctx, c)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return ch, fmt.Errorf("recommender.Ingest: class %s: %w", c, err)
-		}
-		for _, s := range sts {
-			ids[s.ID] = true
-		}
-	}
-	sorted := make([]string, 0, len(ids))
-	for id := range ids {
-		sorted = append(sorted, id)
-	}
-	sort.Strings(sorted)
-	if err := e.rebuildProfiles(ctx, sorted); err != nil {
-		return ch, fmt.Errorf("recommender.Ingest: %w", err)
+	if stale {
+		e.kick(e.repairKick)
 	}
 	return ch, nil
 }
 
-// rebuildProfiles recomputes the profiles and vectors of the consenting pupils among ids
-// with the current model (whose item parameters it does not change). Callers hold refitMu.
-func (e *Engine) rebuildProfiles(ctx context.Context, ids []string) error {
-	s := e.snap.Load()
-	var out []features.Profile
-	for _, id := range ids {
-		st, err := e.store.Student(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("student %s: %w", id, err)
-		}
-		if !st.Consent {
-			// No consent: nothing personal is derived, and what was derived before
-			// consent was withdrawn is overwritten by an empty profile.
-			out = append(out, e.blankProfile(s, st))
-			continue
-		}
-		ev, err := e.store.PupilEvents(ctx, id)
-		if err != nil {
-			return fmt.Errorf("events of %s: %w", id, err)
-		}
-		asOf := laterOf(s.agg.Clock, latestEvent(&ev, e.cfg.Now()))
-		if asOf.IsZero() {
-			asOf = e.cfg.Now()
-		}
-		p, err := s.model.BuildProfile(s.cat, ev, asOf)
-		if err != nil {
-			return fmt.Errorf("profile of %s: %w", id, err)
-		}
-		p.Vector = s.layout.StudentVector(&p)
-		out = append(out, p)
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	if err := e.store.PutProfiles(ctx, out); err != nil {
-		return fmt.Errorf("put profiles: %w", err)
-	}
-	return nil
-}
-
-// SetConsent records the pupil's (or parent's) choice. Granting it builds the pupil's
-// profile at once, so the next request is personalised; withdrawing it empties the
-// derived profile and vector.
+// SetConsent records the pupil's (or parent's) choice; the store marks the pupil stale in
+// the same transaction. The profile is rebuilt at once, so that the next request is
+// personalised, or holds nothing personal after a withdrawal; if that fails, the mark
+// stays and Repair finishes the job.
 func (e *Engine) SetConsent(ctx context.Context, id string, consent bool) error {
 	if err := e.store.SetConsent(ctx, id, consent); err != nil {
 		return fmt.Errorf("recommender.SetConsent: %w", storeErr(err))
 	}
-	e.refitMu.Lock()
-	defer e.refitMu.Unlock()
-	if err := e.rebuildProfiles(ctx, []string{id}); err != nil {
+	if _, err := e.rebuild(ctx, []string{id}); err != nil {
+		e.kick(e.repairKick)
 		return fmt.Errorf("recommender.SetConsent: %w", err)
 	}
 	return nil

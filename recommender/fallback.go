@@ -37,7 +37,7 @@ func (e *Engine) fallback(ctx context.Context, s *snapshot, st datasets.Student,
 			Reasons:      explainFallback(s, res, c.pinned, r.Lang),
 		})
 	}
-	if decisions != nil { // consenting pupil: the served log is theirs to keep
+	if decisions != nil && !r.Prefetch { // consenting pupil shown the list: the served log is theirs
 		if err := e.logServed(ctx, out); err != nil {
 			return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", err)
 		}

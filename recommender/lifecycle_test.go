@@ -54,8 +54,19 @@ func TestLifecycle(t *testing.T) {
 	t.Run("NewResourceIsRecommendable", func(t *testing.T) {
 		r := datasets.Resource{ID: "R-NEW", Title: "Fractions, la nouvelle", Subject: "MATHS", Level: "6e", Type: datasets.ResourceVideo,
 			Competencies: []string{"M-FRAC"}, Difficulty: -1.5, DurationMin: 5}
-		if _, err := e.Ingest(ctx, &datasets.Dataset{Resources: []datasets.Resource{r}}); err != nil {
+		ch, err := e.Ingest(ctx, &datasets.Dataset{Resources: []datasets.Resource{r}})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if !ch.Catalogue {
+			t.Fatalf("changed %+v, want the catalogue", ch)
+		}
+		// The refit runs outside the ingest (serve's Engine.Run), from the durable mark.
+		if ran, err := e.RefitIfPending(ctx); err != nil || !ran {
+			t.Fatalf("pending refit: ran %t, %v; want it run", ran, err)
+		}
+		if ran, err := e.RefitIfPending(ctx); err != nil || ran {
+			t.Fatalf("second pending refit: ran %t, %v; want none left", ran, err)
 		}
 		if err := e.Decide(ctx, recommender.Decision{StudentID: pupilFrac, ResourceID: "R-NEW", Decision: recommender.DecisionPin, TeacherID: "T1"}); err != nil {
 			t.Fatalf("deciding on the new resource: %v", err)

@@ -77,8 +77,10 @@ func (e *Engine) Recommend(ctx context.Context, r Request) (Recommendations, err
 	for _, c := range chosen {
 		out.Items = append(out.Items, e.item(s, p, c, r.Lang))
 	}
-	if err := e.logServed(ctx, out); err != nil {
-		return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", err)
+	if !r.Prefetch {
+		if err := e.logServed(ctx, out); err != nil {
+			return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", err)
+		}
 	}
 	return out, nil
 }

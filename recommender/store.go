@@ -127,7 +127,9 @@ type Served struct {
 type Ingester interface {
 	// Ingest validates references against what is stored plus the batch, and applies the
 	// batch all-or-nothing, upserting by id. A batch may hold any mix of entity kinds.
-	// Re-ingesting identical rows changes nothing (and reports nothing changed).
+	// Re-ingesting identical rows changes nothing (and reports nothing changed). In the same
+	// transaction it marks every changed pupil stale, and the refit pending when the
+	// catalogue changed (see ProfileStore).
 	Ingest(ctx context.Context, b *datasets.Dataset) (Changed, error)
 }
 
@@ -195,6 +197,8 @@ type DecisionLog interface {
 
 // PersonalData holds the RGPD operations on one pupil: consent, access, erasure.
 type PersonalData interface {
+	// SetConsent records the choice and marks the pupil stale in the same transaction
+	// (the profile must follow: emptied on withdrawal, built on consent).
 	SetConsent(ctx context.Context, id string, consent bool) error
 	Export(ctx context.Context, id string) (Export, error)
 	// DeleteStudent erases every trace of the pupil but the audit entries.
@@ -232,6 +236,7 @@ type EngineStore interface {
 	ModelStore
 	DecisionLog
 	PersonalData
+	ProfileStore
 }
 
 // Store is everything a complete store implements: what memstore and pgstore state

@@ -34,6 +34,9 @@ type Request struct {
 	K         int
 	Subject   string // optional
 	Lang      string // "fr" (default) or "en"
+	// Prefetch marks a list computed ahead of any page view (after an event): it is not
+	// logged as served, since nobody was shown it.
+	Prefetch bool
 }
 
 // Recommendations is the answer to a Request.

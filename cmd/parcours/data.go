@@ -181,15 +181,39 @@ func ingestFolder(ctx context.Context, store recommender.Store, d *datasets.Data
 	}
 	finish()
 	sum.Changed = len(changed)
+	// Each file's commit marked its changed pupils stale and, for a catalogue change, a
+	// refit pending, so an ingest killed during the refit below leaves the marks: this
+	// run (even with nothing new to load) and serve at start see them and refit.
 	_, stateErr := store.ModelState(ctx)
-	if sum.Changed == 0 && !catalogue && stateErr == nil {
+	pending, err := store.RefitPending(ctx)
+	if err != nil {
+		return sum, err
+	}
+	stale, err := store.StalePupils(ctx, 1)
+	if err != nil {
+		return sum, err
+	}
+	if sum.Changed == 0 && !catalogue && stateErr == nil && pending == 0 && len(stale) == 0 {
 		return sum, nil
 	}
+	// New fits when there is no usable state (a first load): that fit clears the marks,
+	// and a second would only repeat it.
 	eng, err := recommender.New(ctx, store, recommender.Config{})
 	if err != nil {
 		return sum, err
 	}
-	if err := eng.Refit(ctx); err != nil {
+	if pending, err = store.RefitPending(ctx); err != nil {
+		return sum, err
+	}
+	if stale, err = store.StalePupils(ctx, 1); err != nil {
+		return sum, err
+	}
+	if pending != 0 || len(stale) > 0 {
+		if err := eng.Refit(ctx); err != nil {
+			return sum, err
+		}
+	}
+	if _, err := eng.Repair(ctx); err != nil { // pupils whose events raced the refit
 		return sum, err
 	}
 	sum.Refitted = true

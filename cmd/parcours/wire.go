@@ -141,6 +141,10 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	if m.Config.RefitInterval > 0 {
 		m.wg.Go(func() { m.refitEvery(bg, m.Config.RefitInterval) })
 	}
+	// Stale profiles and pending refits left by a crash, by `parcours ingest` or by another
+	// replica are repaired at once, then whenever an ingest leaves some.
+	m.wg.Go(func() { m.Engine.Run(bg, recommender.RunOptions{Logger: m.Logger}) })
+	m.wg.Go(func() { srv.RunPrefetch(bg, 2) })
 	addr = ln.Addr().String()
 	m.URL = "http://" + addr
 

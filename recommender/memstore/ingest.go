@@ -62,16 +62,7 @@ func levelOK(l string) bool { return datasets.LevelIndex(l) >= 0 }
 // Ingest validates the batch against the stored data plus the batch itself, then applies
 // it all-or-nothing, upserting by id. See recommender.Store.
 func (s *Store) Ingest(ctx context.Context, d *datasets.Dataset) (recommender.Changed, error) {
-	if d == nil {
-		return recommender.Changed{}, nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := s.validate(d)
-	if err != nil {
-		return recommender.Changed{}, fmt.Errorf("memstore.Ingest: %w", err)
-	}
-	return s.apply(b), nil
+	return s.IngestApply(ctx, d, nil)
 }
 
 func (s *Store) validate(d *datasets.Dataset) (*batch, error) {

@@ -45,8 +45,7 @@ func (s *Store) PutProfiles(ctx context.Context, ps []features.Profile) error {
 		}
 	}
 	for _, p := range ps {
-		s.profiles[p.StudentID] = copyProfile(p)
-		s.bump(p.StudentID) // answers follow the profile
+		s.writeProfile(p)
 	}
 	return nil
 }
@@ -293,6 +292,8 @@ func (s *Store) DeleteStudent(ctx context.Context, id string) error {
 	delete(s.students, id)
 	delete(s.gen, id)
 	delete(s.profiles, id)
+	delete(s.on.profileGen, id)
+	delete(s.on.marks, id)
 	delete(s.decisions, id)
 	delete(s.served, id)
 	return nil

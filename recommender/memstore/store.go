@@ -59,6 +59,7 @@ type Store struct {
 	audit        []recommender.AuditEntry // ascending ID
 	lastAuditID  int64
 	vec          vectorIndex
+	on           online
 	closed       bool
 	now          func() time.Time
 }
@@ -86,6 +87,7 @@ func New() *Store {
 		decisions:      map[string][]recommender.Decision{},
 		served:         map[string][]recommender.Served{},
 		vec:            newVectorIndex(),
+		on:             newOnline(),
 		now:            func() time.Time { return time.Now().UTC() },
 	}
 }
@@ -272,6 +274,7 @@ func (s *Store) SetConsent(ctx context.Context, id string, consent bool) error {
 	st.Consent = consent
 	s.students[id] = st
 	s.bump(id)
+	s.on.marks[id] = s.on.next() // the profile must follow, even if a crash comes first
 	return nil
 }
 

@@ -50,7 +50,14 @@ func jsonlLine(i int) int { return i + 1 }
 
 // Ingest validates and applies the batch in one transaction, kind after kind in reference
 // order, so that each kind's references see what is stored plus the batch's earlier kinds.
+// The changed pupils are marked stale in the same transaction.
 func (s *Store) Ingest(ctx context.Context, b *datasets.Dataset) (recommender.Changed, error) {
+	return s.IngestApply(ctx, b, nil)
+}
+
+// IngestApply is Ingest with fn folding the batch into the changed pupils' profiles before
+// the commit (see recommender.ProfileStore): events and profiles commit together.
+func (s *Store) IngestApply(ctx context.Context, b *datasets.Dataset, fn recommender.ApplyFunc) (recommender.Changed, error) {
 	var ch recommender.Changed
 	if b == nil {
 		return ch, nil
@@ -65,11 +72,13 @@ func (s *Store) Ingest(ctx context.Context, b *datasets.Dataset) (recommender.Ch
 	}
 	students := map[string]bool{}
 	classes := map[string]bool{}
+	fresh := true
 	for _, k := range kinds(b) {
 		if k.n == 0 {
 			continue
 		}
-		changed, err := s.ingestKind(ctx, tx, k)
+		changed, direct, err := s.ingestKind(ctx, tx, k)
+		fresh = fresh && direct
 		if err != nil {
 			return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", err)
 		}
@@ -112,11 +121,14 @@ func (s *Store) Ingest(ctx context.Context, b *datasets.Dataset) (recommender.Ch
 			students[id] = true
 		}
 	}
+	ch.Students = sortedKeys(students)
+	ch.Classes = sortedKeys(classes)
+	if err := settle(ctx, tx, b, ch, fresh, fn); err != nil {
+		return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: commit: %w", wrap(err))
 	}
-	ch.Students = sortedKeys(students)
-	ch.Classes = sortedKeys(classes)
 	return ch, nil
 }
 
@@ -130,16 +142,24 @@ func sortedKeys(m map[string]bool) []string {
 }
 
 // ingestKind stages, validates and upserts one kind; it returns the distinct values of
-// k.returns over the rows it inserted or changed.
-func (s *Store) ingestKind(ctx context.Context, tx pgx.Tx, k kind) ([]string, error) {
+// k.returns over the rows it inserted or changed, and whether every row was new (the
+// direct path took them all).
+func (s *Store) ingestKind(ctx context.Context, tx pgx.Tx, k kind) ([]string, bool, error) {
 	if err := checkIDs(k); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !s.noDirect {
 		if changed, ok, err := ingestDirect(ctx, tx, k); ok || err != nil {
-			return changed, err
+			return changed, err == nil, err
 		}
 	}
+	changed, err := s.stageKind(ctx, tx, k)
+	return changed, false, err
+}
+
+// stageKind stages the batch's rows of one kind, checks them against what is stored and
+// upserts them.
+func (s *Store) stageKind(ctx context.Context, tx pgx.Tx, k kind) ([]string, error) {
 	stage := "stage_" + k.table
 	if _, err := tx.Exec(ctx, fmt.Sprintf(
 		`CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT 0::int AS line, * FROM %s WITH NO DATA`, stage, k.table)); err != nil {

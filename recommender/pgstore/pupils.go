@@ -133,7 +133,11 @@ func (s *Store) StudentIDs(ctx context.Context) ([]string, error) {
 
 // SetConsent records the pupil's consent to personalisation; ErrNotFound when unknown.
 func (s *Store) SetConsent(ctx context.Context, id string, consent bool) error {
-	tag, err := s.db.Exec(ctx, `UPDATE students SET consent = $2, `+nextGeneration+` WHERE id = $1`, id, consent)
+	// The mark commits with the choice: the profile must follow it even if the process
+	// dies before the engine rebuilds it (a withdrawal must empty it).
+	tag, err := s.db.Exec(ctx, `WITH u AS (UPDATE students SET consent = $2, `+nextGeneration+` WHERE id = $1 RETURNING id)
+		INSERT INTO stale_pupils (student_id, gen) SELECT id, nextval('pupil_gen') FROM u
+		ON CONFLICT (student_id) DO UPDATE SET gen = EXCLUDED.gen, marked_at = now()`, id, consent)
 	if err != nil {
 		return fmt.Errorf("pgstore.SetConsent: %w", wrap(err))
 	}

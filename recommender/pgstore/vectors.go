@@ -81,21 +81,9 @@ func (s *Store) PutProfiles(ctx context.Context, ps []features.Profile) error {
 	}
 	batch := &pgx.Batch{}
 	for i := range ps {
-		p := &ps[i]
-		data, err := json.Marshal(p)
-		if err != nil {
-			return fmt.Errorf("pgstore.PutProfiles: %q: %w", p.StudentID, err)
+		if err := queueProfile(batch, &ps[i]); err != nil {
+			return fmt.Errorf("pgstore.PutProfiles: %w", err)
 		}
-		var emb *pgvector.Vector
-		if p.Vector != nil {
-			v := pgvector.NewVector(p.Vector)
-			emb = &v
-		}
-		batch.Queue(`INSERT INTO profiles (student_id, data, embedding, schema_version, updated_at)
-			VALUES ($1, $2, $3, $4, now())
-			ON CONFLICT (student_id) DO UPDATE SET data = EXCLUDED.data, embedding = EXCLUDED.embedding,
-				schema_version = EXCLUDED.schema_version, updated_at = EXCLUDED.updated_at`,
-			p.StudentID, data, emb, p.SchemaVersion)
 	}
 	// Answers follow the profile: its pupils get a new generation in the same transaction.
 	ids := make([]string, len(ps))

@@ -93,6 +93,15 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"PurgeRemovesOldOnly", s.purgeRemovesOldOnly},
 		{"ReturnedSlicesAreCopies", s.returnedSlicesAreCopies},
 		{"ConcurrentReadsAndWrites", s.concurrentReadsAndWrites},
+		// online.go
+		{"IngestMarksChangedPupilsAndRefit", s.ingestMarksChangedPupilsAndRefit},
+		{"IngestApplyCommitsProfilesWithEvents", s.ingestApplyCommitsProfilesWithEvents},
+		{"IngestApplyReportsRewrittenRowsNotFresh", s.ingestApplyReportsRewrittenRowsNotFresh},
+		{"FailedIngestLeavesNoMarkNorProfile", s.failedIngestLeavesNoMarkNorProfile},
+		{"ConditionalWriteLosesToNewerEvents", s.conditionalWriteLosesToNewerEvents},
+		{"StaleMarksOldestFirstAndErasedWithPupil", s.staleMarksOldestFirstAndErasedWithPupil},
+		{"RefitPendingClearedOnlyByItsGeneration", s.refitPendingClearedOnlyByItsGeneration},
+		{"ConcurrentIngestApplySerialisesPerPupil", s.concurrentIngestApplySerialisesPerPupil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)
