@@ -373,7 +373,13 @@ func (e *Engine) Ingest(ctx context.Context, b *datasets.Dataset) (Changed, erro
 	var stale bool
 	ch, err := e.store.IngestApply(ctx, b, func(d *Delta) []features.Profile {
 		ps := e.apply(d)
-		stale = len(ps) < len(d.Pupils)
+		current := 0
+		for _, p := range ps {
+			if !d.Pupils[p.StudentID].Stale {
+				current++
+			}
+		}
+		stale = current < len(d.Pupils)
 		return ps
 	})
 	if err != nil {
