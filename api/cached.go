@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,11 +23,11 @@ func bucketOf(studentID string) string { return "p:" + studentID }
 // unreachable even when the cache could not be cleared. A cache failure is counted and
 // the answer computed; it never fails the request.
 //
-// It returns the answer as JSON. A cached answer is sent as stored, its closing
-// "source":"computed" turned into "source":"cache" (a fallback answer stays "fallback"),
-// so a hit costs no decoding.
+// It returns the answer as JSON. What the cache holds is the answer as a hit sends it
+// (asHit(answer): its source "cache" instead of "computed"), encoded once when computed,
+// so that a hit sends the stored bytes untouched and costs no decoding.
 func cachedAnswer[T any](ctx context.Context, s *Server, kind string, acc recommender.Access, query string,
-	compute func(context.Context) (T, error)) ([]byte, error) {
+	compute func(context.Context) (T, error), asHit func(T) T) ([]byte, error) {
 	bucket := bucketOf(acc.StudentID)
 	field := kind + "|" + s.eng.ModelVersion() + "|g" + strconv.FormatInt(acc.Generation, 36) + "|" + query
 	version := ""
@@ -39,10 +38,6 @@ func cachedAnswer[T any](ctx context.Context, s *Server, kind string, acc recomm
 			s.metrics.cache.WithLabelValues(kind, "error").Inc()
 		case ok:
 			s.metrics.cache.WithLabelValues(kind, "hit").Inc()
-			if b, found := bytes.CutSuffix(val, computedTail); found {
-				// b shares the cache's memory: the full slice expression makes append copy.
-				return append(b[:len(b):len(b)], cacheTail...), nil
-			}
 			return val, nil
 		default:
 			s.metrics.cache.WithLabelValues(kind, "miss").Inc()
@@ -67,7 +62,11 @@ func cachedAnswer[T any](ctx context.Context, s *Server, kind string, acc recomm
 			return nil, err
 		}
 		if version != "" {
-			if _, err := s.cache.Store(cctx, bucket, version, field, b, s.cfg.CacheTTL); err != nil {
+			hit, err := json.Marshal(asHit(t))
+			if err != nil {
+				return nil, err
+			}
+			if _, err := s.cache.Store(cctx, bucket, version, field, hit, s.cfg.CacheTTL); err != nil {
 				s.metrics.cache.WithLabelValues(kind, "error").Inc()
 			}
 		}
@@ -79,11 +78,14 @@ func cachedAnswer[T any](ctx context.Context, s *Server, kind string, acc recomm
 	return res.([]byte), nil
 }
 
-// The answers' last field is their source (recommender.Recommendations and Path).
-var (
-	computedTail = []byte(`,"source":"` + recommender.SourceComputed + `"}`)
-	cacheTail    = []byte(`,"source":"` + recommender.SourceCache + `"}`)
-)
+// hitSource is the source a cached answer is sent with: a computed answer comes from the
+// cache; a fallback (non-personalised) answer says so whatever served it.
+func hitSource(computed string) string {
+	if computed == recommender.SourceComputed {
+		return recommender.SourceCache
+	}
+	return computed
+}
 
 // invalidate drops the pupils' buckets. A failure is counted, logged and returned: writes
 // that change access or consent fail with errCacheUnclear, the others go on (the

@@ -148,7 +148,8 @@ func (s *Server) getRecommendations(c *gin.Context) {
 	req := recommender.Request{StudentID: acc.StudentID, K: k, Subject: subject, Lang: lang}
 	query := "k=" + strconv.Itoa(k) + "&subject=" + subject + "&lang=" + lang
 	serveCachedRead(c, s, "recommendations", acc, query,
-		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) })
+		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) },
+		func(r recommender.Recommendations) recommender.Recommendations { r.Source = hitSource(r.Source); return r })
 }
 
 func (s *Server) getPath(c *gin.Context) {
@@ -169,14 +170,16 @@ func (s *Server) getPath(c *gin.Context) {
 	req := recommender.PathRequest{StudentID: acc.StudentID, Subject: subject, Length: length, Lang: lang}
 	query := "length=" + strconv.Itoa(length) + "&subject=" + subject + "&lang=" + lang
 	serveCachedRead(c, s, "path", acc, query,
-		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) })
+		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) },
+		func(p recommender.Path) recommender.Path { p.Source = hitSource(p.Source); return p })
 }
 
 // serveCachedRead answers a read of a pupil's computed data (kind "recommendations" or
 // "path") from the cache or by computing it, audits the read as kind+".read" before the
-// answer leaves, and sends it.
-func serveCachedRead[T any](c *gin.Context, s *Server, kind string, acc recommender.Access, query string, compute func(context.Context) (T, error)) {
-	body, err := cachedAnswer(c.Request.Context(), s, kind, acc, query, compute)
+// answer leaves, and sends it. asHit gives the answer as a cache hit sends it.
+func serveCachedRead[T any](c *gin.Context, s *Server, kind string, acc recommender.Access, query string,
+	compute func(context.Context) (T, error), asHit func(T) T) {
+	body, err := cachedAnswer(c.Request.Context(), s, kind, acc, query, compute, asHit)
 	if err != nil {
 		s.fail(c, err)
 		return
