@@ -87,6 +87,17 @@ func hitSource(computed string) string {
 	return computed
 }
 
+// recsHit and pathHit are the answers as a cache hit sends them.
+func recsHit(r recommender.Recommendations) recommender.Recommendations {
+	r.Source = hitSource(r.Source)
+	return r
+}
+
+func pathHit(p recommender.Path) recommender.Path {
+	p.Source = hitSource(p.Source)
+	return p
+}
+
 // invalidate drops the pupils' buckets. A failure is counted, logged and returned: writes
 // that change access or consent fail with errCacheUnclear, the others go on (the
 // generation keeps their pupils' old answers unreachable anyway).

@@ -132,7 +132,7 @@ func (s *Server) prefetchOne(ctx context.Context, id string, since time.Time) {
 		return
 	}
 	_, err = cachedAnswer(ctx, s, "recommendations", acc, query,
-		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) })
+		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) }, recsHit)
 	if err != nil {
 		s.metrics.cache.WithLabelValues("prefetch", "error").Inc()
 		return

@@ -149,7 +149,7 @@ func (s *Server) getRecommendations(c *gin.Context) {
 	query := "k=" + strconv.Itoa(k) + "&subject=" + subject + "&lang=" + lang
 	serveCachedRead(c, s, "recommendations", acc, query,
 		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) },
-		func(r recommender.Recommendations) recommender.Recommendations { r.Source = hitSource(r.Source); return r })
+		recsHit)
 }
 
 func (s *Server) getPath(c *gin.Context) {
@@ -171,7 +171,7 @@ func (s *Server) getPath(c *gin.Context) {
 	query := "length=" + strconv.Itoa(length) + "&subject=" + subject + "&lang=" + lang
 	serveCachedRead(c, s, "path", acc, query,
 		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) },
-		func(p recommender.Path) recommender.Path { p.Source = hitSource(p.Source); return p })
+		pathHit)
 }
 
 // serveCachedRead answers a read of a pupil's computed data (kind "recommendations" or
