@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -128,43 +127,4 @@ func (s *Server) ingest(ctx context.Context, d *datasets.Dataset) (ingestResult,
 		len(d.Grades) + len(d.Absences) + len(d.Statements)
 	return ingestResult{Rows: rows, Students: len(ch.Students), Classes: len(ch.Classes),
 		Catalogue: ch.Catalogue, RefitScheduled: ch.Catalogue}, nil
-}
-
-var xapiVersionRE = regexp.MustCompile(`^1\.0\.[0-9]+$`)
-
-// postStatements is the subset of the xAPI statements resource that Moodle's log store
-// and H5P use: one statement or an array; the answer is the array of their ids.
-func (s *Server) postStatements(c *gin.Context) {
-	if v := c.GetHeader("X-Experience-API-Version"); !xapiVersionRE.MatchString(v) {
-		writeProblem(c, badRequest("X-Experience-API-Version", "send the header X-Experience-API-Version: 1.0.3"))
-		return
-	}
-	if err := s.authorize(c.Request.Context(), claimsOf(c), actXAPI, target{}); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if ct := c.ContentType(); ct != "application/json" && ct != "" {
-		writeProblem(c, newProblem(http.StatusUnsupportedMediaType, "send application/json"))
-		return
-	}
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		s.fail(c, jsonProblem(err))
-		return
-	}
-	sts, err := datasets.ParseStatementsJSON(body)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if _, err := s.ingest(c.Request.Context(), &datasets.Dataset{Statements: sts}); err != nil {
-		s.fail(c, err)
-		return
-	}
-	ids := make([]string, len(sts))
-	for i, st := range sts {
-		ids[i] = st.ID
-	}
-	c.Header("X-Experience-API-Version", "1.0.3")
-	c.JSON(http.StatusOK, ids)
 }

@@ -17,6 +17,7 @@ const (
 	actOverview  action = "class.overview"  // a teacher's class view
 	actIngest    action = "ingest"          // batch intake
 	actXAPI      action = "xapi.statements" // usage intake
+	actXAPIRead  action = "xapi.statement.read"
 	actConsent   action = "consent.write"
 	actExport    action = "export"
 	actErase     action = "erase"
@@ -63,7 +64,7 @@ func (s *Server) authorize(ctx context.Context, cl *Claims, act action, t target
 		}
 	case actIngest:
 		return allowIf(cl.Role == RoleService || cl.Role == RoleAdmin)
-	case actXAPI:
+	case actXAPI, actXAPIRead:
 		return allowIf(cl.Role == RoleService)
 	case actConsent, actExport:
 		switch cl.Role {

@@ -95,6 +95,7 @@ type Server struct {
 	tokens  tokenCache
 	auditw  *auditWriter
 	pre     *prefetcher
+	lrs     *lrs
 	handler http.Handler
 }
 
@@ -115,6 +116,7 @@ func New(cfg Config, eng Engine, store Store, cache recommender.Cache, logger *s
 		auditw:  newAuditWriter(store),
 	}
 	s.pre = newPrefetcher(cfg.Registry)
+	s.lrs = newLRS(store, cfg.Registry)
 	s.handler = s.routes()
 	return s
 }
@@ -171,8 +173,7 @@ func (s *Server) routes() http.Handler {
 	v1.POST("/ingest/:kind", big, s.postIngest)
 	v1.GET("/audit", small, s.getAudit)
 	v1.GET("/analytics/overview", small, s.getAnalytics)
-	x := r.Group("/xapi", s.authenticate, s.rateLimit, s.timeout)
-	x.POST("/statements", big, s.postStatements)
+	s.xapiRoutes(r, big)
 	return r
 }
 

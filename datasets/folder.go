@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // LoadOptions tunes LoadFolder.
@@ -24,7 +25,7 @@ type LoadOptions struct {
 // A truth/ subfolder is never read: it holds what evaluation must not see.
 func LoadFolder(dir string, opts LoadOptions) (*Dataset, error) {
 	l := &loader{dir: dir, lim: opts.Limits, d: &Dataset{}}
-	steps := []func() error{l.competencies, l.resources, l.students, l.lessons, l.grades, l.absences, l.statements}
+	steps := []func() error{l.competencies, l.resources, l.students, l.lessons, l.grades, l.absences, l.statements, l.classLabels}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			return nil, err
@@ -184,23 +185,22 @@ func (l *loader) absences() error {
 }
 
 func (l *loader) statements() error {
+	isVoiding := make(map[string]int) // statement id -> line, for voiding statements
 	type voiding struct {
 		line   int
 		target string
 	}
 	var voids []voiding
-	isVoiding := make(map[string]bool)
+	var stored time.Time // when the file was written: the timestamp of statements without one
+	if fi, err := os.Stat(filepath.Join(l.dir, UsageFile)); err == nil {
+		stored = fi.ModTime()
+	}
 	err := each(l, UsageFile, false, func(r io.Reader) error {
-		return l.lim.readStatements(r, UsageFile, func(st Statement, line int) error {
-			if _, ok := l.pupils[st.StudentID]; !ok {
-				return unknown(UsageFile, line, "actor.account.name", "student", st.StudentID)
-			}
+		return l.lim.readStatements(r, UsageFile, stored, func(st Statement, line int) error {
 			if st.Verb == VerbVoided {
 				voids = append(voids, voiding{line, st.ObjectID})
-			} else if _, ok := l.res[st.ObjectID]; !ok {
-				return unknown(UsageFile, line, "object.id", "resource", st.ObjectID)
+				isVoiding[st.ID] = line
 			}
-			isVoiding[st.ID] = st.Verb == VerbVoided
 			l.d.Statements = append(l.d.Statements, st)
 			return nil
 		})
@@ -209,15 +209,26 @@ func (l *loader) statements() error {
 		return err
 	}
 	for _, v := range voids {
-		wasVoiding, ok := isVoiding[v.target]
-		switch {
-		case !ok:
-			return &Error{File: UsageFile, Line: v.line, Field: "object.id", Msg: fmt.Sprintf("voids statement %q, which is not in the file", v.target)}
-		case wasVoiding:
+		if _, ok := isVoiding[v.target]; ok {
 			return &Error{File: UsageFile, Line: v.line, Field: "object.id", Msg: fmt.Sprintf("voids statement %q, itself a voiding statement (xAPI forbids it)", v.target)}
 		}
 	}
+	// Statements about pupils or activities the folder does not hold are valid xAPI:
+	// they are kept unmapped, not refused.
+	dir := NewDirectory()
+	dir.AddStudents(l.d.Students...)
+	dir.AddResources(l.d.Resources...)
+	MapStatements(l.d, dir)
 	return nil
+}
+
+func (l *loader) classLabels() error {
+	return each(l, ClassesFile, false, func(r io.Reader) error {
+		return readCSV(r, ClassesFile, ClassesHeader, l.lim, parseClass, func(c Class, _ int) error {
+			l.d.Classes = append(l.d.Classes, c)
+			return nil
+		})
+	})
 }
 
 // ValidateFile checks one data-folder file on its own (not its references to other
@@ -245,7 +256,9 @@ func ValidateFile(path string, lim Limits) (int, error) {
 	case AbsencesFile:
 		err = readCSV(f, name, AbsencesHeader, lim, parseAbsence, func(_ Absence, l int) error { return count(l) })
 	case UsageFile:
-		err = lim.readStatements(f, name, func(_ Statement, l int) error { return count(l) })
+		err = lim.readStatements(f, name, time.Now(), func(_ Statement, l int) error { return count(l) })
+	case ClassesFile:
+		err = readCSV(f, name, ClassesHeader, lim, parseClass, func(_ Class, l int) error { return count(l) })
 	default:
 		return 0, &Error{File: name, Msg: "not a data-folder file"}
 	}

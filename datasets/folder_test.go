@@ -39,9 +39,6 @@ func TestLoadFolderRejectsBrokenReferencesNamingFileLineAndField(t *testing.T) {
 		{"RejectsGradeOfUnknownStudent", func(d *Dataset) { d.Grades[3].StudentID = "S9" }, GradesFile, 5, "student_id"},
 		{"RejectsGradeWithUnknownCompetency", func(d *Dataset) { d.Grades[0].Competencies = []string{"X"} }, GradesFile, 2, "competencies"},
 		{"RejectsAbsenceOfUnknownStudent", func(d *Dataset) { d.Absences[1].StudentID = "S9" }, AbsencesFile, 3, "student_id"},
-		{"RejectsStatementOfUnknownStudent", func(d *Dataset) { d.Statements[2].StudentID = "S9" }, UsageFile, 3, "actor.account.name"},
-		{"RejectsStatementOnUnknownResource", func(d *Dataset) { d.Statements[1].ObjectID = "R9" }, UsageFile, 2, "object.id"},
-		{"RejectsVoidingAStatementNotInTheFile", func(d *Dataset) { d.Statements[3].ObjectID = "ffffffff-8f5b-4c1e-9a2b-3c4d5e6f7a8b" }, UsageFile, 4, "object.id"},
 		{"RejectsVoidingAVoidingStatement", func(d *Dataset) {
 			v := d.Statements[3]
 			v.ID, v.ObjectID = "4d7a3c9e-8f5b-4c1e-9a2b-3c4d5e6f7a8b", d.Statements[3].ID
@@ -52,6 +49,34 @@ func TestLoadFolderRejectsBrokenReferencesNamingFileLineAndField(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := LoadFolder(writeSample(t, tc.mutate), LoadOptions{})
 			wantRowError(t, err, tc.file, tc.line, tc.field)
+		})
+	}
+}
+
+func TestLoadFolderKeepsValidStatementsItCannotMapAsUnmapped(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Dataset)
+		reason string
+	}{
+		{"KeepsStatementOfUnknownStudent", func(d *Dataset) { d.Statements[2].StudentID = "S9" }, UnmappedActor},
+		{"KeepsStatementOnUnknownResource", func(d *Dataset) { d.Statements[1].ObjectID = "R9" }, UnmappedActivity},
+		{"KeepsVoidingAStatementNotInTheFile", func(d *Dataset) { d.Statements[3].ObjectID = "ffffffff-8f5b-4c1e-9a2b-3c4d5e6f7a8b" }, UnmappedTarget},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want := sampleDataset(t)
+			got, err := LoadFolder(writeSample(t, tc.mutate), LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A statement voiding an unmapped one is unmapped too.
+			if len(got.Unmapped) == 0 || got.Unmapped[0].Reason != tc.reason {
+				t.Fatalf("unmapped %+v, want the first with reason %s", got.Unmapped, tc.reason)
+			}
+			if len(got.Statements)+len(got.Unmapped) != len(want.Statements) {
+				t.Fatalf("%d statements mapped and %d unmapped, want %d in all", len(got.Statements), len(got.Unmapped), len(want.Statements))
+			}
 		})
 	}
 }

@@ -16,18 +16,25 @@ const (
 	GradesFile       = "grades.csv"
 	AbsencesFile     = "absences.csv"
 	UsageFile        = "usage.jsonl"
+	ClassesFile      = "classes.csv"
 )
 
 // Headers of the CSV files, in the order the writers emit them. Readers accept the same
 // set of columns in any order, and nothing else.
 var (
 	CompetenciesHeader = []string{"competency_id", "subject", "level", "label", "prerequisites"}
-	ResourcesHeader    = []string{"resource_id", "title", "subject", "level", "type", "competencies", "difficulty", "duration_min"}
-	StudentsHeader     = []string{"student_id", "school_id", "class_id", "level", "consent"}
+	ResourcesHeader    = []string{"resource_id", "title", "subject", "level", "type", "competencies", "difficulty", "duration_min", "url", "alt_ids"}
+	StudentsHeader     = []string{"student_id", "school_id", "class_id", "level", "consent", "display_name", "mbox"}
+	ClassesHeader      = []string{"class_id", "school_id", "label"}
 	LessonsHeader      = []string{"lesson_id", "class_id", "subject", "competencies", "start", "end"}
 	GradesHeader       = []string{"grade_id", "student_id", "subject", "competencies", "assessment_id", "date", "score", "out_of", "coefficient", "status"}
 	AbsencesHeader     = []string{"absence_id", "student_id", "start", "end", "justified"}
 )
+
+// optionalColumns may be missing from a file's header (they were added in the
+// contract's second version: files without them stay valid); they always come last in
+// their header, so a writer can leave them out when no row uses them.
+var optionalColumns = map[string]bool{"url": true, "alt_ids": true, "display_name": true, "mbox": true}
 
 // ListSep joins the elements of a list column (prerequisites, competencies).
 const ListSep = ";"
@@ -54,13 +61,16 @@ func (c Competency) Record() []string {
 // Record is the resources.csv row of r, in ResourcesHeader order.
 func (r Resource) Record() []string {
 	return []string{r.ID, r.Title, r.Subject, r.Level, r.Type, FormatList(r.Competencies),
-		FormatFloat(r.Difficulty), strconv.Itoa(r.DurationMin)}
+		FormatFloat(r.Difficulty), strconv.Itoa(r.DurationMin), r.URL, FormatList(r.AltIDs)}
 }
 
 // Record is the students.csv row of s, in StudentsHeader order.
 func (s Student) Record() []string {
-	return []string{s.ID, s.SchoolID, s.ClassID, s.Level, FormatBool(s.Consent)}
+	return []string{s.ID, s.SchoolID, s.ClassID, s.Level, FormatBool(s.Consent), s.DisplayName, s.Mbox}
 }
+
+// Record is the classes.csv row of c, in ClassesHeader order.
+func (c Class) Record() []string { return []string{c.ID, c.SchoolID, c.Label} }
 
 // Record is the lessons.csv row of l, in LessonsHeader order.
 func (l Lesson) Record() []string {

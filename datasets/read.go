@@ -124,7 +124,8 @@ func openCSV(r io.Reader, name string, header []string, lim Limits) (*csvFile, e
 	return f, nil
 }
 
-// mapHeader accepts the contract's columns in any order, and nothing else.
+// mapHeader accepts the contract's columns in any order, and nothing else; optional
+// columns may be missing (they then read as empty).
 func (f *csvFile) mapHeader(rec []string) error {
 	want := make(map[string]int, len(f.header))
 	for i, h := range f.header {
@@ -149,7 +150,7 @@ func (f *csvFile) mapHeader(rec []string) error {
 	}
 	var missing []string
 	for i, p := range f.pos {
-		if p < 0 {
+		if p < 0 && !optionalColumns[f.header[i]] {
 			missing = append(missing, f.header[i])
 		}
 	}

@@ -16,7 +16,12 @@ type row struct {
 	err error
 }
 
-func (r *row) raw(col int) string { return r.f.rec[r.f.pos[col]] }
+func (r *row) raw(col int) string {
+	if p := r.f.pos[col]; p >= 0 {
+		return r.f.rec[p]
+	}
+	return "" // an optional column the file does not have
+}
 
 func (r *row) fail(col int, format string, args ...any) {
 	if r.err != nil {

@@ -29,13 +29,24 @@ func parseCompetency(r *row) Competency {
 }
 
 func parseResource(r *row) Resource {
-	return Resource{ID: r.id(0), Title: r.text(1), Subject: r.code(2), Level: r.level(3), Type: r.code(4),
+	x := Resource{ID: r.id(0), Title: r.text(1), Subject: r.code(2), Level: r.level(3), Type: r.code(4),
 		Competencies: r.list(5, true), Difficulty: r.number(6, MinDifficulty, MaxDifficulty),
-		DurationMin: r.integer(7, 0, MaxDurationMin)}
+		DurationMin: r.integer(7, 0, MaxDurationMin), URL: r.launchURL(8), AltIDs: r.altIDs(9)}
+	for _, a := range x.AltIDs {
+		if a == x.ID || a == x.URL {
+			r.fail(9, "%q is already the resource's id or url", truncate(a))
+		}
+	}
+	return x
 }
 
 func parseStudent(r *row) Student {
-	return Student{ID: r.id(0), SchoolID: r.id(1), ClassID: r.id(2), Level: r.level(3), Consent: r.boolean(4)}
+	return Student{ID: r.id(0), SchoolID: r.id(1), ClassID: r.id(2), Level: r.level(3), Consent: r.boolean(4),
+		DisplayName: r.optText(5), Mbox: r.mbox(6)}
+}
+
+func parseClass(r *row) Class {
+	return Class{ID: r.id(0), SchoolID: r.id(1), Label: r.text(2)}
 }
 
 func parseLesson(r *row) Lesson {
@@ -123,6 +134,16 @@ func (l Limits) ReadResources(r io.Reader, name string, fn func(Resource) error)
 // ReadStudents streams students.csv.
 func (l Limits) ReadStudents(r io.Reader, name string, fn func(Student) error) error {
 	return readCSV(r, name, StudentsHeader, l, parseStudent, drop(fn))
+}
+
+// ReadClasses streams classes.csv (optional: class labels).
+func (l Limits) ReadClasses(r io.Reader, name string, fn func(Class) error) error {
+	return readCSV(r, name, ClassesHeader, l, parseClass, drop(fn))
+}
+
+// ReadClasses streams classes.csv with DefaultLimits.
+func ReadClasses(r io.Reader, name string, fn func(Class) error) error {
+	return DefaultLimits.ReadClasses(r, name, fn)
 }
 
 // ReadLessons streams lessons.csv.

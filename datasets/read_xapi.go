@@ -7,10 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // jsonErr is a bad value inside one statement: the path of keys down to it and why.
@@ -34,249 +33,15 @@ func pointer(prefix string, path []string) string {
 	return b.String()
 }
 
-// The wire form of the statement parts Parcours reads. Everything else an LRS may send
-// (context, authority, attachments, the actor's display name) is skipped unread: it is not
-// ours to keep. Pointers tell "absent or null" from a zero value. encoding/json matches
-// keys case-insensitively when no exact key exists; that leniency is harmless here.
-type (
-	wireStatement struct {
-		ID        *string     `json:"id"`
-		Actor     *wireActor  `json:"actor"`
-		Verb      *wireVerb   `json:"verb"`
-		Object    *wireObject `json:"object"`
-		Result    *wireResult `json:"result"`
-		Timestamp *string     `json:"timestamp"`
-	}
-	wireActor struct {
-		ObjectType  *string          `json:"objectType"`
-		Account     *wireAccount     `json:"account"`
-		Mbox        *json.RawMessage `json:"mbox"`
-		MboxSHA1Sum *json.RawMessage `json:"mbox_sha1sum"`
-		OpenID      *json.RawMessage `json:"openid"`
-	}
-	wireAccount struct {
-		HomePage *string `json:"homePage"`
-		Name     *string `json:"name"`
-	}
-	wireVerb struct {
-		ID *string `json:"id"`
-	}
-	wireObject struct {
-		ObjectType *string `json:"objectType"`
-		ID         *string `json:"id"`
-	}
-	wireResult struct {
-		Score      *wireScore `json:"score"`
-		Success    *bool      `json:"success"`
-		Completion *bool      `json:"completion"`
-		Duration   *string    `json:"duration"`
-	}
-	wireScore struct {
-		Scaled *float64 `json:"scaled"`
-	}
-)
-
-func field(path string, format string, args ...any) error {
-	return &jsonErr{path: strings.Split(path, "."), msg: fmt.Sprintf(format, args...)}
-}
-
-func missing(path string) error { return field(path, "missing") }
-
-// decodeWire decodes one statement in a single pass, turning encoding/json's errors into
-// located ones.
-func decodeWire(raw []byte) (*wireStatement, error) {
-	var w *wireStatement
-	err := json.Unmarshal(raw, &w)
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &te) && te.Field != "":
-		want := "a " + te.Type.String()
-		switch te.Type.Kind() {
-		case reflect.Pointer, reflect.Struct:
-			want = "an object"
-			if te.Type.Kind() == reflect.Pointer && te.Type.Elem().Kind() != reflect.Struct {
-				want = "a " + te.Type.Elem().String()
-			}
-		}
-		want = strings.NewReplacer("a float64", "a number", "a bool", "true or false").Replace(want)
-		if strings.HasPrefix(te.Value, "number ") && want == "a number" {
-			return nil, field(te.Field, "%s is out of range", te.Value)
-		}
-		return nil, field(te.Field, "must be %s, not %s", want, te.Value)
-	case err != nil:
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return nil, &jsonErr{msg: fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)}
-		}
-		return nil, &jsonErr{msg: "not a JSON object"}
-	case w == nil:
-		return nil, &jsonErr{msg: "not a JSON object (null)"}
-	}
-	return w, nil
-}
-
-// isUUID reports whether s has the 8-4-4-4-12 hexadecimal form xAPI requires of ids.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-const maxIRIBytes = 2048
-
-// isIRI reports whether s is an absolute IRI: a scheme, then no space or control.
-func isIRI(s string) bool {
-	if s == "" || len(s) > maxIRIBytes || hasControl(s, false) || strings.ContainsAny(s, " \t") {
-		return false
-	}
-	u, err := url.Parse(s)
-	return err == nil && u.Scheme != "" && (u.Opaque != "" || u.Host != "" || u.Path != "")
-}
-
-// parseStatement decodes one statement. Errors are *jsonErr locating the field.
-func parseStatement(raw []byte) (Statement, error) {
-	var st Statement
-	w, err := decodeWire(raw)
-	if err != nil {
-		return st, err
-	}
-	if w.ID == nil {
-		return st, missing("id")
-	}
-	if !isUUID(*w.ID) {
-		return st, field("id", "%q is not a UUID", truncate(*w.ID))
-	}
-	st.ID = strings.ToLower(*w.ID)
-	if st.StudentID, err = parseActor(w.Actor); err != nil {
-		return st, err
-	}
-	switch {
-	case w.Verb == nil:
-		return st, missing("verb")
-	case w.Verb.ID == nil:
-		return st, missing("verb.id")
-	case !isIRI(*w.Verb.ID):
-		return st, field("verb.id", "%q is not an IRI", truncate(*w.Verb.ID))
-	}
-	st.Verb = *w.Verb.ID
-	if st.ObjectID, err = parseObject(w.Object, st.Verb == VerbVoided); err != nil {
-		return st, err
-	}
-	if err := parseResult(w.Result, &st); err != nil {
-		return st, err
-	}
-	if w.Timestamp == nil {
-		return st, missing("timestamp")
-	}
-	if st.Timestamp, err = ParseTime(*w.Timestamp); err != nil {
-		return st, field("timestamp", "%v", err)
-	}
-	return st, nil
-}
-
-func parseActor(a *wireActor) (string, error) {
-	switch {
-	case a == nil:
-		return "", missing("actor")
-	case a.ObjectType != nil && *a.ObjectType != "Agent":
-		return "", field("actor.objectType", "%q: the actor must be one pupil (Agent)", truncate(*a.ObjectType))
-	case a.Mbox != nil:
-		return "", field("actor.mbox", "not accepted: pupils are identified by their ENT account (actor.account.name) only")
-	case a.MboxSHA1Sum != nil:
-		return "", field("actor.mbox_sha1sum", "not accepted: pupils are identified by their ENT account (actor.account.name) only")
-	case a.OpenID != nil:
-		return "", field("actor.openid", "not accepted: pupils are identified by their ENT account (actor.account.name) only")
-	case a.Account == nil:
-		return "", missing("actor.account")
-	case a.Account.Name == nil:
-		return "", missing("actor.account.name")
-	}
-	name := *a.Account.Name
-	if msg := checkID(name); msg != "" {
-		return "", field("actor.account.name", "%s", msg)
-	}
-	return name, nil
-}
-
-func parseObject(o *wireObject, voiding bool) (string, error) {
-	if o == nil {
-		return "", missing("object")
-	}
-	ot := ""
-	if o.ObjectType != nil {
-		ot = *o.ObjectType
-	}
-	if o.ID == nil {
-		return "", missing("object.id")
-	}
-	id := *o.ID
-	if voiding {
-		if ot != "StatementRef" {
-			return "", field("object.objectType", "a voiding statement's object must be a StatementRef, not %q", truncate(ot))
-		}
-		if !isUUID(id) {
-			return "", field("object.id", "%q is not a statement id (UUID)", truncate(id))
-		}
-		return strings.ToLower(id), nil
-	}
-	if ot != "" && ot != "Activity" {
-		return "", field("object.objectType", "%q: the object must be an Activity (a resource), or a StatementRef under the voided verb", truncate(ot))
-	}
-	switch {
-	case id == "" || strings.TrimSpace(id) != id:
-		return "", field("object.id", "empty or with surrounding spaces")
-	case len(id) > maxIRIBytes:
-		return "", field("object.id", "longer than %d bytes", maxIRIBytes)
-	case hasControl(id, false):
-		return "", field("object.id", "contains a control character")
-	}
-	return id, nil
-}
-
-func parseResult(r *wireResult, st *Statement) error {
-	if r == nil {
-		return nil
-	}
-	if r.Score != nil && r.Score.Scaled != nil {
-		f := *r.Score.Scaled
-		if f < -1 || f > 1 {
-			return field("result.score.scaled", "%s is outside [-1, 1]", FormatFloat(f))
-		}
-		st.Scaled = &f
-	}
-	st.Success, st.Completion = r.Success, r.Completion
-	if r.Duration != nil {
-		d, err := ParseISODuration(*r.Duration)
-		if err != nil {
-			return field("result.duration", "%v", err)
-		}
-		st.Duration = &d
-	}
-	return nil
-}
-
 // StatementsSource is the File of the errors of ParseStatementJSON and
 // ParseStatementsJSON, which read a request body rather than a file.
 const StatementsSource = "statements"
 
-// ParseStatementJSON decodes one xAPI statement (a JSON object). A bad field is a
-// *Error whose Field is a JSON pointer such as /actor/account/name.
-func ParseStatementJSON(b []byte) (Statement, error) {
-	st, err := parseStatement(b)
+// ParseStatementJSON decodes one xAPI statement (a JSON object) received at stored: a
+// statement without id gets a random one, without timestamp the stored time. A bad
+// field is a *Error whose Field is a JSON pointer such as /actor/account/name.
+func ParseStatementJSON(b []byte, stored time.Time) (Statement, error) {
+	st, err := parseStatement(b, parseCtx{newID: func([]byte) string { return NewUUID() }, stored: stored})
 	if err != nil {
 		return st, pointerError(err, "", 1)
 	}
@@ -287,10 +52,10 @@ func ParseStatementJSON(b []byte) (Statement, error) {
 // array of them. A bad statement is a *Error with Line the element index + 1 and
 // Field a JSON pointer from the document root (/3/verb/id); ids repeated in the batch
 // are refused.
-func ParseStatementsJSON(b []byte) ([]Statement, error) {
+func ParseStatementsJSON(b []byte, stored time.Time) ([]Statement, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '[' {
-		st, err := ParseStatementJSON(b)
+		st, err := ParseStatementJSON(b, stored)
 		if err != nil {
 			return nil, err
 		}
@@ -302,8 +67,9 @@ func ParseStatementsJSON(b []byte) ([]Statement, error) {
 	}
 	out := make([]Statement, 0, len(raws))
 	first := make(map[string]int, len(raws)) // a batch is small: keep where each id was
+	pc := parseCtx{newID: func([]byte) string { return NewUUID() }, stored: stored}
 	for i, raw := range raws {
-		st, err := parseStatement(raw)
+		st, err := parseStatement(raw, pc)
 		if err != nil {
 			return nil, pointerError(err, "/"+strconv.Itoa(i), i+1)
 		}
@@ -328,9 +94,17 @@ func pointerError(err error, prefix string, line int) error {
 // ReadStatements streams usage.jsonl: one statement a line, blank lines skipped. A bad
 // statement stops the read with a *Error naming the line and the dotted field path
 // (usage.jsonl:12: actor.account.name: missing). Statement ids repeated in the file are
-// refused.
+// refused. A statement without id is named by a UUID derived from its bytes, so that
+// reading the file again gives the same ids; one without timestamp takes its own
+// "stored" property, else it is refused (see ReadStatementsStored).
 func (l Limits) ReadStatements(r io.Reader, name string, fn func(Statement) error) error {
-	return l.readStatements(r, name, func(st Statement, _ int) error { return fn(st) })
+	return l.readStatements(r, name, time.Time{}, func(st Statement, _ int) error { return fn(st) })
+}
+
+// ReadStatementsStored is ReadStatements where a statement without timestamp nor
+// stored property is taken as stored at stored (e.g. when its file was written).
+func (l Limits) ReadStatementsStored(r io.Reader, name string, stored time.Time, fn func(Statement) error) error {
+	return l.readStatements(r, name, stored, func(st Statement, _ int) error { return fn(st) })
 }
 
 // ReadStatements streams usage.jsonl with DefaultLimits.
@@ -343,8 +117,9 @@ func ReadStatementsAll(r io.Reader, name string) ([]Statement, error) {
 	return collect(func(fn func(Statement) error) error { return ReadStatements(r, name, fn) })
 }
 
-func (l Limits) readStatements(r io.Reader, name string, fn func(Statement, int) error) error {
+func (l Limits) readStatements(r io.Reader, name string, stored time.Time, fn func(Statement, int) error) error {
 	l = l.withDefaults()
+	pc := parseCtx{newID: NameUUID, stored: stored}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, min(4096, l.MaxLineBytes)), l.MaxLineBytes)
 	ids := newIDSet()
@@ -362,7 +137,7 @@ func (l Limits) readStatements(r io.Reader, name string, fn func(Statement, int)
 		if rows++; l.MaxRows > 0 && rows > l.MaxRows {
 			return &Error{File: name, Line: line, Msg: fmt.Sprintf("more than %d statements", l.MaxRows)}
 		}
-		st, err := parseStatement(b)
+		st, err := parseStatement(b, pc)
 		if err != nil {
 			var je *jsonErr
 			if errors.As(err, &je) {

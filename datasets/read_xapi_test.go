@@ -50,18 +50,29 @@ func TestReadStatementsRejectsBadStatementsNamingLineAndPath(t *testing.T) {
 	}{
 		{"RejectsNonJSON", `{"id":`, ""},
 		{"RejectsArrayLine", `[1,2]`, ""},
-		{"RejectsMissingID", edit(t, `"id":"0d7a3c9e-8f5b-4c1e-9a2b-3c4d5e6f7a8b",`, ""), "id"},
 		{"RejectsNonUUIDID", edit(t, `0d7a3c9e-8f5b-4c1e-9a2b-3c4d5e6f7a8b`, `stmt-1`), "id"},
 		{"RejectsNumericID", edit(t, `"0d7a3c9e-8f5b-4c1e-9a2b-3c4d5e6f7a8b"`, `12`), "id"},
 		{"RejectsMissingActor", edit(t, `"actor":{"objectType":"Agent","account":{"homePage":"https://ent.example.fr","name":"S1"}},`, ""), "actor"},
 		{"RejectsMissingAccountName", edit(t, `,"name":"S1"`, ""), "actor.account.name"},
 		{"RejectsEmptyAccountName", edit(t, `"name":"S1"`, `"name":""`), "actor.account.name"},
-		{"RejectsMbox", edit(t, `"objectType":"Agent",`, `"objectType":"Agent","mbox":"mailto:eleve@example.fr",`), "actor.mbox"},
-		{"RejectsGroupActor", edit(t, `"objectType":"Agent"`, `"objectType":"Group"`), "actor.objectType"},
+		{"RejectsTwoIdentifiers", edit(t, `"objectType":"Agent",`, `"objectType":"Agent","mbox":"mailto:eleve@example.fr",`), "actor"},
+		{"RejectsMboxWithoutMailto", edit(t, `"account":{"homePage":"https://ent.example.fr","name":"S1"}`, `"mbox":"eleve@example.fr"`), "actor.mbox"},
+		{"RejectsBadMboxSHA1", edit(t, `"account":{"homePage":"https://ent.example.fr","name":"S1"}`, `"mbox_sha1sum":"abc"`), "actor.mbox_sha1sum"},
+		{"RejectsAccountWithoutHomePage", edit(t, `"homePage":"https://ent.example.fr",`, ``), "actor.account.homePage"},
+		{"RejectsAgentWithoutIdentifier", edit(t, `"account":{"homePage":"https://ent.example.fr","name":"S1"}`, `"name":"Anne"`), "actor"},
+		{"RejectsUnknownActorType", edit(t, `"objectType":"Agent"`, `"objectType":"Person"`), "actor.objectType"},
+		{"RejectsAnonymousGroupWithoutMembers", edit(t, `"objectType":"Agent","account":{"homePage":"https://ent.example.fr","name":"S1"}`, `"objectType":"Group"`), "actor.member"},
+		{"RejectsRawAboveMax", edit(t, `"raw":5`, `"raw":5,"min":0,"max":4`), "result.score.raw"},
+		{"RejectsMinNotBelowMax", edit(t, `"raw":5`, `"raw":5,"min":10,"max":10`), "result.score.max"},
+		{"RejectsBadRegistration", edit(t, `ec531277-b57b-4c15-8d91-d292c5b2b8f7`, `reg-1`), "context.registration"},
+		{"RejectsParentWithoutID", edit(t, `"registration":"ec531277-b57b-4c15-8d91-d292c5b2b8f7"`, `"contextActivities":{"parent":[{"objectType":"Activity"}]}`), "context.contextActivities.parent.0.id"},
+		{"RejectsBadVersion", edit(t, `"timestamp"`, `"version":"2.0.0","timestamp"`), "version"},
+		{"RejectsVerbDisplayThatIsNotALanguageMap", edit(t, `"display":{"fr-FR":"a répondu"}`, `"display":"a répondu"`), "verb.display"},
 		{"RejectsMissingVerbID", edit(t, `"id":"http://adlnet.gov/expapi/verbs/answered",`, ""), "verb.id"},
 		{"RejectsVerbThatIsNotAnIRI", edit(t, `http://adlnet.gov/expapi/verbs/answered`, `answered`), "verb.id"},
 		{"RejectsMissingObjectID", edit(t, `,"id":"R1"`, ""), "object.id"},
-		{"RejectsAgentObject", edit(t, `"objectType":"Activity"`, `"objectType":"Agent"`), "object.objectType"},
+		{"RejectsAgentObjectWithoutIdentifier", edit(t, `"objectType":"Activity"`, `"objectType":"Agent"`), "object"},
+		{"RejectsUnknownObjectType", edit(t, `"objectType":"Activity"`, `"objectType":"Thing"`), "object.objectType"},
 		{"RejectsVoidingAnActivity", edit(t, `http://adlnet.gov/expapi/verbs/answered`, VerbVoided), "object.objectType"},
 		{"RejectsScaledAboveOne", edit(t, `"scaled":0.5`, `"scaled":1.5`), "result.score.scaled"},
 		{"RejectsScaledAsString", edit(t, `"scaled":0.5`, `"scaled":"0.5"`), "result.score.scaled"},
@@ -69,8 +80,8 @@ func TestReadStatementsRejectsBadStatementsNamingLineAndPath(t *testing.T) {
 		{"RejectsCompletionAsNumber", edit(t, `"completion":true`, `"completion":1`), "result.completion"},
 		{"RejectsBadDuration", edit(t, `PT1H2M3.5S`, `1h2m`), "result.duration"},
 		{"RejectsResultThatIsNotAnObject", edit(t, `"result":{"score":{"scaled":0.5,"raw":5},"success":false,"completion":true,"duration":"PT1H2M3.5S"}`, `"result":true`), "result"},
-		{"RejectsMissingTimestamp", edit(t, `,"timestamp":"2024-01-10T18:00:00+01:00"`, ""), "timestamp"},
-		{"RejectsTimestampWithoutZone", edit(t, `2024-01-10T18:00:00+01:00`, `2024-01-10T18:00:00`), "timestamp"},
+		{"RejectsMissingTimestampWithoutStored", edit(t, `,"timestamp":"2024-01-10T18:00:00+01:00"`, ""), "timestamp"},
+		{"RejectsBadTimestamp", edit(t, `2024-01-10T18:00:00+01:00`, `10/01/2024`), "timestamp"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,7 +141,7 @@ func TestParseStatementsJSONNamesTheJSONPointer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			sts, err := ParseStatementsJSON([]byte(tc.body))
+			sts, err := ParseStatementsJSON([]byte(tc.body), time.Time{})
 			if tc.line == 0 {
 				if err != nil || len(sts) != tc.n {
 					t.Fatalf("got %d statements, err %v; want %d", len(sts), err, tc.n)

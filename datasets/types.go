@@ -53,6 +53,11 @@ type Resource struct {
 	// pupil of average ability succeeds on half the time.
 	Difficulty  float64 `json:"difficulty"`
 	DurationMin int     `json:"duration_min"`
+	// URL launches the resource (optional column url); AltIDs are the other ids a
+	// learning platform may name it by in xAPI statements (optional column alt_ids), e.g.
+	// a Moodle course-module URL or an H5P content URL.
+	URL    string   `json:"url,omitempty"`
+	AltIDs []string `json:"alt_ids,omitempty"`
 }
 
 // Student is a pupil, known only by the ENT's opaque id.
@@ -62,6 +67,18 @@ type Student struct {
 	ClassID  string `json:"class_id"`
 	Level    string `json:"level"`
 	Consent  bool   `json:"consent"`
+	// DisplayName and Mbox are optional roster columns. Both are personal data: shown
+	// only to those who may read the pupil, exported and erased with them, never logged.
+	// Mbox ("mailto:…") maps xAPI actors identified by mbox or mbox_sha1sum.
+	DisplayName string `json:"display_name,omitempty"`
+	Mbox        string `json:"mbox,omitempty"`
+}
+
+// Class is a class's label (optional classes.csv): what teachers read instead of its id.
+type Class struct {
+	ID       string `json:"class_id"`
+	SchoolID string `json:"school_id"`
+	Label    string `json:"label"`
 }
 
 // Lesson is one slot of a class's timetable: what was taught when.
@@ -139,6 +156,9 @@ type Statement struct {
 	Success    *bool          `json:"success,omitempty"`
 	Completion *bool          `json:"completion,omitempty"`
 	Duration   *time.Duration `json:"duration,omitempty"`
+	// Ref is how an xAPI reader saw the actor and the activity, for MapStatement; nil
+	// for statements built in Go. Never stored as such.
+	Ref *XAPIRef `json:"-"`
 }
 
 // Outcome reads whether the statement says the pupil succeeded: result.success, else a
@@ -167,4 +187,9 @@ type Dataset struct {
 	Grades       []Grade
 	Absences     []Absence
 	Statements   []Statement
+	// Classes are optional labels of classes (classes.csv).
+	Classes []Class
+	// Unmapped are valid statements about a pupil or an activity Parcours does not know:
+	// kept, never fed to the features (see MapStatements).
+	Unmapped []UnmappedStatement
 }

@@ -13,12 +13,13 @@ type recorder interface{ Record() []string }
 // writeCSV writes header then one row per value. encoding/csv quotes a field only when it
 // must, so the same values always give the same bytes.
 func writeCSV[T recorder](w io.Writer, name string, header []string, xs []T) error {
+	header = usedColumns(header, xs)
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("datasets: writing %s: %w", name, err)
 	}
 	for _, x := range xs {
-		if err := cw.Write(x.Record()); err != nil {
+		if err := cw.Write(x.Record()[:len(header)]); err != nil {
 			return fmt.Errorf("datasets: writing %s: %w", name, err)
 		}
 	}
@@ -27,6 +28,26 @@ func writeCSV[T recorder](w io.Writer, name string, header []string, xs []T) err
 		return fmt.Errorf("datasets: writing %s: %w", name, err)
 	}
 	return nil
+}
+
+// usedColumns drops the trailing optional columns that no row fills, so that files
+// without names or URLs keep the first version's columns (and bytes).
+func usedColumns[T recorder](header []string, xs []T) []string {
+	n := len(header)
+	for n > 0 && optionalColumns[header[n-1]] {
+		used := false
+		for _, x := range xs {
+			if x.Record()[n-1] != "" {
+				used = true
+				break
+			}
+		}
+		if used {
+			break
+		}
+		n--
+	}
+	return header[:n]
 }
 
 // WriteCompetencies writes competencies.csv.
@@ -74,4 +95,9 @@ func WriteStatements(w io.Writer, xs []Statement) error {
 		return fmt.Errorf("datasets: writing %s: %w", UsageFile, err)
 	}
 	return nil
+}
+
+// WriteClasses writes classes.csv.
+func WriteClasses(w io.Writer, xs []Class) error {
+	return writeCSV(w, ClassesFile, ClassesHeader, xs)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -117,7 +118,7 @@ func roundTrip[T any](tb testing.TB, xs []T, write func(*bytes.Buffer, []T) erro
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if diff := cmp.Diff(xs, got); diff != "" {
+	if diff := cmp.Diff(xs, got, ignoreRef); diff != "" {
 		tb.Fatalf("round trip (-want +got):\n%s", diff)
 	}
 }
@@ -162,8 +163,8 @@ func TestRecordEncodersGiveTheDocumentedText(t *testing.T) {
 		want []string
 	}{
 		{"CompetencyJoinsPrerequisitesWithSemicolons", d.Competencies[3].Record(), []string{"M.NUM.3", "MATHS", "4e", "Puissances", "M.NUM.1;M.NUM.2"}},
-		{"ResourceWritesShortestRoundTrippingFloat", d.Resources[1].Record(), []string{"R2", "Quiz", "MATHS", "4e", "quiz", "M.NUM.2;M.NUM.3", "1.2345678901234567", "15"}},
-		{"StudentWritesConsentAsFalse", d.Students[1].Record(), []string{"S2", "0750001A", "5eB", "5e", "false"}},
+		{"ResourceWritesShortestRoundTrippingFloat", d.Resources[1].Record(), []string{"R2", "Quiz", "MATHS", "4e", "quiz", "M.NUM.2;M.NUM.3", "1.2345678901234567", "15", "", ""}},
+		{"StudentWritesConsentAsFalse", d.Students[1].Record(), []string{"S2", "0750001A", "5eB", "5e", "false", "", ""}},
 		{"LessonWritesUTCWithSubSecondOnlyWhenPresent", d.Lessons[1].Record(), []string{"L2", "6eA", "FRANCAIS", "", "2024-01-08T10:00:00.5Z", "2024-01-08T11:00:00Z"}},
 		{"GradeWithStatusHasEmptyScore", d.Grades[1].Record(), []string{"G2", "S2", "MATHS", "M.NUM.2;M.NUM.1", "A1", "2024-01-12T00:00:00Z", "", "20", "1", "absent"}},
 		{"GradeMarkOfZeroIsWritten", d.Grades[2].Record(), []string{"G3", "S3", "FRANCAIS", "", "A2", "2024-01-15T14:30:00Z", "0", "10", "0.5", ""}},
@@ -217,11 +218,15 @@ func TestMarshalXAPIEscapesAndReadsBackAwkwardStrings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := ParseStatementJSON(b)
+	back, err := ParseStatementJSON(b, time.Time{})
 	if err != nil {
 		t.Fatalf("%s: %v", b, err)
 	}
-	if diff := cmp.Diff(st, back); diff != "" {
+	if diff := cmp.Diff(st, back, ignoreRef); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
 }
+
+// ignoreRef leaves out how a reader saw the actor and activity: a Go-built statement has
+// none.
+var ignoreRef = cmpopts.IgnoreFields(Statement{}, "Ref")

@@ -2,6 +2,9 @@ package datasets
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -221,3 +224,45 @@ func ParseISODuration(s string) (time.Duration, error) {
 
 // MaxStatementDuration bounds result.duration: no use of a resource lasts longer.
 const MaxStatementDuration = 366 * 24 * time.Hour
+
+// NewUUID returns a random (version 4) UUID: the id an LRS gives a statement sent
+// without one.
+func NewUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("datasets.NewUUID: " + err.Error()) // crypto/rand never fails on Linux
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return formatUUID(b)
+}
+
+// statementNamespace is the UUID namespace of NameUUID (a version 4 UUID drawn once).
+var statementNamespace = []byte{0x5e, 0x1c, 0x4b, 0x0a, 0x8f, 0x23, 0x4d, 0x61, 0x9b, 0x7e, 0x2a, 0x10, 0xc4, 0x3f, 0x6d, 0x95}
+
+// NameUUID returns the name-based (version 5, SHA-1) UUID of a statement's bytes: the
+// id of a statement read from a file without one, the same each time the file is read.
+func NameUUID(raw []byte) string {
+	h := sha1.New()
+	h.Write(statementNamespace)
+	h.Write(raw)
+	var b [16]byte
+	copy(b[:], h.Sum(nil))
+	b[6] = b[6]&0x0f | 0x50
+	b[8] = b[8]&0x3f | 0x80
+	return formatUUID(b)
+}
+
+func formatUUID(b [16]byte) string {
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], b[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], b[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], b[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], b[10:])
+	return string(s[:])
+}

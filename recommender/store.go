@@ -109,6 +109,8 @@ type Export struct {
 	Vector     []float32            `json:"vector,omitempty"`
 	Decisions  []Decision           `json:"decisions"`
 	Served     []Served             `json:"served"`
+	// Unmapped are the statements about the pupil kept unmapped (unknown activity).
+	Unmapped []datasets.UnmappedStatement `json:"unmapped_statements"`
 }
 
 // Served is one recommendation shown to a pupil.

@@ -36,6 +36,8 @@ type config struct {
 	// Secure flag on its session cookie when TLS ends at a proxy.
 	PublicOrigin string `env:"PARCOURS_PUBLIC_ORIGIN"`
 	SecureCookie bool   `env:"PARCOURS_SECURE_COOKIE"`
+	// ClientsFile holds the LRS clients of the embedded store (`parcours clients add`).
+	ClientsFile string `env:"PARCOURS_CLIENTS_FILE"`
 }
 
 func loadConfig() (config, error) {

@@ -145,6 +145,9 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	// replica are repaired at once, then whenever an ingest leaves some.
 	m.wg.Go(func() { m.Engine.Run(bg, recommender.RunOptions{Logger: m.Logger}) })
 	m.wg.Go(func() { srv.RunPrefetch(bg, 2) })
+	if cs, ok := m.Store.(recommender.ClientStore); ok && m.Config.ClientsFile != "" && m.Config.DatabaseURL == "" {
+		m.wg.Go(func() { m.watchClients(bg, m.Config.ClientsFile, cs, 5*time.Second) })
+	}
 	addr = ln.Addr().String()
 	m.URL = "http://" + addr
 
@@ -234,6 +237,11 @@ func (m *Main) openStore(ctx context.Context) (string, error) {
 	}
 	if _, err := s.Ingest(ctx, d); err != nil {
 		return "", fmt.Errorf("serve: loading %s: %w", loaded, err)
+	}
+	if c.ClientsFile != "" {
+		if err := loadClients(ctx, c.ClientsFile, s); err != nil {
+			return "", fmt.Errorf("serve: %w", err)
+		}
 	}
 	return loaded, nil
 }

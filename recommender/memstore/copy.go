@@ -18,6 +18,7 @@ func copyCompetency(c datasets.Competency) datasets.Competency {
 
 func copyResource(r datasets.Resource) datasets.Resource {
 	r.Competencies = slices.Clone(r.Competencies)
+	r.AltIDs = slices.Clone(r.AltIDs)
 	return r
 }
 
@@ -137,7 +138,8 @@ func sameCompetency(a, b datasets.Competency) bool {
 func sameResource(a, b datasets.Resource) bool {
 	return a.ID == b.ID && a.Title == b.Title && a.Subject == b.Subject && a.Level == b.Level &&
 		a.Type == b.Type && slices.Equal(a.Competencies, b.Competencies) &&
-		a.Difficulty == b.Difficulty && a.DurationMin == b.DurationMin
+		a.Difficulty == b.Difficulty && a.DurationMin == b.DurationMin &&
+		a.URL == b.URL && slices.Equal(a.AltIDs, b.AltIDs)
 }
 
 func sameLesson(a, b datasets.Lesson) bool {

@@ -91,7 +91,7 @@ func (s *Store) validate(d *datasets.Dataset) (*batch, error) {
 	}
 	for _, check := range []func(*batch) error{
 		s.checkCompetencies, s.checkResources, s.checkStudents, s.checkLessons,
-		s.checkGrades, s.checkAbsences, s.checkStatements,
+		s.checkGrades, s.checkAbsences, s.checkStatements, s.checkExtras,
 	} {
 		if err := check(b); err != nil {
 			return nil, err

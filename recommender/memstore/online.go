@@ -38,6 +38,7 @@ func (s *Store) IngestApply(ctx context.Context, d *datasets.Dataset, fn recomme
 	}
 	fresh := s.allNew(d)
 	ch := s.apply(b)
+	s.applyExtras(b)
 	if ch.Catalogue {
 		s.on.refitGen = s.on.next()
 	}

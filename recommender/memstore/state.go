@@ -253,6 +253,7 @@ func (s *Store) Export(ctx context.Context, id string) (recommender.Export, erro
 		Statements: s.statementsOf(id, true),
 		Decisions:  append([]recommender.Decision{}, s.decisions[id]...),
 		Served:     append([]recommender.Served{}, s.served[id]...),
+		Unmapped:   s.unmappedOf(st),
 	}
 	if p, ok := s.profiles[id]; ok {
 		cp := copyProfile(p)
@@ -287,6 +288,7 @@ func (s *Store) DeleteStudent(ctx context.Context, id string) error {
 	delete(s.absencesBy, id)
 	delete(s.statementsBy, id)
 	st := s.students[id]
+	s.eraseUnmapped(st)
 	removeFrom(s.byClass, st.ClassID, id)
 	removeFrom(s.bySchool, st.SchoolID, id)
 	delete(s.students, id)
@@ -374,6 +376,12 @@ func (s *Store) Purge(ctx context.Context, auditBefore, dataBefore time.Time) (r
 			n.Statements++
 		}
 		if s.removeStatement(id) {
+			n.Statements++
+		}
+	}
+	for id, u := range s.x.unmapped {
+		if u.Timestamp.Before(dataBefore) {
+			delete(s.x.unmapped, id)
 			n.Statements++
 		}
 	}

@@ -62,6 +62,7 @@ type Store struct {
 	on           online
 	closed       bool
 	now          func() time.Time
+	x            extras // the second version's additions (xapi.go)
 }
 
 // New returns an empty store.

@@ -107,6 +107,12 @@ func (s *Store) IngestApply(ctx context.Context, b *datasets.Dataset, fn recomme
 			}
 		}
 	}
+	if err := checkNotUnmapped(ctx, tx, b); err != nil {
+		return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", err)
+	}
+	if err := ingestExtras(ctx, tx, b); err != nil {
+		return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", err)
+	}
 	if len(classes) > 0 {
 		// A timetable change changes what its pupils missed.
 		rows, err := tx.Query(ctx, `SELECT id FROM students WHERE class_id = ANY($1)`, sortedKeys(classes))

@@ -35,27 +35,27 @@ func kinds(b *datasets.Dataset) []kind {
 		},
 		{
 			table: "resources", file: "resources.csv", idField: "resource_id",
-			cols: []string{"id", "title", "subject", "level", "type", "competencies", "difficulty", "duration_min"},
+			cols: []string{"id", "title", "subject", "level", "type", "competencies", "difficulty", "duration_min", "url", "alt_ids"},
 			n:    len(b.Resources), lineOf: csvLine, returns: "id",
 			id:    func(i int) string { return b.Resources[i].ID },
 			ret:   func(i int) string { return b.Resources[i].ID },
 			check: func(i int) (string, string) { return checkResource(&b.Resources[i]) },
 			row: func(i int) []any {
 				r := &b.Resources[i]
-				return []any{r.ID, r.Title, r.Subject, r.Level, r.Type, nonNil(r.Competencies), r.Difficulty, int32(r.DurationMin)}
+				return []any{r.ID, r.Title, r.Subject, r.Level, r.Type, nonNil(r.Competencies), r.Difficulty, int32(r.DurationMin), r.URL, nonNil(r.AltIDs)}
 			},
 			refs: []refCheck{compRef(func(i int) []string { return b.Resources[i].Competencies })},
 		},
 		{
 			table: "students", file: "students.csv", idField: "student_id",
-			cols: []string{"id", "school_id", "class_id", "level", "consent"},
+			cols: []string{"id", "school_id", "class_id", "level", "consent", "display_name", "mbox", "mbox_sha1"},
 			n:    len(b.Students), lineOf: csvLine, returns: "id",
 			id:    func(i int) string { return b.Students[i].ID },
 			ret:   func(i int) string { return b.Students[i].ID },
 			check: func(i int) (string, string) { return checkStudent(&b.Students[i]) },
 			row: func(i int) []any {
 				s := &b.Students[i]
-				return []any{s.ID, s.SchoolID, s.ClassID, s.Level, s.Consent}
+				return []any{s.ID, s.SchoolID, s.ClassID, s.Level, s.Consent, s.DisplayName, s.Mbox, nonNil(datasets.MboxSHA1s(s.Mbox))}
 			},
 		},
 		{

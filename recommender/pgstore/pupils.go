@@ -33,29 +33,36 @@ func (s *Store) Catalogue(ctx context.Context) ([]datasets.Competency, []dataset
 	if err != nil {
 		return nil, nil, fmt.Errorf("pgstore.Catalogue: %w", wrap(err))
 	}
-	rows, err = s.db.Query(ctx, `SELECT id, title, subject, level, type, competencies, difficulty, duration_min FROM resources ORDER BY id`)
+	rows, err = s.db.Query(ctx, `SELECT `+resourceCols+` FROM resources ORDER BY id`)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pgstore.Catalogue: %w", wrap(err))
 	}
-	res, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (datasets.Resource, error) {
-		var x datasets.Resource
-		var dur int32
-		err := r.Scan(&x.ID, &x.Title, &x.Subject, &x.Level, &x.Type, &x.Competencies, &x.Difficulty, &dur)
-		x.DurationMin = int(dur)
-		return x, err
-	})
+	res, err := pgx.CollectRows(rows, scanResource)
 	if err != nil {
 		return nil, nil, fmt.Errorf("pgstore.Catalogue: %w", wrap(err))
 	}
 	return comps, res, nil
 }
 
-const studentCols = `id, school_id, class_id, level, consent`
+const studentCols = `id, school_id, class_id, level, consent, display_name, mbox`
 
 func scanStudent(r pgx.CollectableRow) (datasets.Student, error) {
 	var st datasets.Student
-	err := r.Scan(&st.ID, &st.SchoolID, &st.ClassID, &st.Level, &st.Consent)
+	err := r.Scan(&st.ID, &st.SchoolID, &st.ClassID, &st.Level, &st.Consent, &st.DisplayName, &st.Mbox)
 	return st, err
+}
+
+const resourceCols = `id, title, subject, level, type, competencies, difficulty, duration_min, url, alt_ids`
+
+func scanResource(r pgx.CollectableRow) (datasets.Resource, error) {
+	var x datasets.Resource
+	var dur int32
+	err := r.Scan(&x.ID, &x.Title, &x.Subject, &x.Level, &x.Type, &x.Competencies, &x.Difficulty, &dur, &x.URL, &x.AltIDs)
+	x.DurationMin = int(dur)
+	if len(x.AltIDs) == 0 {
+		x.AltIDs = nil // the data folder's empty cell
+	}
+	return x, err
 }
 
 // Student returns one pupil; ErrNotFound when unknown.
@@ -283,7 +290,10 @@ func (s *Store) Export(ctx context.Context, id string) (recommender.Export, erro
 		if ex.Decisions, err = decisions(ctx, tx, id); err != nil {
 			return err
 		}
-		ex.Served, err = served(ctx, tx, id)
+		if ex.Served, err = served(ctx, tx, id); err != nil {
+			return err
+		}
+		ex.Unmapped, err = unmappedOfPupil(ctx, tx, ex.Student)
 		return err
 	})
 	if err != nil {
@@ -297,6 +307,9 @@ func (s *Store) DeleteStudent(ctx context.Context, id string) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
 			return wrap(err)
+		}
+		if err := eraseUnmapped(ctx, tx, id); err != nil {
+			return err
 		}
 		for _, q := range []string{
 			`DELETE FROM grades WHERE student_id = $1`,
@@ -329,6 +342,7 @@ func (s *Store) DeleteStudent(ctx context.Context, id string) error {
 // ended before dataBefore; recommendations served then go with them.
 func (s *Store) Purge(ctx context.Context, auditBefore, dataBefore time.Time) (recommender.PurgeCounts, error) {
 	var pc recommender.PurgeCounts
+	var unmapped int64
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		for _, d := range []struct {
 			q      string
@@ -339,6 +353,7 @@ func (s *Store) Purge(ctx context.Context, auditBefore, dataBefore time.Time) (r
 			{`DELETE FROM grades WHERE date < $1`, dataBefore, &pc.Grades},
 			{`DELETE FROM absences WHERE end_at < $1`, dataBefore, &pc.Absences},
 			{`DELETE FROM statements WHERE ts < $1`, dataBefore, &pc.Statements},
+			{`DELETE FROM unmapped_statements WHERE ts < $1`, dataBefore, &unmapped},
 			{`DELETE FROM lessons WHERE end_at < $1`, dataBefore, &pc.Lessons},
 			{`DELETE FROM served WHERE at < $1`, dataBefore, new(int64)},
 		} {
@@ -353,5 +368,6 @@ func (s *Store) Purge(ctx context.Context, auditBefore, dataBefore time.Time) (r
 	if err != nil {
 		return recommender.PurgeCounts{}, fmt.Errorf("pgstore.Purge: %w", wrap(err))
 	}
+	pc.Statements += unmapped
 	return pc, nil
 }

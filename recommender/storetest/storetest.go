@@ -102,6 +102,8 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"StaleMarksOldestFirstAndErasedWithPupil", s.staleMarksOldestFirstAndErasedWithPupil},
 		{"RefitPendingClearedOnlyByItsGeneration", s.refitPendingClearedOnlyByItsGeneration},
 		{"ConcurrentIngestApplySerialisesPerPupil", s.concurrentIngestApplySerialisesPerPupil},
+		// xapi.go
+		{"XAPIAdditions", s.xapiAdditions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.fn)

@@ -1,0 +1,296 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/recommender"
+)
+
+var (
+	_ recommender.XAPIDirectory = (*Store)(nil)
+	_ recommender.ClientStore   = (*Store)(nil)
+	_ recommender.HiddenStore   = (*Store)(nil)
+	_ recommender.ClassLabels   = (*Store)(nil)
+)
+
+const unmappedCols = `id, student_id, actor, reason, verb, object_id, ts, scaled, success, completion, duration_ns`
+
+// ingestExtras writes the batch's unmapped statements and class labels inside Ingest's
+// transaction. Unmapped statements are immutable like statements: the same id with other
+// content, or an id already stored as a mapped statement, is a conflict.
+func ingestExtras(ctx context.Context, tx pgx.Tx, b *datasets.Dataset) error {
+	if len(b.Unmapped) > 0 {
+		if err := insertUnmapped(ctx, tx, b); err != nil {
+			return err
+		}
+	}
+	for i, c := range b.Classes {
+		if c.ID == "" || c.Label == "" {
+			return &datasets.RowError{File: datasets.ClassesFile, Line: csvLine(i), Field: "class_id", Msg: "empty id or label"}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO classes (id, school_id, label) VALUES ($1, $2, $3)
+			ON CONFLICT (id) DO UPDATE SET school_id = excluded.school_id, label = excluded.label
+			WHERE (classes.school_id, classes.label) IS DISTINCT FROM (excluded.school_id, excluded.label)`, c.ID, c.SchoolID, c.Label); err != nil {
+			return fmt.Errorf("%s: %w", datasets.ClassesFile, wrap(err))
+		}
+	}
+	return nil
+}
+
+func insertUnmapped(ctx context.Context, tx pgx.Tx, b *datasets.Dataset) error {
+	n := len(b.Unmapped)
+	ids := make([]string, n)
+	seen := make(map[string]bool, n)
+	for i, u := range b.Unmapped {
+		line := jsonlLine(len(b.Statements) + i)
+		if u.ID == "" || u.Actor == "" || seen[u.ID] {
+			return &datasets.RowError{File: datasets.UsageFile, Line: line, Field: "id", Msg: fmt.Sprintf("empty or repeated id %q", u.ID)}
+		}
+		seen[u.ID] = true
+		ids[i] = u.ID
+	}
+	var clash string
+	err := tx.QueryRow(ctx, `SELECT id FROM statements WHERE id = ANY($1) LIMIT 1`, ids).Scan(&clash)
+	if err == nil {
+		return fmt.Errorf("usage.jsonl: statement %q is stored with other content: %w", clash, recommender.ErrConflict)
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("usage.jsonl: %w", wrap(err))
+	}
+	const stage = "stage_unmapped"
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE `+stage+` ON COMMIT DROP AS SELECT * FROM unmapped_statements WITH NO DATA`); err != nil {
+		return fmt.Errorf("usage.jsonl: %w", wrap(err))
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{stage}, []string{"id", "student_id", "actor", "reason", "verb", "object_id", "ts", "scaled", "success", "completion", "duration_ns"},
+		pgx.CopyFromSlice(n, func(i int) ([]any, error) {
+			u := &b.Unmapped[i]
+			return []any{u.ID, u.StudentID, u.Actor, u.Reason, u.Verb, u.ObjectID, u.Timestamp, u.Scaled, u.Success, u.Completion, durationNS(u.Duration)}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("usage.jsonl: %w", wrap(err))
+	}
+	err = tx.QueryRow(ctx, `SELECT s.id FROM `+stage+` s JOIN unmapped_statements t ON t.id = s.id
+		WHERE (t.student_id, t.actor, t.reason, t.verb, t.object_id, t.ts, t.scaled, t.success, t.completion, t.duration_ns)
+		   IS DISTINCT FROM (s.student_id, s.actor, s.reason, s.verb, s.object_id, s.ts, s.scaled, s.success, s.completion, s.duration_ns)
+		LIMIT 1`).Scan(&clash)
+	if err == nil {
+		return fmt.Errorf("usage.jsonl: statement %q is stored with other content: %w", clash, recommender.ErrConflict)
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("usage.jsonl: %w", wrap(err))
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO unmapped_statements SELECT * FROM `+stage+` ON CONFLICT (id) DO NOTHING`); err != nil {
+		return fmt.Errorf("usage.jsonl: %w", wrap(err))
+	}
+	_, err = tx.Exec(ctx, `DROP TABLE `+stage)
+	return wrap(err)
+}
+
+// checkNotUnmapped refuses mapped statements whose id is stored unmapped: an id names
+// one statement forever.
+func checkNotUnmapped(ctx context.Context, tx pgx.Tx, b *datasets.Dataset) error {
+	if len(b.Statements) == 0 {
+		return nil
+	}
+	ids := make([]string, len(b.Statements))
+	for i, st := range b.Statements {
+		ids[i] = st.ID
+	}
+	var clash string
+	err := tx.QueryRow(ctx, `SELECT id FROM unmapped_statements WHERE id = ANY($1) LIMIT 1`, ids).Scan(&clash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("usage.jsonl: %w", wrap(err))
+	}
+	return fmt.Errorf("usage.jsonl: statement %q is stored with other content: %w", clash, recommender.ErrConflict)
+}
+
+// StudentsByXAPI implements recommender.XAPIDirectory.
+func (s *Store) StudentsByXAPI(ctx context.Context, accountNames, mboxSHA1s []string) ([]datasets.Student, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+studentCols+` FROM students WHERE id = ANY($1) OR mbox_sha1 && $2::text[] ORDER BY id`,
+		nonNil(accountNames), nonNil(mboxSHA1s))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.StudentsByXAPI: %w", wrap(err))
+	}
+	out, err := pgx.CollectRows(rows, scanStudent)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.StudentsByXAPI: %w", wrap(err))
+	}
+	return out, nil
+}
+
+// ResourcesByXAPI implements recommender.XAPIDirectory.
+func (s *Store) ResourcesByXAPI(ctx context.Context, activityIDs []string) ([]datasets.Resource, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+resourceCols+` FROM resources
+		WHERE id = ANY($1) OR (url <> '' AND url = ANY($1)) OR alt_ids && $1::text[] ORDER BY id`, nonNil(activityIDs))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.ResourcesByXAPI: %w", wrap(err))
+	}
+	out, err := pgx.CollectRows(rows, scanResource)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.ResourcesByXAPI: %w", wrap(err))
+	}
+	return out, nil
+}
+
+func scanUnmapped(r pgx.CollectableRow) (datasets.UnmappedStatement, error) {
+	var u datasets.UnmappedStatement
+	var ns *int64
+	err := r.Scan(&u.ID, &u.StudentID, &u.Actor, &u.Reason, &u.Verb, &u.ObjectID, &u.Timestamp, &u.Scaled, &u.Success, &u.Completion, &ns)
+	u.Timestamp = u.Timestamp.UTC()
+	if ns != nil {
+		d := time.Duration(*ns)
+		u.Duration = &d
+	}
+	return u, err
+}
+
+// StatementsByID implements recommender.XAPIDirectory.
+func (s *Store) StatementsByID(ctx context.Context, ids []string) ([]datasets.Statement, []datasets.UnmappedStatement, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, student_id, verb, object_id, ts, scaled, success, completion, duration_ns
+		FROM statements WHERE id = ANY($1) ORDER BY id`, nonNil(ids))
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore.StatementsByID: %w", wrap(err))
+	}
+	mapped, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (datasets.Statement, error) {
+		var st datasets.Statement
+		var ns *int64
+		err := r.Scan(&st.ID, &st.StudentID, &st.Verb, &st.ObjectID, &st.Timestamp, &st.Scaled, &st.Success, &st.Completion, &ns)
+		st.Timestamp = st.Timestamp.UTC()
+		if ns != nil {
+			d := time.Duration(*ns)
+			st.Duration = &d
+		}
+		return st, err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore.StatementsByID: %w", wrap(err))
+	}
+	rows, err = s.db.Query(ctx, `SELECT `+unmappedCols+` FROM unmapped_statements WHERE id = ANY($1) ORDER BY id`, nonNil(ids))
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore.StatementsByID: %w", wrap(err))
+	}
+	unmapped, err := pgx.CollectRows(rows, scanUnmapped)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore.StatementsByID: %w", wrap(err))
+	}
+	return mapped, unmapped, nil
+}
+
+// unmappedOfPupil returns the unmapped statements attached to the pupil or sent under
+// their account (any home page) or mailbox.
+func unmappedOfPupil(ctx context.Context, q querier, st datasets.Student) ([]datasets.UnmappedStatement, error) {
+	rows, err := q.Query(ctx, `SELECT `+unmappedCols+` FROM unmapped_statements
+		WHERE student_id = $1 OR (actor LIKE 'account:%' AND actor LIKE '%|' || $1) OR actor = ANY($2)
+		ORDER BY ts, id`, st.ID, mboxActorKeys(st))
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out, err := pgx.CollectRows(rows, scanUnmapped)
+	return nonNilSlice(out), wrap(err)
+}
+
+func mboxActorKeys(st datasets.Student) []string {
+	keys := []string{}
+	for _, h := range datasets.MboxSHA1s(st.Mbox) {
+		keys = append(keys, "mbox_sha1sum:"+h)
+	}
+	return keys
+}
+
+// eraseUnmapped deletes the pupil's unmapped statements (inside DeleteStudent).
+func eraseUnmapped(ctx context.Context, tx pgx.Tx, id string) error {
+	st, err := student(ctx, tx, id)
+	if errors.Is(err, recommender.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `DELETE FROM unmapped_statements
+		WHERE student_id = $1 OR (actor LIKE 'account:%' AND actor LIKE '%|' || $1) OR actor = ANY($2)`, st.ID, mboxActorKeys(st))
+	return wrap(err)
+}
+
+// Classes implements recommender.ClassLabels.
+func (s *Store) Classes(ctx context.Context, ids []string) ([]datasets.Class, error) {
+	rows, err := s.db.Query(ctx, `SELECT id, school_id, label FROM classes WHERE id = ANY($1) ORDER BY id`, nonNil(ids))
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.Classes: %w", wrap(err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (datasets.Class, error) {
+		var c datasets.Class
+		return c, r.Scan(&c.ID, &c.SchoolID, &c.Label)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.Classes: %w", wrap(err))
+	}
+	return out, nil
+}
+
+// PutClient implements recommender.ClientStore.
+func (s *Store) PutClient(ctx context.Context, c recommender.Client) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO lrs_clients (key, name, secret_hash, created_at) VALUES ($1, $2, $3, $4)`,
+		c.Key, c.Name, c.SecretHash, c.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("pgstore.PutClient: %w", wrap(err))
+	}
+	return nil
+}
+
+// Client implements recommender.ClientStore.
+func (s *Store) Client(ctx context.Context, key string) (recommender.Client, error) {
+	var c recommender.Client
+	err := s.db.QueryRow(ctx, `SELECT key, name, secret_hash, created_at FROM lrs_clients WHERE key = $1`, key).
+		Scan(&c.Key, &c.Name, &c.SecretHash, &c.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, fmt.Errorf("pgstore.Client: client %q: %w", key, recommender.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("pgstore.Client: %w", wrap(err))
+	}
+	return c, nil
+}
+
+// SetHidden implements recommender.HiddenStore.
+func (s *Store) SetHidden(ctx context.Context, h recommender.Hidden, hidden bool) error {
+	var err error
+	if hidden {
+		_, err = s.db.Exec(ctx, `INSERT INTO hidden_resources (class_id, resource_id, hidden_by, at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (class_id, resource_id) DO UPDATE SET hidden_by = excluded.hidden_by, at = excluded.at`,
+			h.ClassID, h.ResourceID, h.By, h.At)
+	} else {
+		var n int
+		if err = s.db.QueryRow(ctx, `SELECT count(*) FROM resources WHERE id = $1`, h.ResourceID).Scan(&n); err == nil && n == 0 {
+			return fmt.Errorf("pgstore.SetHidden: resource %q: %w", h.ResourceID, recommender.ErrNotFound)
+		}
+		if err == nil {
+			_, err = s.db.Exec(ctx, `DELETE FROM hidden_resources WHERE class_id = $1 AND resource_id = $2`, h.ClassID, h.ResourceID)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("pgstore.SetHidden: resource %q: %w", h.ResourceID, wrap(err))
+	}
+	return nil
+}
+
+// HiddenFor implements recommender.HiddenStore.
+func (s *Store) HiddenFor(ctx context.Context, classID string) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT resource_id FROM hidden_resources WHERE class_id = '' OR class_id = $1 ORDER BY resource_id`, classID)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.HiddenFor: %w", wrap(err))
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.HiddenFor: %w", wrap(err))
+	}
+	return out, nil
+}

@@ -1,0 +1,61 @@
+package recommender
+
+import (
+	"context"
+	"time"
+
+	"github.com/parcours-ent/parcours/datasets"
+)
+
+// XAPIDirectory finds what xAPI statements name, so that they can be mapped to pupils
+// and resources (datasets.MapStatements), and answers a statement by id. Both stores
+// implement it.
+type XAPIDirectory interface {
+	// StudentsByXAPI returns the pupils whose id is one of accountNames or whose
+	// mailbox hashes (datasets.MboxSHA1s) meet mboxSHA1s.
+	StudentsByXAPI(ctx context.Context, accountNames, mboxSHA1s []string) ([]datasets.Student, error)
+	// ResourcesByXAPI returns the resources whose id, url or one of whose alternative
+	// ids is one of activityIDs.
+	ResourcesByXAPI(ctx context.Context, activityIDs []string) ([]datasets.Resource, error)
+	// StatementsByID returns the stored statements among ids, mapped and unmapped.
+	StatementsByID(ctx context.Context, ids []string) ([]datasets.Statement, []datasets.UnmappedStatement, error)
+}
+
+// Client is an LRS client allowed to send statements with HTTP Basic credentials: its
+// key (the user name) and a password hash of its secret (never the secret itself).
+type Client struct {
+	Key        string    `json:"key"`
+	Name       string    `json:"name"`
+	SecretHash string    `json:"-"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// ClientStore keeps LRS clients. Both stores implement it.
+type ClientStore interface {
+	PutClient(ctx context.Context, c Client) error // ErrConflict when the key exists
+	Client(ctx context.Context, key string) (Client, error)
+}
+
+// Hidden is a resource hidden from recommendations and paths: for one class, or for
+// every pupil when ClassID is empty.
+type Hidden struct {
+	ResourceID string    `json:"resource_id"`
+	ClassID    string    `json:"class_id,omitempty"`
+	By         string    `json:"by"`
+	At         time.Time `json:"at"`
+}
+
+// HiddenStore keeps hidden resources. Both stores implement it.
+type HiddenStore interface {
+	// SetHidden hides (or, with hidden false, shows again) a resource; ErrNotFound for
+	// an unknown resource.
+	SetHidden(ctx context.Context, h Hidden, hidden bool) error
+	// HiddenFor returns the ids of the resources hidden for a class's pupils: hidden
+	// for that class or for everyone, sorted.
+	HiddenFor(ctx context.Context, classID string) ([]string, error)
+}
+
+// ClassLabels returns the labels of classes (classes.csv). Both stores implement it.
+type ClassLabels interface {
+	Classes(ctx context.Context, ids []string) ([]datasets.Class, error)
+}
