@@ -34,6 +34,9 @@ var ingestKinds = map[string]ingestKind{
 	"grades": {func(r io.Reader, n string, d *datasets.Dataset) error {
 		return datasets.ReadGrades(r, n, func(x datasets.Grade) error { d.Grades = append(d.Grades, x); return nil })
 	}},
+	"classes": {func(r io.Reader, n string, d *datasets.Dataset) error {
+		return datasets.ReadClasses(r, n, func(x datasets.Class) error { d.Classes = append(d.Classes, x); return nil })
+	}},
 	"absences": {func(r io.Reader, n string, d *datasets.Dataset) error {
 		return datasets.ReadAbsences(r, n, func(x datasets.Absence) error { d.Absences = append(d.Absences, x); return nil })
 	}},

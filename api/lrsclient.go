@@ -97,7 +97,7 @@ func VerifySecret(phc, secret string) bool {
 // client and not per request. A client deleted from the store stays accepted for at most
 // verifiedTTL.
 type basicAuth struct {
-	store recommender.ClientStore
+	store  recommender.ClientStore
 	pepper [32]byte // keys the remembered digests: a memory dump shows no secret's hash
 
 	mu sync.Mutex

@@ -80,7 +80,7 @@ func writeProblem(c *gin.Context, p *Problem) {
 		c.Header("Retry-After", retryAfterUnavailable)
 	}
 	if q.Status == http.StatusUnauthorized {
-		c.Header("WWW-Authenticate", `Bearer realm="parcours"`)
+		c.Writer.Header().Add("WWW-Authenticate", `Bearer realm="parcours"`) // the xAPI routes add Basic
 	}
 	c.AbortWithStatusJSON(q.Status, q)
 }

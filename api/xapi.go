@@ -128,7 +128,7 @@ func (s *Server) postStatements(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if !s.storeStatements(c, sts, "") {
+	if !s.storeStatements(c, sts) {
 		return
 	}
 	ids := make([]string, len(sts))
@@ -162,8 +162,8 @@ func (s *Server) putStatement(c *gin.Context) {
 		writeProblem(c, badRequest("/id", fmt.Sprintf("id %q differs from statementId %q", st.ID, id)))
 		return
 	}
-	st.ID = id
-	if !s.storeStatements(c, []datasets.Statement{st}, "") {
+	st.ID, st.Ref.IDAssigned = id, false // the client named it
+	if !s.storeStatements(c, []datasets.Statement{st}) {
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -172,10 +172,14 @@ func (s *Server) putStatement(c *gin.Context) {
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // storeStatements maps a parsed batch to pupils and resources and ingests it whole.
-func (s *Server) storeStatements(c *gin.Context, sts []datasets.Statement, _ string) bool {
+func (s *Server) storeStatements(c *gin.Context, sts []datasets.Statement) bool {
 	ctx := c.Request.Context()
 	d := &datasets.Dataset{Statements: sts}
 	if s.lrs.dir != nil {
+		if err := s.keepStoredTimestamps(ctx, sts); err != nil {
+			s.fail(c, err)
+			return false
+		}
 		dir, err := s.lookUp(ctx, sts)
 		if err != nil {
 			s.fail(c, err)
@@ -192,6 +196,34 @@ func (s *Server) storeStatements(c *gin.Context, sts []datasets.Statement, _ str
 		s.lrs.counted.WithLabelValues(u.Reason).Inc()
 	}
 	return true
+}
+
+// keepStoredTimestamps gives a statement sent again without timestamp the timestamp it
+// was stored with: the first time it was taken from the time stored, which is the LRS's
+// to set, not part of what the client sent, so the second sending is the same statement.
+func (s *Server) keepStoredTimestamps(ctx context.Context, sts []datasets.Statement) error {
+	var ids []string
+	at := map[string]int{}
+	for i, st := range sts {
+		if st.Ref != nil && st.Ref.TimestampAssigned && !st.Ref.IDAssigned {
+			ids = append(ids, st.ID)
+			at[st.ID] = i
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	mapped, unmapped, err := s.lrs.dir.StatementsByID(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, m := range mapped {
+		sts[at[m.ID]].Timestamp = m.Timestamp
+	}
+	for _, u := range unmapped {
+		sts[at[u.ID]].Timestamp = u.Timestamp
+	}
+	return nil
 }
 
 // lookUp asks the store about every pupil, resource and voided statement the batch
