@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +38,9 @@ type lrs struct {
 	counted *prometheus.CounterVec
 }
 
-func newLRS(store recommender.Store, reg prometheus.Registerer) *lrs {
+// newLRS finds the store's optional xAPI capabilities by type assertion, as
+// database/sql finds a driver's.
+func newLRS(store any, reg prometheus.Registerer) *lrs {
 	l := &lrs{counted: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parcours_xapi_statements_total",
 		Help: "xAPI statements stored, by outcome: mapped to a pupil and a resource, or kept unmapped (unknown_actor, unknown_activity, unknown_statement).",
@@ -128,7 +131,7 @@ func (s *Server) postStatements(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if !s.storeStatements(c, sts) {
+	if !s.storeStatements(c, sts, len(body) > 0 && bytes.TrimSpace(body)[0] != '[') {
 		return
 	}
 	ids := make([]string, len(sts))
@@ -163,7 +166,7 @@ func (s *Server) putStatement(c *gin.Context) {
 		return
 	}
 	st.ID, st.Ref.IDAssigned = id, false // the client named it
-	if !s.storeStatements(c, []datasets.Statement{st}) {
+	if !s.storeStatements(c, []datasets.Statement{st}, true) {
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -172,8 +175,12 @@ func (s *Server) putStatement(c *gin.Context) {
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // storeStatements maps a parsed batch to pupils and resources and ingests it whole.
-func (s *Server) storeStatements(c *gin.Context, sts []datasets.Statement) bool {
+func (s *Server) storeStatements(c *gin.Context, sts []datasets.Statement, single bool) bool {
 	ctx := c.Request.Context()
+	index := make(map[string]int, len(sts)) // statement id -> its index in the body
+	for i, st := range sts {
+		index[st.ID] = i
+	}
 	d := &datasets.Dataset{Statements: sts}
 	if s.lrs.dir != nil {
 		if err := s.keepStoredTimestamps(ctx, sts); err != nil {
@@ -188,7 +195,7 @@ func (s *Server) storeStatements(c *gin.Context, sts []datasets.Statement) bool 
 		datasets.MapStatements(d, dir)
 	}
 	if _, err := s.ingest(ctx, d); err != nil {
-		s.fail(c, xapiError(err))
+		s.fail(c, xapiError(err, d, index, single))
 		return false
 	}
 	s.lrs.counted.WithLabelValues("mapped").Add(float64(len(d.Statements)))
@@ -268,28 +275,33 @@ func (s *Server) lookUp(ctx context.Context, sts []datasets.Statement) (*dataset
 }
 
 // xapiError rewords a store's batch error for an HTTP client: the stores name the data
-// folder's file (usage.jsonl) and its line; a request has no file, and its statements
-// are named by index and JSON pointer.
-func xapiError(err error) error {
-	var re *datasets.RowError
-	if errors.As(err, &re) && re.File == datasets.UsageFile {
-		p := badRequest("/"+strconv.Itoa(re.Line-1)+"/"+strings.ReplaceAll(re.Field, ".", "/"), re.Msg)
-		p.Line = re.Line
-		return p
+// folder's file (usage.jsonl) and a line in the mapped-then-unmapped batch; a request
+// has no file, and its statements are named by their index in the body and a JSON
+// pointer.
+func xapiError(err error, d *datasets.Dataset, index map[string]int, single bool) error {
+	var de *datasets.Error
+	if !errors.As(err, &de) || de.File != datasets.UsageFile {
+		return err
 	}
-	if errors.Is(err, recommender.ErrConflict) {
-		msg := clientDetail(err)
-		if i := strings.Index(msg, datasets.UsageFile); i >= 0 {
-			rest := msg[i+len(datasets.UsageFile):]
-			if j := strings.Index(rest, ": "); j >= 0 {
-				rest = rest[j+2:]
-			}
-			msg = rest
+	e := *de
+	e.File, e.Err = datasets.StatementsSource, nil
+	id, i := "", e.Line-1
+	switch {
+	case i >= 0 && i < len(d.Statements):
+		id = d.Statements[i].ID
+	case i >= len(d.Statements) && i < len(d.Statements)+len(d.Unmapped):
+		id = d.Unmapped[i-len(d.Statements)].ID
+	}
+	e.Line, e.Field = 0, ""
+	if at, ok := index[id]; ok {
+		e.Line = at + 1
+		prefix := "/" + strconv.Itoa(at)
+		if single {
+			prefix = ""
 		}
-		msg = strings.TrimSuffix(msg, ": "+recommender.ErrConflict.Error())
-		return newProblem(http.StatusConflict, msg)
+		e.Field = prefix + "/" + strings.ReplaceAll(de.Field, ".", "/")
 	}
-	return err
+	return &e
 }
 
 // getStatement answers GET /xapi/statements?statementId=: the statement as Parcours

@@ -68,15 +68,15 @@ func (s *Store) checkExtras(b *batch) error {
 			return rowErr(fileUsage, line, "id", "id %q repeated in the batch", u.ID)
 		}
 		if _, ok := s.statements[u.ID]; ok {
-			return conflict(fileUsage, line, "statement %q already stored with other content", u.ID)
+			return conflict(fileUsage, line, "id", "statement %q already stored with other content", u.ID)
 		}
 		if old, ok := s.x.unmapped[u.ID]; ok && !sameUnmapped(old, u) {
-			return conflict(fileUsage, line, "statement %q already stored with other content", u.ID)
+			return conflict(fileUsage, line, "id", "statement %q already stored with other content", u.ID)
 		}
 	}
 	for i, x := range b.Statements {
 		if _, ok := s.x.unmapped[x.ID]; ok {
-			return conflict(fileUsage, jsonlLine(i), "statement %q already stored with other content", x.ID)
+			return conflict(fileUsage, jsonlLine(i), "id", "statement %q already stored with other content", x.ID)
 		}
 	}
 	for i, c := range b.Classes {

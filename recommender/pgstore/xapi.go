@@ -32,7 +32,7 @@ func ingestExtras(ctx context.Context, tx pgx.Tx, b *datasets.Dataset) error {
 	}
 	for i, c := range b.Classes {
 		if c.ID == "" || c.Label == "" {
-			return &datasets.RowError{File: datasets.ClassesFile, Line: csvLine(i), Field: "class_id", Msg: "empty id or label"}
+			return &datasets.Error{File: datasets.ClassesFile, Line: csvLine(i), Field: "class_id", Msg: "empty id or label"}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO classes (id, school_id, label) VALUES ($1, $2, $3)
 			ON CONFLICT (id) DO UPDATE SET school_id = excluded.school_id, label = excluded.label
@@ -50,7 +50,7 @@ func insertUnmapped(ctx context.Context, tx pgx.Tx, b *datasets.Dataset) error {
 	for i, u := range b.Unmapped {
 		line := jsonlLine(len(b.Statements) + i)
 		if u.ID == "" || u.Actor == "" || seen[u.ID] {
-			return &datasets.RowError{File: datasets.UsageFile, Line: line, Field: "id", Msg: fmt.Sprintf("empty or repeated id %q", u.ID)}
+			return &datasets.Error{File: datasets.UsageFile, Line: line, Field: "id", Msg: fmt.Sprintf("empty or repeated id %q", u.ID)}
 		}
 		seen[u.ID] = true
 		ids[i] = u.ID
@@ -58,7 +58,7 @@ func insertUnmapped(ctx context.Context, tx pgx.Tx, b *datasets.Dataset) error {
 	var clash string
 	err := tx.QueryRow(ctx, `SELECT id FROM statements WHERE id = ANY($1) LIMIT 1`, ids).Scan(&clash)
 	if err == nil {
-		return fmt.Errorf("usage.jsonl: statement %q is stored with other content: %w", clash, recommender.ErrConflict)
+		return &datasets.Error{Code: datasets.ErrConflict, File: datasets.UsageFile, Line: lineOf(b, clash), Field: "id", Msg: fmt.Sprintf("statement %q is stored with other content", clash)}
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("usage.jsonl: %w", wrap(err))
@@ -80,7 +80,7 @@ func insertUnmapped(ctx context.Context, tx pgx.Tx, b *datasets.Dataset) error {
 		   IS DISTINCT FROM (s.student_id, s.actor, s.reason, s.verb, s.object_id, s.ts, s.scaled, s.success, s.completion, s.duration_ns)
 		LIMIT 1`).Scan(&clash)
 	if err == nil {
-		return fmt.Errorf("usage.jsonl: statement %q is stored with other content: %w", clash, recommender.ErrConflict)
+		return &datasets.Error{Code: datasets.ErrConflict, File: datasets.UsageFile, Line: lineOf(b, clash), Field: "id", Msg: fmt.Sprintf("statement %q is stored with other content", clash)}
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("usage.jsonl: %w", wrap(err))
@@ -110,7 +110,23 @@ func checkNotUnmapped(ctx context.Context, tx pgx.Tx, b *datasets.Dataset) error
 	if err != nil {
 		return fmt.Errorf("usage.jsonl: %w", wrap(err))
 	}
-	return fmt.Errorf("usage.jsonl: statement %q is stored with other content: %w", clash, recommender.ErrConflict)
+	return &datasets.Error{Code: datasets.ErrConflict, File: datasets.UsageFile, Line: lineOf(b, clash), Field: "id", Msg: fmt.Sprintf("statement %q is stored with other content", clash)}
+}
+
+// lineOf is the usage.jsonl line of a statement of the batch: its mapped statements,
+// then its unmapped ones.
+func lineOf(b *datasets.Dataset, id string) int {
+	for i, st := range b.Statements {
+		if st.ID == id {
+			return jsonlLine(i)
+		}
+	}
+	for i, u := range b.Unmapped {
+		if u.ID == id {
+			return jsonlLine(len(b.Statements) + i)
+		}
+	}
+	return 0
 }
 
 // StudentsByXAPI implements recommender.XAPIDirectory.
