@@ -28,6 +28,7 @@ var rowKinds = map[string]rowKind{
 	"lessons":      {LessonsHeader, func(r *row, d *Dataset) { d.Lessons = append(d.Lessons, parseLesson(r)) }},
 	"grades":       {GradesHeader, func(r *row, d *Dataset) { d.Grades = append(d.Grades, parseGrade(r)) }},
 	"absences":     {AbsencesHeader, func(r *row, d *Dataset) { d.Absences = append(d.Absences, parseAbsence(r)) }},
+	"classes":      {ClassesHeader, func(r *row, d *Dataset) { d.Classes = append(d.Classes, parseClass(r)) }},
 }
 
 // ReadJSONRows reads a JSON array of rows of kind ("grades", "students", ...: the file's
@@ -110,6 +111,7 @@ func (l Limits) ReadJSONRows(r io.Reader, kind string, d *Dataset) error {
 	d.Lessons = append(d.Lessons, out.Lessons...)
 	d.Grades = append(d.Grades, out.Grades...)
 	d.Absences = append(d.Absences, out.Absences...)
+	d.Classes = append(d.Classes, out.Classes...)
 	return nil
 }
 
