@@ -8,11 +8,14 @@ package benchmarks
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,11 +119,38 @@ func TestFeaturesSpearmanHelper(t *testing.T) {
 // estimated mastery with the hidden ability at the end of the year (Spearman, per
 // competency with at least 20 pupils and overall on θ − b), then predicts the answers of
 // the last weeks, each before the online update on it (AUC).
+//
+// It runs the served configuration (DefaultModelConfig: layer off) and the same with the
+// combination layer on, on seed 42 or the seeds listed in PARCOURS_SEEDS ("7,11,2024":
+// seeds nothing was tuned on).
 func TestFeaturesSyntheticAcademie(t *testing.T) {
 	if testing.Short() {
 		t.Skip("generates an académie")
 	}
-	cfg := synth.Config{Students: 800, Seed: 42}
+	seeds := []uint64{42}
+	if v := os.Getenv("PARCOURS_SEEDS"); v != "" {
+		seeds = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+			if err != nil {
+				t.Fatalf("PARCOURS_SEEDS: %v", err)
+			}
+			seeds = append(seeds, n)
+		}
+	}
+	for _, seed := range seeds {
+		for _, layer := range []bool{false, true} {
+			t.Run(fmt.Sprintf("seed%d/layer=%v", seed, layer), func(t *testing.T) {
+				mc := features.DefaultModelConfig()
+				mc.NoLayer = !layer
+				syntheticAcademie(t, seed, mc)
+			})
+		}
+	}
+}
+
+func syntheticAcademie(t *testing.T, seed uint64, mc features.ModelConfig) {
+	cfg := synth.Config{Students: 800, Seed: seed}
 	d, truth, err := synth.GenerateDataset(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +165,7 @@ func TestFeaturesSyntheticAcademie(t *testing.T) {
 	end := start.AddDate(0, 0, 7*weeks)
 
 	// Mastery after the whole year.
-	m := features.NewModel(features.DefaultModelConfig())
+	m := features.NewModel(mc)
 	t0 := time.Now()
 	profs, err := m.Fit(cat, pupilsOf(t, d, end), end)
 	if err != nil {
@@ -179,7 +209,7 @@ func TestFeaturesSyntheticAcademie(t *testing.T) {
 	}
 
 	// Held-out answers: fit before the cut, then predict and update online.
-	m2 := features.NewModel(features.DefaultModelConfig())
+	m2 := features.NewModel(mc)
 	profs2, err := m2.Fit(cat, pupilsOf(t, d, cut), cut)
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +232,7 @@ func TestFeaturesSyntheticAcademie(t *testing.T) {
 			continue
 		}
 		if s.Verb == datasets.VerbAnswered && s.Success != nil {
-			ps = append(ps, m2.Predict(p, &r))
+			ps = append(ps, m2.PredictAt(p, &r, s.Timestamp))
 			ys = append(ys, *s.Success)
 		}
 		t1 := time.Now()
@@ -254,7 +284,11 @@ func TestFeaturesOULAD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mt, err := features.EvalMastery(tr, te, features.EvalOptions{Model: features.DefaultModelConfig()})
+	cfg, _, err := features.Tune(tr, features.DefaultModelConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, err := features.EvalMastery(tr, te, features.EvalOptions{Model: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,8 @@ type CompetencyState struct {
 	// (performance-factor terms of the model).
 	Successes float64 `json:"successes"`
 	Failures  float64 `json:"failures"`
+	// Recent is the recency-weighted success rate minus ½ (R-PFA; layer.go).
+	Recent float64 `json:"recent"`
 	// LastEvidence is the time of the latest outcome (attempt or grade) on it.
 	LastEvidence time.Time `json:"last_evidence,omitzero"`
 	// LastMissed is the start of the latest lesson on it the pupil missed.

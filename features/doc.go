@@ -9,16 +9,24 @@
 // # The student model (Model)
 //
 // An Elo/IRT logistic model in the spirit of Pelánek (2016, "Applications of the Elo
-// rating system in adaptive educational systems"):
+// rating system in adaptive educational systems"), with a fitted combination layer;
+// the equations, references and measurements are in docs/student-model.md. The Elo
+// part (the profile's state):
 //
-//	P(success of pupil s on item i) = σ(θ_s + mean over the item's competencies c of θ_sc − d_i)
+//	z = θ_s + mean over the item's competencies c of θ_sc − d_i
+//
+// After each outcome y ∈ [0, 1] with weight w: θ_s += w·K(n_s)·(y − σ(z)),
+// θ_sc += w·γ·K(n_sc)·(y − σ(z))/|C| (a compensatory item shares its update), and in
+// FitItems only d_i −= w·K(n_i)·(y − σ(z)), K(n) = α / (1 + β·n). Each competency also
+// keeps weighted successes and failures, an R-PFA recency-weighted success rate and the
+// time of its latest evidence. P(success) is σ(z) without a layer (ModelConfig.Plain,
+// NoLayer: the default) or the logistic layer of layer.go over the global part, the
+// per-competency part, the counts, the days since the latest evidence and the recent
+// rate, fitted (gonum L-BFGS) at FitItems on the outcomes of the training pass.
+// CompetencyState.Theta is θ_s + λ·θ_sc, λ the layer's weight ratio (1 without it):
+// the shrinkage of the per-competency estimate toward the global ability.
 //
 // Items are resources (xAPI outcomes) and assessments (grades, keyed by assessment_id).
-// After each outcome y ∈ [0, 1] with weight w, every parameter moves by
-// w·K(n)·(y − P), K(n) = α / (1 + β·n), n the observations that parameter has seen: θ_s
-// and each θ_sc up, d_i down (Fit only; BuildProfile and Update keep items fixed).
-// CompetencyState.Theta is θ_s + θ_sc, Local is θ_sc.
-//
 // Outcomes: a scored grade gives y = score/out_of with w = min(√coefficient, 2) (a
 // coefficient-0 mark and every status row — absent, dispense, … — give nothing: never
 // a zero). A statement gives y from result.success, else result.score.scaled clamped to

@@ -137,8 +137,12 @@ func EvalMastery(train, test []datasets.Interaction, opt EvalOptions) (Metrics, 
 	return Score(ps, ys), nil
 }
 
+// WalkOrder returns a log's answers in the order EvalMastery walks them: by time when
+// every row is timed, else student by student in order of first appearance.
+func WalkOrder(its []datasets.Interaction) []datasets.Interaction { return ordered(its) }
+
 // EvalMasteryPredictions is EvalMastery returning every test prediction and outcome, in
-// the walk's order (for paired comparisons).
+// the walk's order (WalkOrder; for paired comparisons).
 func EvalMasteryPredictions(train, test []datasets.Interaction, opt EvalOptions) ([]float64, []bool, error) {
 	for name, its := range map[string][]datasets.Interaction{"train": train, "test": test} {
 		for i := range its {

@@ -12,20 +12,26 @@ import (
 // The combination layer turns what a profile holds about the item's competencies into
 // P(success): a logistic regression over
 //
-//	x = (1, θ_s − d_i, mean_c θ_sc, mean_c ln(1+S_sc), mean_c ln(1+F_sc), mean_c ln(1+Δdays_sc))
+//	x = (1, θ_s − d_i, mean_c θ_sc, mean_c ln(1+S_sc), mean_c ln(1+F_sc), mean_c ln(1+Δdays_sc), mean_c R_sc)
 //
 // (global part of the Elo logit, per-competency part, PFA-style counts of weighted
-// successes and failures, days since the latest evidence on the competency: forgetting).
+// successes and failures, days since the latest evidence on the competency: forgetting,
+// and R-PFA's recency-weighted success rate, R ← λ·R + (1 − λ)·(y − ½), λ = RecentDecay,
+// centred so that no evidence reads ½).
 // Its weights are fitted at each FitItems on the outcomes of the training pass, each
 // predicted from the profile as it stood before that outcome, so the weights learn how
 // far to trust the per-competency estimate (a shrinkage factor toward the global
 // ability), how much practice and failures add, and how fast knowledge fades, and the
 // output is calibrated. With no layer (too few outcomes, or ModelConfig.Plain) P is
 // σ(θ_s + mean_c θ_sc − d_i), plain Elo.
-const layerDim = 6
+const layerDim = 7
+
+// RecentDecay is λ of the recency-weighted success rate (Galyardt & Goldin 2015 find
+// 0.7–0.9 on tutoring logs).
+const RecentDecay = 0.8
 
 // priorLayer is the plain Elo logit: the weights the fit shrinks toward.
-var priorLayer = [layerDim]float64{0, 1, 1, 0, 0, 0}
+var priorLayer = [layerDim]float64{0, 1, 1, 0, 0, 0, 0}
 
 // layerRidge is the L2 penalty (per outcome) pulling the weights toward priorLayer: it
 // keeps them finite on separable or tiny training sets and costs nothing at 10⁴ outcomes.
@@ -158,6 +164,7 @@ func layerX(p *Profile, comps []string, d float64, t time.Time) [layerDim]float6
 		if !cs.LastEvidence.IsZero() && t.After(cs.LastEvidence) {
 			x[5] += math.Log1p(t.Sub(cs.LastEvidence).Hours()/24) * inv
 		}
+		x[6] += cs.Recent * inv
 	}
 	return x
 }

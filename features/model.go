@@ -14,7 +14,9 @@ import (
 
 // ModelConfig holds the student model's hyper-parameters.
 type ModelConfig struct {
-	Alpha float64 // K = Alpha / (1 + Beta·n), for pupils and items alike
+	// K = Alpha / (1 + Beta·n), for pupils and items alike (a separate item K, fixed at
+	// 1 and 0.05 while the pupils' was tuned, lost 0.005 AUC on OULAD: not kept).
+	Alpha float64
 	Beta  float64
 	// GradeHalfLife is the age at which a grade weighs half in the grade features
 	// (GradeMean, GradeWeight). Zero means DefaultGradeHalfLife.
@@ -191,7 +193,7 @@ func (m *Model) PredictAt(p *Profile, r *datasets.Resource, t time.Time) float64
 func (m *Model) layerX(p *Profile, comps []string, d float64, t time.Time) [layerDim]float64 {
 	x := layerX(p, comps, d, t)
 	if m.cfg.NoCounts {
-		x[3], x[4] = 0, 0
+		x[3], x[4], x[6] = 0, 0, 0
 	}
 	if m.cfg.NoForgetting {
 		x[5] = 0
@@ -339,6 +341,7 @@ func (m *Model) step(p *Profile, o *obs, learnItems bool) {
 		cs.N++
 		cs.Successes += o.w * o.y
 		cs.Failures += o.w * (1 - o.y)
+		cs.Recent = RecentDecay*cs.Recent + (1-RecentDecay)*(o.y-0.5)
 		if o.t.After(cs.LastEvidence) {
 			cs.LastEvidence = o.t
 		}
