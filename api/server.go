@@ -45,7 +45,7 @@ type Config struct {
 	// X-Forwarded-For names the client; empty: none, the client is the connection's peer,
 	// so that a caller cannot choose the address its invalid tokens are counted against.
 	TrustedProxies []string
-	// Registerer receives the metrics (default: a registry of the server's own, served at
+	// Registry receives the metrics (default: a registry of the server's own, served at
 	// /metrics).
 	Registry *prometheus.Registry
 }
@@ -81,8 +81,10 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Server is the HTTP service. It keeps no state of its own beyond rate-limit counters and
-// in-flight computations, so replicas can run behind any load balancer.
+// Server is the HTTP service. What it keeps in process is only a speed-up or a bound:
+// rate-limit counters, verified tokens (until they expire), in-flight computations, the
+// audit batch being written and the prefetch queue; answers and access come from the
+// stores, so replicas can run behind any load balancer.
 type Server struct {
 	cfg     Config
 	eng     Engine

@@ -267,10 +267,10 @@ func logit(p float64) float64 {
 func TestFeaturesOULAD(t *testing.T) {
 	in := filepath.Join("..", "..", "shared", "data", "oulad-2013")
 	if _, err := os.Stat(filepath.Join(in, "studentAssessment.csv")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("OULAD data missing: %v", err)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("OULAD data missing under CI=true (the public OULAD 2013 extract belongs at ../shared/data/oulad-2013 from the repository root): %v", err)
 		}
-		t.Skipf("OULAD data missing: %v", err)
+		t.Skipf("skipped: the public OULAD 2013 extract is not at ../shared/data/oulad-2013 from the repository root (under CI=true this fails): %v", err)
 	}
 	out := t.TempDir()
 	if _, err := oulad.ExportInteractions(in, out); err != nil {

@@ -16,9 +16,9 @@ func realData(tb testing.TB) string {
 	dir := filepath.Join("..", "..", "..", "shared", "data", "oulad-2013")
 	if _, err := os.Stat(filepath.Join(dir, AssessmentsFile)); err != nil {
 		if os.Getenv("CI") == "true" {
-			tb.Fatalf("OULAD data missing under CI: %v", err)
+			tb.Fatalf("OULAD data missing under CI=true (the public OULAD 2013 extract belongs at ../shared/data/oulad-2013 from the repository root): %v", err)
 		}
-		tb.Skipf("OULAD data not found at %s", dir)
+		tb.Skipf("skipped: the public OULAD 2013 extract is not at %s (../shared/data/oulad-2013 from the repository root; under CI=true this fails)", dir)
 	}
 	return dir
 }

@@ -7,11 +7,12 @@
 package cache
 
 import (
-	"container/list"
 	"context"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Memory is an in-process cache: at most MaxBuckets buckets, least recently used evicted
@@ -22,14 +23,14 @@ type Memory struct {
 	maxFields  int
 	now        func() time.Time
 
+	// mu guards buckets and the fields of every bucket. simplelru is the unlocked LRU of
+	// hashicorp/golang-lru: a bucket's fields change under the same lock as its recency.
 	mu      sync.Mutex
-	buckets map[string]*list.Element // of *bucket
-	lru     *list.List               // front: most recently used
-	seq     uint64                   // version counter: versions are never reused
+	buckets *simplelru.LRU[string, *bucket]
+	seq     uint64 // version counter: versions are never reused
 }
 
 type bucket struct {
-	name    string
 	version string
 	expires time.Time // the bucket dies ttl after its last write
 	fields  map[string]memEntry
@@ -55,12 +56,15 @@ func NewMemory(maxBuckets, maxFields int, opts ...MemoryOption) *Memory {
 	if maxFields <= 0 {
 		maxFields = 32
 	}
+	buckets, err := simplelru.NewLRU[string, *bucket](maxBuckets, nil)
+	if err != nil {
+		panic(err) // only for a size that is not positive, excluded above
+	}
 	m := &Memory{
 		maxBuckets: maxBuckets,
 		maxFields:  maxFields,
 		now:        time.Now,
-		buckets:    make(map[string]*list.Element),
-		lru:        list.New(),
+		buckets:    buckets,
 	}
 	for _, o := range opts {
 		o(m)
@@ -76,9 +80,8 @@ func (m *Memory) Lookup(_ context.Context, name, field string, ttl time.Duration
 	b := m.live(name, now)
 	if b == nil {
 		m.seq++
-		b = &bucket{name: name, version: "m" + strconv.FormatUint(m.seq, 36), expires: now.Add(ttl), fields: map[string]memEntry{}}
-		m.buckets[name] = m.lru.PushFront(b)
-		m.evict()
+		b = &bucket{version: "m" + strconv.FormatUint(m.seq, 36), expires: now.Add(ttl), fields: map[string]memEntry{}}
+		m.buckets.Add(name, b) // evicts the least recently used bucket beyond maxBuckets
 		return b.version, nil, false, nil
 	}
 	e, ok := b.fields[field]
@@ -112,10 +115,7 @@ func (m *Memory) Drop(_ context.Context, names ...string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, n := range names {
-		if el, ok := m.buckets[n]; ok {
-			m.lru.Remove(el)
-			delete(m.buckets, n)
-		}
+		m.buckets.Remove(n)
 	}
 	return nil
 }
@@ -127,32 +127,21 @@ func (m *Memory) Ping(context.Context) error { return nil }
 func (m *Memory) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.buckets)
+	return m.buckets.Len()
 }
 
 // live returns the named bucket when it exists and has not expired, marking it used.
 // Callers hold m.mu.
 func (m *Memory) live(name string, now time.Time) *bucket {
-	el, ok := m.buckets[name]
+	b, ok := m.buckets.Get(name)
 	if !ok {
 		return nil
 	}
-	b := el.Value.(*bucket)
 	if !now.Before(b.expires) {
-		m.lru.Remove(el)
-		delete(m.buckets, name)
+		m.buckets.Remove(name)
 		return nil
 	}
-	m.lru.MoveToFront(el)
 	return b
-}
-
-func (m *Memory) evict() {
-	for len(m.buckets) > m.maxBuckets {
-		el := m.lru.Back()
-		m.lru.Remove(el)
-		delete(m.buckets, el.Value.(*bucket).name)
-	}
 }
 
 // evictField removes expired fields, or else the one expiring first.

@@ -1,17 +1,48 @@
 package memstore
 
-import "gonum.org/v1/gonum/blas/blas32"
+import (
+	"sync"
 
-// dot is the search kernel. A length mismatch is a programmer error: callers slice rows
-// to the query's length.
-//
-// gonum's blas32.Dot (SSE assembly on amd64) is used because it measured about 5x faster
-// than the hand-unrolled Go loop on 300-dimension rows (BenchmarkDot300: ~41-70 ns
-// against ~207-290 ns on this 2-core machine under shared load; BenchmarkSearch50k shows
-// the same ordering on whole scans).
-func dot(a, b []float32) float32 { return dotGonum(a, b) }
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
 
-// dotUnrolled sums in eight independent accumulators so that the additions pipeline;
+// rowScorer writes into scores the inner product of q with each row of the row-major
+// matrix rows (len(scores) rows of len(q) columns). A size mismatch is a programmer
+// error (panic): the scan slices whole runs of rows.
+type rowScorer func(q, rows, scores []float32)
+
+// scoreRows is the search kernel: one gonum Gemv (blas32, SSE assembly on amd64) over a
+// contiguous run of rows, the idiomatic call for a matrix-vector product. See
+// BenchmarkSearch50k for how it compares with one blas32.Dot per row (dotRows) and with
+// a hand-unrolled loop per row; the figures are in benchmarks/RESULTS.md.
+func scoreRows(q, rows, scores []float32) {
+	if len(rows) != len(q)*len(scores) {
+		panic("memstore: scoreRows with a matrix of the wrong size")
+	}
+	if len(scores) == 0 {
+		return
+	}
+	m := blas32.General{Rows: len(scores), Cols: len(q), Stride: len(q), Data: rows}
+	blas32.Gemv(blas.NoTrans, 1, m, blas32.Vector{N: len(q), Inc: 1, Data: q}, 0, blas32.Vector{N: len(scores), Inc: 1, Data: scores})
+}
+
+// perRow turns a dot-product kernel into a rowScorer, to benchmark the per-row kernels
+// on the same scan.
+func perRow(dot func(a, b []float32) float32) rowScorer {
+	return func(q, rows, scores []float32) {
+		d := len(q)
+		for i := range scores {
+			scores[i] = dot(q, rows[i*d:(i+1)*d])
+		}
+	}
+}
+
+// scratch holds per-search score buffers (one run of rows at most), so that a search
+// allocates nothing proportional to the catalogue.
+var scratch = sync.Pool{New: func() any { return new([]float32) }}
+
+// dotUnrolled, kept to compare against in benchmarks, sums in eight independent accumulators so that the additions pipeline;
 // reslicing by eight lets the compiler drop the bounds checks.
 func dotUnrolled(a, b []float32) float32 {
 	if len(a) != len(b) {
@@ -35,7 +66,8 @@ func dotUnrolled(a, b []float32) float32 {
 	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 }
 
-// dotGonum is gonum's BLAS level-1 kernel, kept to compare against in benchmarks.
+// dotGonum is gonum's BLAS level-1 kernel, one call per row: the kernel before Gemv, kept
+// to compare against in benchmarks.
 func dotGonum(a, b []float32) float32 {
 	if len(a) != len(b) {
 		panic("memstore: dot of vectors of different lengths")

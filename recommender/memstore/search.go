@@ -116,12 +116,12 @@ func (s *Store) PutResourceVectors(ctx context.Context, schemaVersion int, ids [
 // SearchResources is exact maximum inner product search: every row that passes the
 // filter is scored, the best k kept in a bounded heap; ties go to the smaller id.
 func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recommender.Filter) ([]recommender.Hit, error) {
-	return s.searchWith(q, k, f, dot)
+	return s.searchWith(q, k, f, scoreRows)
 }
 
-// searchWith is SearchResources with the dot-product kernel as a parameter, so that
+// searchWith is SearchResources with the scoring kernel as a parameter, so that
 // benchmarks compare kernels on the same scan.
-func (s *Store) searchWith(q []float32, k int, f recommender.Filter, kernel func(a, b []float32) float32) ([]recommender.Hit, error) {
+func (s *Store) searchWith(q []float32, k int, f recommender.Filter, kernel rowScorer) ([]recommender.Hit, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	v := &s.vec
@@ -150,6 +150,8 @@ func (s *Store) searchWith(q []float32, k int, f recommender.Filter, kernel func
 		}
 	}
 	h := topK{ids: v.ids, k: k}
+	buf := scratch.Get().(*[]float32)
+	defer scratch.Put(buf)
 	for _, rn := range v.runs {
 		if f.Subject != "" && rn.subject != f.Subject {
 			continue
@@ -157,14 +159,20 @@ func (s *Store) searchWith(q []float32, k int, f recommender.Filter, kernel func
 		if levelMask != 0 && (rn.level < 0 || levelMask&(1<<rn.level) == 0) {
 			continue
 		}
-		for r := rn.lo; r < rn.hi; r++ {
+		n := int(rn.hi - rn.lo)
+		if cap(*buf) < n {
+			*buf = make([]float32, n)
+		}
+		scores := (*buf)[:n]
+		kernel(q, v.data[int(rn.lo)*v.dim:int(rn.hi)*v.dim], scores)
+		for i, sc := range scores {
+			r := rn.lo + int32(i)
 			if exclude != nil {
 				if _, skip := exclude[r]; skip {
 					continue
 				}
 			}
-			off := int(r) * v.dim
-			h.offer(kernel(q, v.data[off:off+v.dim]), r)
+			h.offer(sc, r)
 		}
 	}
 	return h.hits(), nil
