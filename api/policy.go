@@ -23,6 +23,8 @@ const (
 	actErase     action = "erase"
 	actAudit     action = "audit.read"
 	actAnalytics action = "analytics.read"
+	actSimilar   action = "resources.similar" // no pupil's data: the catalogue only
+	actHide      action = "resources.hide"
 )
 
 // target is whom or what an action is about; empty fields do not apply.
@@ -64,6 +66,15 @@ func (s *Server) authorize(ctx context.Context, cl *Claims, act action, t target
 		}
 	case actIngest:
 		return allowIf(cl.Role == RoleService || cl.Role == RoleAdmin)
+	case actSimilar:
+		return allowIf(cl.Role == RoleStudent || cl.Role == RoleParent || cl.Role == RoleTeacher || cl.Role == RoleAdmin)
+	case actHide:
+		switch cl.Role {
+		case RoleAdmin:
+			return nil
+		case RoleTeacher:
+			return allowIf(t.ClassID != "" && slices.Contains(cl.Classes, t.ClassID))
+		}
 	case actXAPI, actXAPIRead:
 		return allowIf(cl.Role == RoleService)
 	case actConsent, actExport:

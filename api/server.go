@@ -45,6 +45,9 @@ type Config struct {
 	// X-Forwarded-For names the client; empty: none, the client is the connection's peer,
 	// so that a caller cannot choose the address its invalid tokens are counted against.
 	TrustedProxies []string
+	// CORSOrigins are the ENT origins (https://ent.example.fr) whose pages may call the
+	// API from the browser; empty: no cross-origin access.
+	CORSOrigins []string
 	// Registry receives the metrics (default: a registry of the server's own, served at
 	// /metrics).
 	Registry *prometheus.Registry
@@ -98,6 +101,7 @@ type Server struct {
 	auditw  *auditWriter
 	pre     *prefetcher
 	lrs     *lrs
+	hidden  *hiddenView
 	handler http.Handler
 }
 
@@ -119,6 +123,7 @@ func New(cfg Config, eng Engine, store Store, cache recommender.Cache, logger *s
 	}
 	s.pre = newPrefetcher(cfg.Registry)
 	s.lrs = newLRS(store, cfg.Registry)
+	s.hidden = newHiddenView(store)
 	s.handler = s.routes()
 	return s
 }
@@ -152,6 +157,9 @@ func (s *Server) routes() http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(s.observe, securityHeaders, s.recoverPanic)
+	if len(s.cfg.CORSOrigins) > 0 {
+		r.Use(corsFor(s.cfg.CORSOrigins))
+	}
 	r.NoRoute(func(c *gin.Context) { writeProblem(c, newProblem(http.StatusNotFound, "no such endpoint")) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusMethodNotAllowed, "this endpoint does not take this method"))
@@ -172,6 +180,9 @@ func (s *Server) routes() http.Handler {
 	v1.GET("/students/:id/export", small, s.getExport)
 	v1.DELETE("/students/:id", small, s.deleteStudent)
 	v1.GET("/classes/:id/overview", small, s.getOverview)
+	v1.GET("/resources/:id/similar", small, s.getSimilar)
+	v1.POST("/resources/:id/hidden", small, s.setHidden(true))
+	v1.DELETE("/resources/:id/hidden", small, s.setHidden(false))
 	v1.POST("/ingest/:kind", big, s.postIngest)
 	v1.GET("/audit", small, s.getAudit)
 	v1.GET("/analytics/overview", small, s.getAnalytics)

@@ -136,7 +136,7 @@ func firstProblem(ps ...*Problem) *Problem {
 func (s *Server) getRecommendations(c *gin.Context) {
 	k, p1 := queryInt(c, "k", 10, 1, s.cfg.MaxK)
 	subject, p2 := querySubject(c)
-	lang, p3 := queryLang(c)
+	lang, p3 := langOf(c)
 	if p := firstProblem(p1, p2, p3); p != nil {
 		writeProblem(c, p)
 		return
@@ -145,11 +145,18 @@ func (s *Server) getRecommendations(c *gin.Context) {
 	if !ok {
 		return
 	}
-	req := recommender.Request{StudentID: acc.StudentID, K: k, Subject: subject, Lang: lang}
-	query := "k=" + strconv.Itoa(k) + "&subject=" + subject + "&lang=" + lang
+	hidden, err := s.hidden.forClass(c.Request.Context(), acc.ClassID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ek := min(k+len(hidden), s.cfg.MaxK) // room for the hidden ones, left out after
+	req := recommender.Request{StudentID: acc.StudentID, K: ek, Subject: subject, Lang: lang}
+	query := "k=" + strconv.Itoa(ek) + "&subject=" + subject + "&lang=" + lang
+	contentLanguage(c, lang)
 	serveCachedRead(c, s, "recommendations", acc, query,
 		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) },
-		recsHit)
+		recsHit, hidden, k)
 }
 
 func (s *Server) getPath(c *gin.Context) {
@@ -158,7 +165,7 @@ func (s *Server) getPath(c *gin.Context) {
 	if subject == "" && p2 == nil {
 		p2 = badRequest("subject", "a path is per subject: give subject, e.g. subject=MATHS")
 	}
-	lang, p3 := queryLang(c)
+	lang, p3 := langOf(c)
 	if p := firstProblem(p1, p2, p3); p != nil {
 		writeProblem(c, p)
 		return
@@ -167,20 +174,31 @@ func (s *Server) getPath(c *gin.Context) {
 	if !ok {
 		return
 	}
-	req := recommender.PathRequest{StudentID: acc.StudentID, Subject: subject, Length: length, Lang: lang}
-	query := "length=" + strconv.Itoa(length) + "&subject=" + subject + "&lang=" + lang
+	hidden, err := s.hidden.forClass(c.Request.Context(), acc.ClassID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	el := min(length+len(hidden), s.cfg.MaxPathLength)
+	req := recommender.PathRequest{StudentID: acc.StudentID, Subject: subject, Length: el, Lang: lang}
+	query := "length=" + strconv.Itoa(el) + "&subject=" + subject + "&lang=" + lang
+	contentLanguage(c, lang)
 	serveCachedRead(c, s, "path", acc, query,
 		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) },
-		pathHit)
+		pathHit, hidden, length)
 }
 
 // serveCachedRead answers a read of a pupil's computed data (kind "recommendations" or
 // "path") from the cache or by computing it, audits the read as kind+".read" before the
 // answer leaves, and sends it. asHit gives the answer as a cache hit sends it.
 func serveCachedRead[T any](c *gin.Context, s *Server, kind string, acc recommender.Access, query string,
-	compute func(context.Context) (T, error), asHit func(T) T) {
+	compute func(context.Context) (T, error), asHit func(T) T, hidden []string, keep int) {
 	body, err := cachedAnswer(c.Request.Context(), s, kind, acc, query, compute, asHit)
 	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if body, err = withoutHidden(body, kind, hidden, keep); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -273,7 +291,7 @@ func (s *Server) postDecision(c *gin.Context) {
 }
 
 func (s *Server) getOverview(c *gin.Context) {
-	lang, p := queryLang(c)
+	lang, p := langOf(c)
 	if p != nil {
 		writeProblem(c, p)
 		return

@@ -35,6 +35,7 @@ func (e *Engine) fallback(ctx context.Context, s *snapshot, st datasets.Student,
 			PSuccess:     round(s.model.Predict(&avg, res), 4),
 			Score:        round(c.score, 6),
 			Reasons:      explainFallback(s, res, c.pinned, r.Lang),
+			URL:          res.URL,
 		})
 	}
 	if decisions != nil && !r.Prefetch { // consenting pupil shown the list: the served log is theirs

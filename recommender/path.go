@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/features"
 )
 
 // MaxPathLength bounds the steps of a learning path.
@@ -255,6 +256,7 @@ func (pl *pathPlan) addStep(c string, i int, pinned bool, alts []scored) {
 		PSuccess:     round(sc.p, 4),
 		Reasons:      pl.e.explain(s, p, sc, pl.r.Lang),
 		Alternatives: []string{},
+		URL:          r.URL,
 	}
 	for _, a := range alts {
 		if a.idx == i {
@@ -312,8 +314,11 @@ func (e *Engine) fallbackPath(s *snapshot, st datasets.Student, decisions map[st
 	add := func(c string, i int, alts []string, pinned bool) {
 		res := &s.cat.Resources[i]
 		used[res.ID] = true
+		// Without consent or data the success predicted is an average pupil's, as in the
+		// fallback recommendations: never a 0 that reads as "will fail".
+		var avg features.Profile
 		step := Step{Position: len(steps) + 1, ResourceID: res.ID, Title: res.Title, Competency: c, Status: StatusSuggested,
-			Reasons: explainFallback(s, res, pinned, r.Lang), Alternatives: alts}
+			PSuccess: round(s.model.Predict(&avg, res), 4), Reasons: explainFallback(s, res, pinned, r.Lang), Alternatives: alts, URL: res.URL}
 		if decisions != nil {
 			setDecision(&step, decisions, pinned)
 		}

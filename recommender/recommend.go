@@ -746,6 +746,7 @@ func (e *Engine) item(s *snapshot, p *pupil, c scored, lang string) Item {
 		PSuccess:     round(c.p, 4),
 		Score:        round(c.score, 6),
 		Reasons:      e.explain(s, p, c, lang),
+		URL:          r.URL,
 	}
 }
 

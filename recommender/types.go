@@ -19,6 +19,7 @@ type Item struct {
 	PSuccess     float64  `json:"p_success"`
 	Score        float64  `json:"score"`
 	Reasons      []Reason `json:"reasons"`
+	URL          string   `json:"url,omitempty"` // launches the resource, when the catalogue has one
 }
 
 // Answer sources.
@@ -75,6 +76,7 @@ type Step struct {
 	Reasons      []Reason  `json:"reasons"`
 	Alternatives []string  `json:"alternatives"`
 	Decision     *Decision `json:"decision,omitempty"` // the latest teacher decision on it
+	URL          string    `json:"url,omitempty"`      // launches the resource, when the catalogue has one
 }
 
 // Path is an ordered learning path.

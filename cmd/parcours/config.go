@@ -38,6 +38,8 @@ type config struct {
 	SecureCookie bool   `env:"PARCOURS_SECURE_COOKIE"`
 	// ClientsFile holds the LRS clients of the embedded store (`parcours clients add`).
 	ClientsFile string `env:"PARCOURS_CLIENTS_FILE"`
+	// CORSOrigins are the ENT page origins allowed to call the API from a browser.
+	CORSOrigins []string `env:"PARCOURS_CORS_ORIGINS" envSeparator:","`
 }
 
 func loadConfig() (config, error) {

@@ -108,10 +108,11 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	m.stop = stop
 	acfg := api.Config{
-		Verifier:  verifier,
-		CacheTTL:  m.Config.CacheTTL,
-		RateLimit: m.Config.RateLimit,
-		RateBurst: m.Config.RateBurst,
+		Verifier:    verifier,
+		CacheTTL:    m.Config.CacheTTL,
+		RateLimit:   m.Config.RateLimit,
+		RateBurst:   m.Config.RateBurst,
+		CORSOrigins: m.Config.CORSOrigins,
 	}
 	if m.Config.AuditSpool != "" {
 		spool := api.NewFileSpool(m.Config.AuditSpool)
