@@ -7,15 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sort"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/parcours-ent/parcours/benchmarks/loadgen"
 	"github.com/parcours-ent/parcours/datasets/synth"
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/cache"
@@ -23,75 +22,39 @@ import (
 	"github.com/parcours-ent/parcours/recommender/pgstore/pgtest"
 )
 
-// loadResult is one open-loop run: latencies are measured from each request's intended
-// send time (start + i/rate), so a stalled server is charged for the queue it causes.
-type loadResult struct {
-	Name                      string
-	Rate                      int
-	N, Errors                 int
-	P50, P90, P99, P999, PMax time.Duration
-}
+// The scenarios run on the one load generator, benchmarks/loadgen (vegeta, open loop,
+// latency from each request's intended send time).
+type loadResult = loadgen.Run
 
-func (r loadResult) row() string {
+func loadRow(r loadResult) string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
-	return fmt.Sprintf("| %s | %d | %d | %d | %s | %s | %s | %s | %s |", r.Name, r.Rate, r.N, r.Errors, ms(r.P50), ms(r.P90), ms(r.P99), ms(r.P999), ms(r.PMax))
+	return fmt.Sprintf("| %s | %d | %d | %d | %s | %s | %s | %s | %s |", r.Name, r.Rate, r.N, r.Errors,
+		ms(r.Q(0.5)), ms(r.Q(0.9)), ms(r.Q(0.99)), ms(r.Q(0.999)), ms(r.Q(1)))
 }
 
-// openLoop sends rate requests per second for d, each on time whatever the server does.
-func openLoop(tb testing.TB, name string, rate int, d time.Duration, do func(*http.Client) error) loadResult {
+// getTarget is GET url with a bearer token (none when tok is empty).
+func getTarget(url, tok string) vegeta.Target {
+	t := vegeta.Target{Method: "GET", URL: url, Header: http.Header{}}
+	if tok != "" {
+		t.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return t
+}
+
+// openLoop warms the server up (connections, caches) with 200 requests outside the
+// measurement, then attacks it at rate for d, the i-th request being target(i).
+func openLoop(tb testing.TB, name string, rate int, d time.Duration, target func(i uint64) vegeta.Target) loadResult {
 	tb.Helper()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}, Timeout: 10 * time.Second}
-	n := int(float64(rate) * d.Seconds())
-	interval := time.Second / time.Duration(rate)
-	lat := make([]time.Duration, n)
-	errs := make([]bool, n)
-	var wg sync.WaitGroup
-	// Warm-up: open connections and fill caches outside the measurement.
-	for i := 0; i < 200; i++ {
-		_ = do(client)
-	}
-	start := time.Now().Add(10 * time.Millisecond)
-	for i := 0; i < n; i++ {
-		intended := start.Add(time.Duration(i) * interval)
-		if w := time.Until(intended); w > 0 {
-			time.Sleep(w)
-		}
-		wg.Add(1)
-		go func(i int, intended time.Time) {
-			defer wg.Done()
-			errs[i] = do(client) != nil
-			lat[i] = time.Since(intended)
-		}(i, intended)
-	}
-	wg.Wait()
-	client.CloseIdleConnections()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	res := loadResult{Name: name, Rate: rate, N: n, P50: lat[n/2], P90: lat[n*9/10], P99: lat[n*99/100], P999: lat[n*999/1000], PMax: lat[n-1]}
-	for _, e := range errs {
-		if e {
-			res.Errors++
+	for i := range uint64(200) {
+		t := target(i)
+		if req, err := t.Request(); err == nil {
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
 		}
 	}
-	return res
-}
-
-func get(url, tok string) func(*http.Client) error {
-	return func(c *http.Client) error {
-		req, _ := http.NewRequest("GET", url, nil)
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	}
+	return loadgen.Attack(tb, name, rate, d, loadgen.Targets(target))
 }
 
 // TestLoad measures the service under constant-rate load. It runs only with
@@ -135,7 +98,7 @@ func TestLoad(t *testing.T) {
 	ms := httptest.NewServer(mem.h)
 	tok := token(t, RoleStudent, "S1")
 	if only == "" || only == "cached" {
-		rows = append(rows, openLoop(t, "cached recommendations, memstore + in-process cache", rate, dur, get(ms.URL+"/v1/students/S1/recommendations?k=10", tok)))
+		rows = append(rows, openLoop(t, "cached recommendations, memstore + in-process cache", rate, dur, func(uint64) vegeta.Target { return getTarget(ms.URL+"/v1/students/S1/recommendations?k=10", tok) }))
 	}
 	ms.Close()
 
@@ -144,7 +107,7 @@ func TestLoad(t *testing.T) {
 	bare.GET("/const", func(c *gin.Context) { c.JSON(200, gin.H{"ok": true}) })
 	bs := httptest.NewServer(bare)
 	if only == "" || only == "bare" {
-		rows = append(rows, openLoop(t, "bare gin constant", rate, dur, get(bs.URL+"/const", "")))
+		rows = append(rows, openLoop(t, "bare gin constant", rate, dur, func(uint64) vegeta.Target { return getTarget(bs.URL+"/const", "") }))
 	}
 	bs.Close()
 
@@ -159,11 +122,7 @@ func TestLoad(t *testing.T) {
 			urls = append(urls, srv.URL+"/v1/students/"+p.ID+"/recommendations?k=10")
 			toks = append(toks, token(t, RoleStudent, p.ID))
 		}
-		var next atomic.Int64
-		uncached := func(c *http.Client) error {
-			i := int(next.Add(1)) % len(urls)
-			return get(urls[i], toks[i])(c)
-		}
+		uncached := func(i uint64) vegeta.Target { return getTarget(urls[i%uint64(len(urls))], toks[i%uint64(len(urls))]) }
 		urate := rate / 10
 		rows = append(rows, openLoop(t, fmt.Sprintf("uncached recommendations, real engine + memstore (%d resources)", len(d.Resources)), urate, dur, uncached))
 	}
@@ -199,7 +158,7 @@ func TestLoad(t *testing.T) {
 		cfg.Registry = nil
 		ps := httptest.NewServer(New(cfg, pg.eng, store, c, nil).Handler())
 		defer ps.Close()
-		rows = append(rows, openLoop(t, name, prate, dur, get(ps.URL+"/v1/students/S1/recommendations?k=10", tok)))
+		rows = append(rows, openLoop(t, name, prate, dur, func(uint64) vegeta.Target { return getTarget(ps.URL+"/v1/students/S1/recommendations?k=10", tok) }))
 	}
 	if os.Getenv("PARCOURS_LOAD_PG") == "1" && (pgOnly == "" || pgOnly == "uncached") {
 		rows = append(rows, pgUncached(t, prate, dur))
@@ -207,16 +166,16 @@ func TestLoad(t *testing.T) {
 
 	out := "| scenario | req/s | requests | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |\n|---|---|---|---|---|---|---|---|---|\n"
 	for _, r := range rows {
-		out += r.row() + "\n"
+		out += loadRow(r) + "\n"
 	}
 	// Every scenario against the bare gin baseline of the same run, when it ran.
 	for _, b := range rows {
-		if b.Name != "bare gin constant" || b.P99 <= 0 {
+		if b.Name != "bare gin constant" || b.Q(0.99) <= 0 {
 			continue
 		}
 		for _, r := range rows {
 			if r.Name != b.Name {
-				out += fmt.Sprintf("\np99 ratio %s / bare gin: %.2f", r.Name, float64(r.P99)/float64(b.P99))
+				out += fmt.Sprintf("\np99 ratio %s / bare gin: %.2f", r.Name, float64(r.Q(0.99))/float64(b.Q(0.99)))
 			}
 		}
 		out += "\n"
@@ -271,10 +230,8 @@ func pgUncached(t *testing.T, rate int, dur time.Duration) loadResult {
 		urls = append(urls, srv.URL+"/v1/students/"+p.ID+"/recommendations?k=10")
 		toks = append(toks, token(t, RoleStudent, p.ID))
 	}
-	var next atomic.Int64
-	return openLoop(t, fmt.Sprintf("uncached recommendations, real engine + PostgreSQL (%d resources)", len(d.Resources)), rate, dur, func(c *http.Client) error {
-		i := int(next.Add(1)) % len(urls)
-		return get(urls[i], toks[i])(c)
+	return openLoop(t, fmt.Sprintf("uncached recommendations, real engine + PostgreSQL (%d resources)", len(d.Resources)), rate, dur, func(i uint64) vegeta.Target {
+		return getTarget(urls[i%uint64(len(urls))], toks[i%uint64(len(urls))])
 	})
 }
 

@@ -295,7 +295,7 @@ func TestXAPILoadPostgres(t *testing.T) {
 	fmt.Printf("## xAPI into PostgreSQL (%s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Printf("- %d POSTs/s × %d statements for %d s = %d statements/s offered; %d POSTs, %d errors; %d statements, %.0f statements/s achieved\n",
 		rate, batch, seconds, rate*batch, run.N, run.Errors, total, float64(total)/float64(seconds))
-	fmt.Printf("- POST latency from intended send time: p50 %s ms, p99 %s ms, max %s ms\n", msStr(run.q(0.5)), msStr(run.q(0.99)), msStr(run.q(1)))
+	fmt.Printf("- POST latency from intended send time: p50 %s ms, p99 %s ms, max %s ms\n", msStr(run.Q(0.5)), msStr(run.Q(0.99)), msStr(run.Q(1)))
 	fmt.Printf("- profiles read back: %d pupils, %d behind (each must hold one observation per statement sent)\n", len(ps), behind)
 	fmt.Printf("- freshness (event committed → recomputed list in the cache), %0.f lists: p50 ≈ %.1f ms, p99 ≈ %.1f ms\n", nFresh, 1000*p50, 1000*p99)
 	fmt.Printf("- load average before %s, after %s\n", loadBefore, loadAfter)

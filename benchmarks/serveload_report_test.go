@@ -63,19 +63,19 @@ func renderServeLoad(rows []row, in reportInfo) string {
 	for _, r := range rows {
 		m, y := r.Main, r.Bare
 		ratio := "–"
-		if y.q(0.99) > 0 {
-			ratio = fmt.Sprintf("%.1f", float64(m.q(0.99))/float64(y.q(0.99)))
+		if y.Q(0.99) > 0 {
+			ratio = fmt.Sprintf("%.1f", float64(m.Q(0.99))/float64(y.Q(0.99)))
 		}
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			m.Name, m.Rate, m.N, m.Errors, msStr(m.q(0.50)), msStr(m.q(0.90)), msStr(m.q(0.99)), msStr(m.q(0.999)),
-			msStr(m.q(1)), msStr(m.VegetaP99), msStr(y.q(0.99)), ratio, r.Cache)
+			m.Name, m.Rate, m.N, m.Errors, msStr(m.Q(0.50)), msStr(m.Q(0.90)), msStr(m.Q(0.99)), msStr(m.Q(0.999)),
+			msStr(m.Q(1)), msStr(m.VegetaP99), msStr(y.Q(0.99)), ratio, r.Cache)
 	}
 	b.WriteString("\nBare gin handler runs (the yardstick):\n\n")
 	b.WriteString("| after | req/s | requests | errors | p50 | p90 | p99 | p99.9 | max |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		y := r.Bare
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %s | %s | %s | %s |\n", r.Main.Name, y.Rate, y.N, y.Errors,
-			msStr(y.q(0.50)), msStr(y.q(0.90)), msStr(y.q(0.99)), msStr(y.q(0.999)), msStr(y.q(1)))
+			msStr(y.Q(0.50)), msStr(y.Q(0.90)), msStr(y.Q(0.99)), msStr(y.Q(0.999)), msStr(y.Q(1)))
 	}
 	return b.String()
 }
