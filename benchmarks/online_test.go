@@ -211,8 +211,8 @@ func TestXAPILoadPostgres(t *testing.T) {
 		t.Skip("set PARCOURS_XAPI_LOAD=1 to drive parcours serve on PostgreSQL with xAPI statements")
 	}
 	seconds := envInt(t, "PARCOURS_XAPI_LOAD_SECONDS", 20, 1, 120)
-	rate := envInt(t, "PARCOURS_XAPI_LOAD_RATE", 200, 1, 5000)   // POSTs per second
-	batch := envInt(t, "PARCOURS_XAPI_LOAD_BATCH", 10, 1, 100)   // statements per POST
+	rate := envInt(t, "PARCOURS_XAPI_LOAD_RATE", 200, 1, 5000) // POSTs per second
+	batch := envInt(t, "PARCOURS_XAPI_LOAD_BATCH", 10, 1, 100) // statements per POST
 	students := envInt(t, "PARCOURS_XAPI_LOAD_STUDENTS", 300, 10, 5000)
 	ctx := context.Background()
 	url, st, _ := onlineFixture(t, students)
