@@ -57,11 +57,6 @@ type Error struct {
 	Err   error
 }
 
-// RowError is the former name of Error.
-//
-// Deprecated: use Error; the alias goes once no branch uses it.
-type RowError = Error
-
 // Errorf returns an *Error of code about field (empty when the error is about no one
 // field) with a formatted message.
 func Errorf(code Code, field, format string, args ...any) *Error {

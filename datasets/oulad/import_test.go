@@ -384,7 +384,7 @@ func TestImportRejectsMissingFile(t *testing.T) {
 	_, err := Import(in, t.TempDir(), nil)
 	var re *datasets.Error
 	if !errors.As(err, &re) || re.File != VLEFile {
-		t.Errorf("Import without %s = %v, want a RowError naming it", VLEFile, err)
+		t.Errorf("Import without %s = %v, want a *datasets.Error naming it", VLEFile, err)
 	}
 }
 

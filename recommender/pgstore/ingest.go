@@ -18,7 +18,7 @@ import (
 // have no foreign keys (see the schema) and rely on Ingest's validation instead.
 const writeLock = 0x70617263 // "parc"
 
-// kind describes one entity kind: its table, the file its rows come from (for RowError)
+// kind describes one entity kind: its table, the file its rows come from (for the errors it names)
 // and how a row becomes the table's columns.
 type kind struct {
 	table   string

@@ -194,10 +194,10 @@ func TestIngestRejects(t *testing.T) {
 				_, err := s.Ingest(context.Background(), tc.batch())
 				var re *datasets.Error
 				if !errors.As(err, &re) {
-					t.Fatalf("Ingest error = %v, want a RowError", err)
+					t.Fatalf("Ingest error = %v, want a *datasets.Error", err)
 				}
 				if re.File != tc.file || re.Line != tc.line || re.Field != tc.field {
-					t.Errorf("RowError = %s:%d %s, want %s:%d %s (%v)", re.File, re.Line, re.Field, tc.file, tc.line, tc.field, err)
+					t.Errorf("error = %s:%d %s, want %s:%d %s (%v)", re.File, re.Line, re.Field, tc.file, tc.line, tc.field, err)
 				}
 				assertEmpty(t, s)
 			})

@@ -16,7 +16,7 @@
 //     the column, or for statements the xAPI path ("actor.account.name", "object.id",
 //     "verb.id", "result.score.scaled", "timestamp", "id"). Kinds are checked in the order
 //     competencies, resources, students, lessons, grades, absences, statements. A repeated
-//     id inside one batch is a RowError on the id column, statements included.
+//     id inside one batch is a *datasets.Error on the id column, statements included.
 //   - Conflicts. A grade or absence id stored for another pupil, or a statement id stored
 //     with other content, wraps recommender.ErrConflict and names "file:line".
 //   - Voiding. The voided statement must exist (stored or in the batch, in any order) and

@@ -136,14 +136,14 @@ func mustIngest(tb testing.TB, st recommender.Store, ds *datasets.Dataset) recom
 func wantRowError(tb testing.TB, err error, file string, line int, field string) {
 	tb.Helper()
 	if err == nil {
-		tb.Fatalf("err = nil, want a RowError at %s:%d (%s)", file, line, field)
+		tb.Fatalf("err = nil, want a *datasets.Error at %s:%d (%s)", file, line, field)
 	}
 	var re *datasets.Error
 	if !errors.As(err, &re) {
 		tb.Fatalf("err = %v (%T), want a *datasets.Error at %s:%d (%s)", err, err, file, line, field)
 	}
 	if re.File != file || re.Line != line || (field != "" && re.Field != field) {
-		tb.Fatalf("RowError at %s:%d (%s), want %s:%d (%s); err: %v", re.File, re.Line, re.Field, file, line, field, err)
+		tb.Fatalf("error at %s:%d (%s), want %s:%d (%s); err: %v", re.File, re.Line, re.Field, file, line, field, err)
 	}
 	if !errors.Is(err, datasets.ErrInvalid) {
 		tb.Fatalf("err = %v does not wrap datasets.ErrInvalid", err)
