@@ -83,11 +83,7 @@ func fitLayer(rows []layerRow) []float64 {
 	}
 	tw := pos + neg
 	loss := func(b, grad []float64) float64 {
-		if grad != nil {
-			for j := range grad {
-				grad[j] = 0
-			}
-		}
+		clear(grad) // a nil grad (a loss-only call) is a no-op
 		f := 0.0
 		for i := range rows {
 			r := &rows[i]
