@@ -39,5 +39,6 @@ var _ Engine = (*recommender.Engine)(nil)
 type Store interface {
 	recommender.StudentReader
 	recommender.AuditLog
+	recommender.Tombstones
 	Ping(ctx context.Context) error
 }

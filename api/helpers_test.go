@@ -223,6 +223,9 @@ func withStore(s recommender.Store) envOption {
 // reset (re)loads the fixture: ingest upserts, so it restores erased pupils.
 func (e *testEnv) reset(tb testing.TB) {
 	tb.Helper()
+	for _, st := range fixture().Students { // erased by an earlier case: lift the tombstone
+		_ = e.store.Store.RemoveTombstone(context.Background(), st.ID)
+	}
 	if _, err := e.store.Store.Ingest(context.Background(), fixture()); err != nil {
 		tb.Fatalf("fixture: %v", err)
 	}
@@ -273,6 +276,7 @@ func school(id string) func(*Claims)       { return func(c *Claims) { c.School =
 type req struct {
 	method, path, token, body, ctype string
 	header                           map[string]string
+	remote                           string // the client's address (httptest's 192.0.2.1:1234 when empty)
 }
 
 func (e *testEnv) do(tb testing.TB, r req) *httptest.ResponseRecorder {
@@ -294,6 +298,9 @@ func (e *testEnv) do(tb testing.TB, r req) *httptest.ResponseRecorder {
 	}
 	for k, v := range r.header {
 		hr.Header.Set(k, v)
+	}
+	if r.remote != "" {
+		hr.RemoteAddr = r.remote
 	}
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, hr)

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -82,7 +84,16 @@ func (s *Server) postIngest(c *gin.Context) {
 	case "text/csv":
 		err = spec.read(c.Request.Body, kind, d)
 	case "application/json", "":
-		err = datasets.DefaultLimits.ReadJSONRows(c.Request.Body, kind, d)
+		// Read whole (bounded by MaxIngestBytes) to refuse invalid UTF-8 with its JSON
+		// pointer: encoding/json would store it as U+FFFD.
+		var body []byte
+		if body, err = io.ReadAll(c.Request.Body); err != nil {
+			err = jsonProblem(err)
+		} else if p := invalidUTF8(body); p != nil {
+			err = p
+		} else {
+			err = datasets.DefaultLimits.ReadJSONRows(bytes.NewReader(body), kind, d)
+		}
 	default:
 		err = newProblem(http.StatusUnsupportedMediaType, "send application/json (an array of rows) or text/csv")
 	}
@@ -108,6 +119,9 @@ func (s *Server) postIngest(c *gin.Context) {
 // cleared, and reported as failed (to be retried: ingest is idempotent) when the cache
 // could not be cleared after it was stored.
 func (s *Server) ingest(ctx context.Context, d *datasets.Dataset) (ingestResult, error) {
+	if err := datasets.CheckNotFuture(d, time.Now().Add(s.cfg.FutureTolerance)); err != nil {
+		return ingestResult{}, err
+	}
 	var rostered []string
 	for _, x := range d.Students {
 		rostered = append(rostered, x.ID)

@@ -21,10 +21,14 @@ const (
 	actConsent   action = "consent.write"
 	actExport    action = "export"
 	actErase     action = "erase"
-	actAudit     action = "audit.read"
-	actAnalytics action = "analytics.read"
-	actSimilar   action = "resources.similar" // no pupil's data: the catalogue only
-	actHide      action = "resources.hide"
+	actLift      action = "tombstone.lift"
+	// actAuthenticate is a request refused for its token (401): audited with the
+	// caller's address, never the token.
+	actAuthenticate action = "authenticate"
+	actAudit        action = "audit.read"
+	actAnalytics    action = "analytics.read"
+	actSimilar      action = "resources.similar" // no pupil's data: the catalogue only
+	actHide         action = "resources.hide"
 )
 
 // target is whom or what an action is about; empty fields do not apply.
@@ -84,7 +88,7 @@ func (s *Server) authorize(ctx context.Context, cl *Claims, act action, t target
 		case RoleParent:
 			return allowIf(slices.Contains(cl.Students, t.StudentID))
 		}
-	case actErase, actAudit:
+	case actErase, actAudit, actLift:
 		return allowIf(cl.Role == RoleAdmin)
 	case actAnalytics:
 		switch cl.Role {

@@ -65,6 +65,11 @@ func (s *Server) getExport(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	// The pupil has a right to know who read their data: the access log goes with it.
+	if x.AccessLog, err = s.store.Audit(c.Request.Context(), recommender.AuditQuery{StudentID: id}); err != nil {
+		s.fail(c, err)
+		return
+	}
 	if err := s.audit(c, actExport, id); err != nil {
 		s.fail(c, err)
 		return
@@ -103,6 +108,24 @@ func (s *Server) erase(ctx context.Context, id string) error {
 		return newProblem(http.StatusServiceUnavailable, "the pupil was erased from the store but the cache could not be cleared; retry")
 	}
 	return nil
+}
+
+// deleteTombstone lifts an erased pupil's tombstone (an admin's decision, audited), so
+// that the id may be taken in again.
+func (s *Server) deleteTombstone(c *gin.Context) {
+	id, ok := s.pupilID(c, actLift)
+	if !ok {
+		return
+	}
+	err := s.store.RemoveTombstone(c.Request.Context(), id)
+	if aerr := s.auditResult(c, actLift, err, id); aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
 }
 
 func (s *Server) getAudit(c *gin.Context) {

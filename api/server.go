@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/recommender"
 )
 
@@ -41,6 +42,13 @@ type Config struct {
 	// AuditSpool, when set, takes the audit entries the store cannot write (store down),
 	// so that cached answers can still be served; without it such reads fail with 503.
 	AuditSpool AuditSpool
+	// FutureTolerance is how far past now a grade, absence or statement may be dated
+	// (default datasets.DefaultFutureTolerance, a day); later ones are refused with 400.
+	FutureTolerance time.Duration
+	// InvalidTokenRate is the sustained number of invalid tokens a second allowed per
+	// client address (default 1), InvalidTokenBurst the burst (default 20); beyond, 429.
+	InvalidTokenRate  float64
+	InvalidTokenBurst int
 	// TrustedProxies are the addresses (or CIDR ranges) of the reverse proxies whose
 	// X-Forwarded-For names the client; empty: none, the client is the connection's peer,
 	// so that a caller cannot choose the address its invalid tokens are counted against.
@@ -72,6 +80,15 @@ func (c Config) withDefaults() Config {
 	if c.RateBurst <= 0 {
 		c.RateBurst = 100
 	}
+	if c.FutureTolerance <= 0 {
+		c.FutureTolerance = datasets.DefaultFutureTolerance
+	}
+	if c.InvalidTokenRate <= 0 {
+		c.InvalidTokenRate = 1
+	}
+	if c.InvalidTokenBurst <= 0 {
+		c.InvalidTokenBurst = 20
+	}
 	if c.MaxK <= 0 {
 		c.MaxK = 50
 	}
@@ -96,13 +113,15 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	limits  *limiter
-	flight  singleflight.Group
-	tokens  tokenCache
-	auditw  *auditWriter
-	pre     *prefetcher
-	lrs     *lrs
-	hidden  *hiddenView
-	handler http.Handler
+	// badTokens counts invalid tokens per client address (refuseToken).
+	badTokens *limiter
+	flight    singleflight.Group
+	tokens    tokenCache
+	auditw    *auditWriter
+	pre       *prefetcher
+	lrs       *lrs
+	hidden    *hiddenView
+	handler   http.Handler
 }
 
 // New wires a server. cache may be nil (no caching).
@@ -112,14 +131,15 @@ func New(cfg Config, eng Engine, store Store, cache recommender.Cache, logger *s
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:     cfg,
-		eng:     eng,
-		store:   store,
-		cache:   cache,
-		log:     logger,
-		metrics: newMetrics(cfg.Registry),
-		limits:  newLimiter(cfg.RateLimit, cfg.RateBurst),
-		auditw:  newAuditWriter(store),
+		cfg:       cfg,
+		eng:       eng,
+		store:     store,
+		cache:     cache,
+		log:       logger,
+		metrics:   newMetrics(cfg.Registry),
+		limits:    newLimiter(cfg.RateLimit, cfg.RateBurst),
+		badTokens: newLimiter(cfg.InvalidTokenRate, cfg.InvalidTokenBurst),
+		auditw:    newAuditWriter(store),
 	}
 	s.pre = newPrefetcher(cfg.Registry)
 	s.lrs = newLRS(store, cfg.Registry)
@@ -179,6 +199,7 @@ func (s *Server) routes() http.Handler {
 	v1.PUT("/students/:id/consent", small, s.putConsent)
 	v1.GET("/students/:id/export", small, s.getExport)
 	v1.DELETE("/students/:id", small, s.deleteStudent)
+	v1.DELETE("/tombstones/:id", small, s.deleteTombstone)
 	v1.GET("/classes/:id/overview", small, s.getOverview)
 	v1.GET("/resources/:id/similar", small, s.getSimilar)
 	v1.POST("/resources/:id/hidden", small, s.setHidden(true))
@@ -240,7 +261,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	raw, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || raw == "" || len(raw) > 8<<10 {
-		writeProblem(c, newProblem(http.StatusUnauthorized, "send Authorization: Bearer <token>"))
+		s.refuseToken(c, errNoToken)
 		return
 	}
 	raw = strings.TrimSpace(raw)
@@ -249,19 +270,46 @@ func (s *Server) authenticate(c *gin.Context) {
 		c.Next()
 		return
 	}
-	cl, err := s.cfg.Verifier.Verify(c.Request.Context(), raw)
+	err := checkNumericDates(raw)
+	var cl *Claims
+	if err == nil {
+		cl, err = s.cfg.Verifier.Verify(c.Request.Context(), raw)
+	}
 	if err != nil {
-		detail := "the token is not valid"
-		if errors.Is(err, jwt.ErrTokenExpired) {
-			detail = "the token has expired"
-		}
-		writeProblem(c, newProblem(http.StatusUnauthorized, detail))
+		s.refuseToken(c, err)
 		return
 	}
 	s.tokens.put(raw, cl)
 	c.Set(claimsKey, cl)
 	c.Next()
 }
+
+// refuseToken answers an invalid token: 401, audited (who: the client's address; on whom:
+// the pupil of the path; never the token), or 429 once the address has sent more invalid
+// tokens than its budget, so that a flood of forged tokens is neither verified at full
+// rate nor written to the audit log at full rate.
+func (s *Server) refuseToken(c *gin.Context, err error) {
+	if !s.badTokens.allow(s.clientAddr(c)) {
+		s.metrics.rateLimited.Inc()
+		writeProblem(c, newProblem(http.StatusTooManyRequests, "too many invalid tokens from this address; slow down"))
+		return
+	}
+	id := ""
+	if strings.HasPrefix(c.FullPath(), "/v1/students/:id") && checkID("id", c.Param("id")) == nil {
+		id = c.Param("id")
+	}
+	s.auditDenied(c, actAuthenticate, id)
+	detail := "the token is not valid"
+	switch {
+	case errors.Is(err, errNoToken):
+		detail = "send Authorization: Bearer <token>"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		detail = "the token has expired"
+	}
+	writeProblem(c, newProblem(http.StatusUnauthorized, detail))
+}
+
+var errNoToken = errors.New("no bearer token")
 
 // tokenCache remembers tokens already verified, until they expire: the same string
 // carries the same signature, so verifying it again would only cost time. Bounded: it is

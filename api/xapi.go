@@ -116,6 +116,10 @@ func (s *Server) readStatementBody(c *gin.Context) ([]byte, bool) {
 		s.fail(c, jsonProblem(err))
 		return nil, false
 	}
+	if p := invalidUTF8(body); p != nil {
+		writeProblem(c, p)
+		return nil, false
+	}
 	return body, true
 }
 

@@ -111,6 +111,9 @@ type Export struct {
 	Served     []Served             `json:"served"`
 	// Unmapped are the statements about the pupil kept unmapped (unknown activity).
 	Unmapped []datasets.UnmappedStatement `json:"unmapped_statements"`
+	// AccessLog is the audit trail about the pupil: who read or changed their data, when,
+	// and with what outcome (filled by the API from the audit log).
+	AccessLog []AuditEntry `json:"access_log"`
 }
 
 // Served is one recommendation shown to a pupil.
@@ -247,6 +250,7 @@ type EngineStore interface {
 // any other consumer declares the small interface it uses instead.
 type Store interface {
 	EngineStore
+	Tombstones
 	Purger
 	AuditLog
 	Ping(ctx context.Context) error

@@ -40,6 +40,14 @@ type config struct {
 	ClientsFile string `env:"PARCOURS_CLIENTS_FILE"`
 	// CORSOrigins are the ENT page origins allowed to call the API from a browser.
 	CORSOrigins []string `env:"PARCOURS_CORS_ORIGINS" envSeparator:","`
+	// FutureTolerance is how far past now a grade, absence or statement may be dated.
+	FutureTolerance time.Duration `env:"PARCOURS_FUTURE_TOLERANCE" envDefault:"24h"`
+	// TombstoneKey is the HMAC key of erased pupils' tombstones; empty: the database
+	// keeps a key of its own (the embedded store: a random one per run).
+	TombstoneKey string `env:"PARCOURS_TOMBSTONE_KEY"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client
+	// (comma-separated addresses or CIDR ranges); empty: none.
+	TrustedProxies []string `env:"PARCOURS_TRUSTED_PROXIES" envSeparator:","`
 }
 
 func loadConfig() (config, error) {
@@ -61,6 +69,12 @@ func loadConfig() (config, error) {
 	}
 	if c.RefitInterval < 0 || (c.RefitInterval > 0 && c.RefitInterval < time.Minute) {
 		return c, badUsage("configuration: PARCOURS_REFIT_INTERVAL must be 0 (off) or at least 1m, got %v", c.RefitInterval)
+	}
+	if c.FutureTolerance < 0 {
+		return c, badUsage("configuration: PARCOURS_FUTURE_TOLERANCE must not be negative, got %v", c.FutureTolerance)
+	}
+	if c.TombstoneKey != "" && len(c.TombstoneKey) < 16 {
+		return c, badUsage("configuration: PARCOURS_TOMBSTONE_KEY must be at least 16 bytes")
 	}
 	if c.DemoStudents < 1 {
 		return c, badUsage("configuration: PARCOURS_DEMO_STUDENTS must be positive, got %d", c.DemoStudents)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -126,8 +127,11 @@ func ingestCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := datasets.CheckNotFuture(d, time.Now().Add(cfg.FutureTolerance)); err != nil {
+				return err
+			}
 			ctx := c.Context()
-			store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Migrate: true, EfSearch: cfg.EfSearch})
+			store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Migrate: true, EfSearch: cfg.EfSearch, TombstoneKey: []byte(cfg.TombstoneKey)})
 			if err != nil {
 				return err
 			}

@@ -28,7 +28,7 @@ func purgeCmd() *cobra.Command {
 				return badUsage("purge: DATABASE_URL is not set (the embedded store keeps nothing to purge)")
 			}
 			ctx := cmd.Context()
-			store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{})
+			store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{TombstoneKey: []byte(cfg.TombstoneKey)})
 			if err != nil {
 				return fmt.Errorf("purge: %w", err)
 			}

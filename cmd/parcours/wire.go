@@ -113,6 +113,9 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		RateLimit:   m.Config.RateLimit,
 		RateBurst:   m.Config.RateBurst,
 		CORSOrigins: m.Config.CORSOrigins,
+
+		TrustedProxies:  m.Config.TrustedProxies,
+		FutureTolerance: m.Config.FutureTolerance,
 	}
 	if m.Config.AuditSpool != "" {
 		spool := api.NewFileSpool(m.Config.AuditSpool)
@@ -209,7 +212,7 @@ func (m *Main) openStore(ctx context.Context) (string, error) {
 		if err := pgstore.Migrate(ctx, c.DatabaseURL); err != nil {
 			return "", fmt.Errorf("serve: migrating the database: %w", err)
 		}
-		s, err := pgstore.Open(ctx, c.DatabaseURL, pgstore.Options{ReadURL: c.DatabaseReadURL, EfSearch: c.EfSearch})
+		s, err := pgstore.Open(ctx, c.DatabaseURL, pgstore.Options{ReadURL: c.DatabaseReadURL, EfSearch: c.EfSearch, TombstoneKey: []byte(c.TombstoneKey)})
 		if err != nil {
 			return "", fmt.Errorf("serve: opening the database: %w", err)
 		}
@@ -217,6 +220,9 @@ func (m *Main) openStore(ctx context.Context) (string, error) {
 		return "database", nil
 	}
 	s := memstore.New()
+	if c.TombstoneKey != "" {
+		s.SetTombstoneKey([]byte(c.TombstoneKey))
+	}
 	m.Store = s
 	var (
 		d      *datasets.Dataset

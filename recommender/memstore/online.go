@@ -32,6 +32,9 @@ func (s *Store) IngestApply(ctx context.Context, d *datasets.Dataset, fn recomme
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.checkTombstones(d); err != nil {
+		return recommender.Changed{}, fmt.Errorf("memstore.Ingest: %w", err)
+	}
 	b, err := s.validate(d)
 	if err != nil {
 		return recommender.Changed{}, fmt.Errorf("memstore.Ingest: %w", err)

@@ -34,10 +34,13 @@ type Store struct {
 	students map[string]datasets.Student
 	// gen is each pupil's generation (recommender.Access), drawn from genSeq, which never
 	// goes back: a pupil erased and created again gets a generation never seen before.
-	gen      map[string]int64
-	genSeq   int64
-	byClass  map[string]idSet // class id -> pupil ids
-	bySchool map[string]idSet // school id -> pupil ids
+	gen    map[string]int64
+	genSeq int64
+	// tombstones holds the keyed hashes of erased pupils' ids (recommender.Tombstones).
+	tombstones map[string]struct{}
+	tombKey    []byte
+	byClass    map[string]idSet // class id -> pupil ids
+	bySchool   map[string]idSet // school id -> pupil ids
 
 	lessons        map[string]datasets.Lesson
 	lessonsByClass map[string]idSet
@@ -72,6 +75,8 @@ func New() *Store {
 		res:            map[string]datasets.Resource{},
 		students:       map[string]datasets.Student{},
 		gen:            map[string]int64{},
+		tombstones:     map[string]struct{}{},
+		tombKey:        randomKey(),
 		byClass:        map[string]idSet{},
 		bySchool:       map[string]idSet{},
 		lessons:        map[string]datasets.Lesson{},
@@ -270,6 +275,9 @@ func (s *Store) SetConsent(ctx context.Context, id string, consent bool) error {
 	defer s.mu.Unlock()
 	st, ok := s.students[id]
 	if !ok {
+		if _, gone := s.tombstones[s.tombHash(id)]; gone {
+			return fmt.Errorf("memstore.SetConsent: %w", recommender.ErrTombstoned(recommender.PupilRow{StudentID: id}))
+		}
 		return notFound("SetConsent", "student", id)
 	}
 	st.Consent = consent

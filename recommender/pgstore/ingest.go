@@ -70,6 +70,9 @@ func (s *Store) IngestApply(ctx context.Context, b *datasets.Dataset, fn recomme
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", writeLock); err != nil {
 		return ch, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
 	}
+	if err := s.checkTombstones(ctx, tx, b); err != nil {
+		return ch, fmt.Errorf("pgstore.Ingest: %w", err)
+	}
 	students := map[string]bool{}
 	classes := map[string]bool{}
 	fresh := true

@@ -149,6 +149,9 @@ func (s *Store) SetConsent(ctx context.Context, id string, consent bool) error {
 		return fmt.Errorf("pgstore.SetConsent: %w", wrap(err))
 	}
 	if tag.RowsAffected() == 0 {
+		if gone, err := s.tombstoned(ctx, id); err == nil && gone {
+			return fmt.Errorf("pgstore.SetConsent: %w", recommender.ErrTombstoned(recommender.PupilRow{StudentID: id}))
+		}
 		return fmt.Errorf("pgstore.SetConsent: student %q: %w", id, recommender.ErrNotFound)
 	}
 	return nil
@@ -329,6 +332,12 @@ func (s *Store) DeleteStudent(ctx context.Context, id string) error {
 		}
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("student %q: %w", id, recommender.ErrNotFound)
+		}
+		// In the same transaction, under the write lock that Ingest takes too: no batch
+		// can slip in between the erasure and its tombstone.
+		if _, err := tx.Exec(ctx, `INSERT INTO tombstones (hash) VALUES ($1) ON CONFLICT DO NOTHING`,
+			recommender.TombstoneHash(s.tombKey, id)); err != nil {
+			return wrap(err)
 		}
 		return nil
 	})

@@ -70,6 +70,10 @@ type Options struct {
 	MaxConns int32
 	// Migrate applies the schema at Open.
 	Migrate bool
+	// TombstoneKey is the HMAC key of erased pupils' tombstones (recommender.Tombstones);
+	// empty: a key the database keeps for itself. Once tombstones exist, Open refuses
+	// another key.
+	TombstoneKey []byte
 }
 
 // Store is a recommender.Store on PostgreSQL. It is safe for concurrent use.
@@ -80,6 +84,7 @@ type Store struct {
 	// levelEfSearch is the ef_search of per-level searches.
 	levelEfSearch int
 	noDirect      bool // tests: always stage, to exercise the SQL checks
+	tombKey       []byte
 }
 
 var _ recommender.Store = (*Store)(nil)
@@ -111,6 +116,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		}
 	}
 	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("pgstore.Open: %w", err)
+	}
+	if s.tombKey, err = tombstoneKey(ctx, s.db, opts.TombstoneKey); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("pgstore.Open: %w", err)
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/parcours-ent/parcours/datasets"
@@ -66,6 +67,37 @@ func (s suite) accessGenerationChangesWithEveryWrite(t *testing.T) {
 	}
 	_, err := st.Access(ctx(), "S1")
 	wantIs(t, err, recommender.ErrNotFound)
+	if err := st.RemoveTombstone(ctx(), "S1"); err != nil {
+		t.Fatal(err)
+	}
 	mustIngest(t, st, &datasets.Dataset{Students: []datasets.Student{Fixture().Students[0]}})
 	changed("created again")
+}
+
+// erasureLeavesATombstone: after DeleteStudent, any row naming the pupil is refused with
+// a conflict naming the file, line and field, until RemoveTombstone; consent writes too.
+func (s suite) erasureLeavesATombstone(t *testing.T) {
+	st := s.loaded(t)
+	if err := st.DeleteStudent(ctx(), "S1"); err != nil {
+		t.Fatal(err)
+	}
+	f := Fixture()
+	for name, batch := range map[string]*datasets.Dataset{
+		"students": {Students: f.Students[:1]},
+		"grades":   {Grades: []datasets.Grade{{ID: "G-new", StudentID: "S1", Subject: "MATHS", Competencies: []string{"M6-NUM"}, AssessmentID: "A9", Date: day(30, 0), Score: 10, OutOf: 20, Coefficient: 1}}},
+	} {
+		_, err := st.Ingest(ctx(), batch)
+		wantIs(t, err, recommender.ErrConflict)
+		var de *datasets.Error
+		if !errors.As(err, &de) || de.Field != "student_id" || de.Line != 2 {
+			t.Fatalf("%s: %v, want a conflict at line 2 naming student_id", name, err)
+		}
+	}
+	wantIs(t, st.SetConsent(ctx(), "S1", true), recommender.ErrConflict)
+	wantIs(t, st.RemoveTombstone(ctx(), "S2"), recommender.ErrNotFound)
+	if err := st.RemoveTombstone(ctx(), "S1"); err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, st.RemoveTombstone(ctx(), "S1"), recommender.ErrNotFound)
+	mustIngest(t, st, &datasets.Dataset{Students: f.Students[:1]})
 }

@@ -138,9 +138,12 @@ func (s suite) deleteStudentLeavesOnlyAudit(t *testing.T) {
 	}
 	same(t, "S2 after erasing S1", s2After, s2Before)
 
-	// The same id coming back is a new pupil with nothing from before; S1's old rows may
-	// be sent again without conflict.
+	// Once an admin lifts the tombstone, the same id coming back is a new pupil with
+	// nothing from before; S1's old rows may be sent again without conflict.
 	f := Fixture()
+	if err := st.RemoveTombstone(ctx(), "S1"); err != nil {
+		t.Fatal(err)
+	}
 	mustIngest(t, st, &datasets.Dataset{Students: f.Students[:1]})
 	ex, err := st.Export(ctx(), "S1")
 	if err != nil {

@@ -69,6 +69,7 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"MovedPupilSeesNewTimetable", s.movedPupilSeesNewTimetable},
 		// access.go
 		{"AccessGenerationChangesWithEveryWrite", s.accessGenerationChangesWithEveryWrite},
+		{"ErasureLeavesATombstone", s.erasureLeavesATombstone},
 		// search.go
 		{"SearchIsExactOnSmallSet", s.searchIsExactOnSmallSet},
 		{"SearchHonoursFilters", s.searchHonoursFilters},
