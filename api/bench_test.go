@@ -25,3 +25,30 @@ func BenchmarkCachedRecommendations(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCachedRecommendationsPostgresRedis is the cost of one cached answer as serve
+// runs it on PostgreSQL and Redis: token, rate limit, the pupil's access row read from
+// PostgreSQL (one primary-key read: class, consent, generation), the Redis hit, the audit
+// append (group commit), JSON. Run in parallel so that the audit batches as in service.
+//
+//	go test -run '^$' -bench CachedRecommendationsPostgresRedis -count 5 ./api/
+func BenchmarkCachedRecommendationsPostgresRedis(b *testing.B) {
+	pg, _ := testPostgres(b)
+	rc, _, _ := testRedis(b)
+	env := newEnv(b, withStore(pg), withCache(rc), withConfig(func(c *Config) { c.RateLimit, c.RateBurst = 1e9, 1e9 }))
+	tok := token(b, RoleStudent, "S1")
+	recsOf(b, env, tok, "S1")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := httptest.NewRequest("GET", "/v1/students/S1/recommendations?k=5", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			w := httptest.NewRecorder()
+			env.h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatal(w.Code)
+			}
+		}
+	})
+}
