@@ -34,10 +34,11 @@ vet:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## lint: go.mod and go.sum tidy, and staticcheck clean
+## lint: go.mod and go.sum tidy, staticcheck clean, and api/openapi.json clean under redocly
 lint:
 	$(GO) mod tidy -diff
 	$(GO) run $(STATICCHECK) $(PKGS)
+	cd tools/openapi && ./node_modules/.bin/redocly lint --config redocly.yaml ../../api/openapi.json
 
 ## unit: the tests without provisioning (integration tests skip when services are absent)
 unit:

@@ -17,8 +17,9 @@ import (
 // entEnv is a service on a real engine whose resources all have a launch URL.
 type entEnv struct {
 	*testEnv
-	pupil, class string
-	subject      string
+	pupil, class  string
+	subject       string
+	firstResource string
 }
 
 func newENTEnv(tb testing.TB, cfg func(*Config)) *entEnv {
@@ -55,7 +56,7 @@ func newENTEnv(tb testing.TB, cfg func(*Config)) *entEnv {
 			break
 		}
 	}
-	e.subject = d.Resources[0].Subject
+	e.subject, e.firstResource = d.Resources[0].Subject, d.Resources[0].ID
 	return e
 }
 

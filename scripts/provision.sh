@@ -87,6 +87,16 @@ install_chromium() {
   apt-get install -y -qq chromium >/dev/null
 }
 
+# The OpenAPI checks (redocly lint in make lint; the TypeScript client test in api/) use
+# the versions pinned in tools/openapi/package-lock.json, installed from npm.
+install_openapi_tools() {
+  local dir; dir="$(cd "$(dirname "$0")/.." && pwd)/tools/openapi"
+  if [ -x "$dir/node_modules/.bin/redocly" ] && [ -x "$dir/node_modules/.bin/tsc" ]; then return; fi
+  command -v npm >/dev/null || { log "npm is missing: apt-get install nodejs npm"; exit 1; }
+  log "installing the OpenAPI tools (npm ci in tools/openapi)"
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+}
+
 check_vector() {
   PGOPTIONS="-c client_min_messages=warning" psql -q -h "$PGHOST" -U postgres -d test -v ON_ERROR_STOP=1 \
     -c 'CREATE EXTENSION IF NOT EXISTS vector' >/dev/null
@@ -97,3 +107,4 @@ start_redis
 install_pgvector
 check_vector
 install_chromium
+install_openapi_tools
