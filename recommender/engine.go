@@ -15,7 +15,8 @@ import (
 // Config tunes the engine. The zero value of a field means its documented default.
 type Config struct {
 	// TargetSuccess is the predicted success probability a good next resource aims at:
-	// too easy and too hard both lose (default 0.7).
+	// too easy and too hard both lose. Zero (the default): chosen by Refit from the
+	// logged data (target.go), 0.7 when the data cannot tell.
 	TargetSuccess float64
 	// Band is the width w of the fit exp(-((p-t)/w)²) around TargetSuccess (default 0.15).
 	Band float64
@@ -56,6 +57,7 @@ type Config struct {
 	NoCoUsage      bool // no co-usage candidates or feature
 	NoTypeRule     bool // let study material take practice slots
 	NoReRanker     bool // rank by the hand-made benefit even when a re-ranker is fitted
+	NoNeighbours   bool // no candidates from the nearest student vectors
 
 	// Explore chooses an exploration strategy: "" (none, the default) or "thompson"
 	// (explore.go).
@@ -69,8 +71,8 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.TargetSuccess <= 0 || c.TargetSuccess >= 1 {
-		c.TargetSuccess = 0.7
+	if c.TargetSuccess < 0 || c.TargetSuccess >= 1 {
+		c.TargetSuccess = 0 // out of range: chosen from data like the zero value
 	}
 	if c.Band <= 0 {
 		c.Band = 0.15
@@ -150,6 +152,7 @@ type snapshot struct {
 	agg      aggregates
 	popular  map[string][]popular // "level|subject" and "level|" -> non-personalised order
 	co       coIndex              // agg.CoUsage by catalogue index
+	target   float64              // the target success in use (Config or chosen from data)
 }
 
 // New loads the catalogue and fitted state from the store, or fits them (Refit) when the
@@ -211,7 +214,8 @@ func (e *Engine) load(ctx context.Context) (bool, error) {
 
 func newSnapshot(cat *datasets.Catalogue, model *features.Model, layout *features.Layout, agg aggregates, target float64) *snapshot {
 	s := &snapshot{cat: cat, model: model, layout: layout, agg: agg, subjects: map[string]bool{}}
-	s.popular = rankPopular(cat, model, agg, target)
+	s.target = effectiveTarget(target, &agg)
+	s.popular = rankPopular(cat, model, agg, s.target)
 	s.co = newCoIndex(cat, agg.CoUsage)
 	s.version = model.Version()
 	for _, k := range cat.Competencies {
@@ -341,7 +345,7 @@ func (e *Engine) refit(ctx context.Context) error {
 	}
 	agg := computeAggregates(cat, pupils)
 	agg.Clock = clock
-	e.fitRanking(&agg, cat, model, pupils)
+	e.fitRanking(&agg, cat, model, layout, pupils)
 	raw, err := encodeState(cat, model, layout, agg)
 	if err != nil {
 		return err

@@ -71,10 +71,11 @@ func TestFrenchFormatting(t *testing.T) {
 
 func TestFitPeaksAtTarget(t *testing.T) {
 	e := &Engine{cfg: Config{}.withDefaults()}
-	if f := e.fit(0.7); f != 1 {
+	s := &snapshot{target: 0.7}
+	if f := e.fit(s, 0.7); f != 1 {
 		t.Errorf("fit at target = %v, want 1", f)
 	}
-	if e.fit(0.95) >= e.fit(0.8) || e.fit(0.3) >= e.fit(0.6) {
+	if e.fit(s, 0.95) >= e.fit(s, 0.8) || e.fit(s, 0.3) >= e.fit(s, 0.6) {
 		t.Error("fit does not fall off on both sides of the target")
 	}
 }

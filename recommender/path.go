@@ -205,7 +205,7 @@ func (pl *pathPlan) pathCands(c string) []scored {
 		}
 		sc := scored{idx: i, comp: c, approved: hasD && d.Decision == DecisionApprove}
 		sc.p = pl.s.model.Predict(pl.p.prof, r)
-		sc.fit = pl.e.fit(sc.p)
+		sc.fit = pl.e.fit(pl.s, sc.p)
 		sc.novelty = 1
 		switch {
 		case pl.e.cfg.NoNovelty:
@@ -245,7 +245,7 @@ func (pl *pathPlan) addStep(c string, i int, pinned bool, alts []scored) {
 		sc.need = max(sc.need, pl.e.missedNeed(p.prof, c))
 	}
 	sc.p = s.model.Predict(p.prof, r)
-	sc.fit = pl.e.fit(sc.p)
+	sc.fit = pl.e.fit(pl.s, sc.p)
 	sc.unblocks = pl.e.unblocks(s, p.prof, c)
 	step := Step{
 		Position:     len(pl.steps) + 1,

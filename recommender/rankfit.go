@@ -63,20 +63,35 @@ func (e *Engine) featuresOf(p *pupil, r *datasets.Resource, c *scored) [nFeature
 // look-ahead the ranking features share with serving). When the data are too few or
 // the fit does not beat the base rate, no ranker is stored and requests use the
 // hand-made benefit.
-func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *features.Model, pupils []features.PupilEvents) {
+func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *features.Model, layout *features.Layout, pupils []features.PupilEvents) {
 	agg.Syllabus = buildSyllabus(cat, pupils, time.Time{})
 	agg.CoUsage = buildCoUsage(cat, pupils, time.Time{})
-	agg.Ranker = nil
-	if agg.Clock.IsZero() || e.cfg.NoReRanker {
+	agg.Ranker, agg.Target = nil, nil
+	if agg.Clock.IsZero() {
+		return
+	}
+	sample := e.rankerSample(pupils)
+	if e.cfg.TargetSuccess == 0 {
+		tc := chooseTarget(cat, model, pupils, sample)
+		agg.Target = &tc
+	}
+	if e.cfg.NoReRanker {
 		return
 	}
 	cut := agg.Clock.Add(-e.cfg.ValidationWindow)
 	s0 := &snapshot{cat: cat, model: model, agg: aggregates{Syllabus: buildSyllabus(cat, pupils, cut)}}
+	s0.target = effectiveTarget(e.cfg.TargetSuccess, agg)
 	s0.co = newCoIndex(cat, buildCoUsage(cat, pupils, cut))
 	var rows [][nFeatures]float64
 	var ys []bool
-	n := 0
-	for _, i := range e.rankerSample(pupils) {
+	type held struct {
+		p             *pupil
+		before, after map[string]bool
+	}
+	var hs []held
+	var profs []*features.Profile
+	var vecs [][]float32
+	for _, i := range sample {
 		ev := &pupils[i]
 		before, after := successesAround(ev.Statements, cut)
 		prof, err := model.BuildProfile(cat, eventsBefore(ev, cut), cut)
@@ -85,16 +100,25 @@ func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *fea
 		}
 		p := &pupil{st: ev.Student, latest: map[string]Decision{}, seen: map[string]bool{}, completed: map[string]bool{}, missed: map[string]features.MissedLesson{}}
 		e.setProfile(p, &prof)
+		hs = append(hs, held{p, before, after})
+		profs = append(profs, p.prof)
+		vecs = append(vecs, layout.StudentVector(p.prof))
+	}
+	for k, h := range hs {
+		p := h.p
 		e.prepare(s0, p, "")
+		if !e.cfg.NoNeighbours {
+			p.neigh = sampleNeighbours(cat, profs, vecs, k)
+		}
 		cs := newCandSet(e.cfg.MaxCandidates)
 		e.pool(s0, p, "", e.allowedFor(p, "", levelsFor(p.st.Level)), cs)
-		n++
 		for _, c := range e.score(s0, p, cs.out) {
 			r := &cat.Resources[c.idx]
 			rows = append(rows, e.featuresOf(p, r, &c))
-			ys = append(ys, after[r.ID] && !before[r.ID])
+			ys = append(ys, h.after[r.ID] && !h.before[r.ID])
 		}
 	}
+	n := len(hs)
 	rk, err := fitLogistic(rows, ys, rankerL2)
 	if err != nil {
 		slog.Info("re-ranker not fitted", "reason", err.Error())

@@ -27,6 +27,7 @@ type pupil struct {
 	missed    map[string]features.MissedLesson // competency -> latest recent missed lesson
 	pos       map[string]int                   // competency -> syllabus position (sylCurrent...)
 	co        map[int32]float32                // resource index -> co-usage with what the pupil used
+	neigh     map[int32]float64                // resource index -> share of nearest profiles who used it
 }
 
 // Recommend ranks the resources the pupil should work on next. Without consent, or
@@ -58,6 +59,9 @@ func (e *Engine) Recommend(ctx context.Context, r Request) (Recommendations, err
 		return e.fallback(ctx, s, st, p.latest, r)
 	}
 	e.prepare(s, p, r.Subject)
+	if err := e.neighbours(ctx, s, p); err != nil {
+		return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", err)
+	}
 	cands := e.candidates(ctx, s, p, r.Subject)
 	if cands.err != nil {
 		return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", cands.err)
@@ -336,6 +340,7 @@ func (e *Engine) pool(s *snapshot, p *pupil, subject string, allowed func(*datas
 			cs.add(int(t.i))
 		}
 	}
+	e.topShares(s, p, p.neigh, allowed, cs)
 	var comps []string
 	seenComp := map[string]bool{}
 	push := func(c string) {
@@ -437,7 +442,7 @@ func (e *Engine) bestFitting(s *snapshot, p *pupil, c string, allowed func(*data
 		if !allowed(r) || !e.typeFits(p, r) {
 			continue
 		}
-		fs = append(fs, fitted{i, e.fit(s.model.Predict(p.prof, r))})
+		fs = append(fs, fitted{i, e.fit(s, s.model.Predict(p.prof, r))})
 	}
 	sort.Slice(fs, func(a, b int) bool {
 		if fs[a].fit != fs[b].fit {
@@ -482,11 +487,11 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // fit is how well a predicted success probability sits in the target band.
-func (e *Engine) fit(p float64) float64 {
+func (e *Engine) fit(s *snapshot, p float64) float64 {
 	if e.cfg.NoFit {
 		return 1
 	}
-	z := (p - e.cfg.TargetSuccess) / e.cfg.Band
+	z := (p - s.target) / e.cfg.Band
 	return math.Exp(-z * z)
 }
 
@@ -578,9 +583,9 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 			continue
 		}
 		c.p = s.model.Predict(p.prof, r)
-		c.fit = e.fit(c.p)
+		c.fit = e.fit(s, c.p)
 		if e.cfg.Explore == ExploreThompson {
-			c.fit = e.fit(e.thompson(p.prof, c.comp, c.p))
+			c.fit = e.fit(s, e.thompson(p.prof, c.comp, c.p))
 		}
 		c.novelty = 1
 		switch {
@@ -598,6 +603,7 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 			}
 		}
 		c.co = p.co[int32(i)]
+		c.neigh = p.neigh[int32(i)]
 		if s.agg.Ranker.usable() && !e.cfg.NoReRanker {
 			// Expected learning: the chance the pupil takes it up and succeeds (the fitted
 			// re-ranker) times how much practice at that predicted success teaches (fit).

@@ -42,6 +42,7 @@ type aggregates struct {
 	Syllabus syllabus           `json:"syllabus"`
 	CoUsage  map[string][]coHit `json:"co_usage,omitempty"`
 	Ranker   *ranker            `json:"ranker,omitempty"`
+	Target   *targetChoice      `json:"target,omitempty"`
 }
 
 type usageStat struct {

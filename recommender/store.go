@@ -43,6 +43,28 @@ type VectorSearcher interface {
 	SearchResources(ctx context.Context, q []float32, k int, f Filter) ([]Hit, error)
 }
 
+// StudentFilter narrows a search among student vectors.
+type StudentFilter struct {
+	Level    string // pupils of this level (required)
+	SchoolID string // pupils of this school; empty: any school
+	Exclude  string // a pupil never returned (the one asking)
+}
+
+// StudentHit is one pupil found by a student-vector search, with the inner product.
+type StudentHit struct {
+	StudentID string
+	Score     float32
+}
+
+// StudentSearcher is an optional store capability, found by type assertion as
+// database/sql finds driver.Pinger: the consenting pupils whose stored student vectors
+// have the largest inner product with q, best first (ties by id). Pupils without
+// consent, without a profile or with a vector of another dimension are never returned.
+// memstore scans exactly; pgstore orders by pgvector's inner product.
+type StudentSearcher interface {
+	SearchStudents(ctx context.Context, q []float32, k int, f StudentFilter) ([]StudentHit, error)
+}
+
 // Changed tells what an ingest touched, so that profiles and caches can be refreshed.
 type Changed struct {
 	Students  []string // pupils whose data changed, sorted

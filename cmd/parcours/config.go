@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -19,12 +20,15 @@ type config struct {
 	CacheTTL        time.Duration `env:"PARCOURS_CACHE_TTL" envDefault:"10m"`
 	RateLimit       float64       `env:"PARCOURS_RATE_LIMIT" envDefault:"50"`
 	RateBurst       int           `env:"PARCOURS_RATE_BURST" envDefault:"100"`
-	TargetSuccess   float64       `env:"PARCOURS_TARGET_SUCCESS" envDefault:"0.7"`
-	EfSearch        int           `env:"PARCOURS_EF_SEARCH" envDefault:"400"` // pgstore.DefaultEfSearch: recall@10 >= 0.95 at 100k
-	AuditRetention  time.Duration `env:"PARCOURS_AUDIT_RETENTION" envDefault:"8760h"`
-	DataRetention   time.Duration `env:"PARCOURS_DATA_RETENTION" envDefault:"26280h"`
-	DemoStudents    int           `env:"PARCOURS_DEMO_STUDENTS" envDefault:"300"`
-	DemoSeed        uint64        `env:"PARCOURS_DEMO_SEED" envDefault:"1"`
+	// TargetSuccess is PARCOURS_TARGET_SUCCESS read: 0 for "auto" (chosen from the data
+	// at each refit), else a success probability within (0, 1).
+	TargetSuccess    float64       `env:"-"`
+	TargetSuccessRaw string        `env:"PARCOURS_TARGET_SUCCESS" envDefault:"auto"`
+	EfSearch         int           `env:"PARCOURS_EF_SEARCH" envDefault:"400"` // pgstore.DefaultEfSearch: recall@10 >= 0.95 at 100k
+	AuditRetention   time.Duration `env:"PARCOURS_AUDIT_RETENTION" envDefault:"8760h"`
+	DataRetention    time.Duration `env:"PARCOURS_DATA_RETENTION" envDefault:"26280h"`
+	DemoStudents     int           `env:"PARCOURS_DEMO_STUDENTS" envDefault:"300"`
+	DemoSeed         uint64        `env:"PARCOURS_DEMO_SEED" envDefault:"1"`
 	// RefitInterval is how often serve refits the engine so that population aggregates
 	// follow the data (0: never).
 	RefitInterval time.Duration `env:"PARCOURS_REFIT_INTERVAL" envDefault:"1h"`
@@ -55,8 +59,12 @@ func loadConfig() (config, error) {
 	if err := env.Parse(&c); err != nil {
 		return c, badUsage("configuration: %v", err)
 	}
-	if c.TargetSuccess <= 0 || c.TargetSuccess >= 1 {
-		return c, badUsage("configuration: PARCOURS_TARGET_SUCCESS must be within (0, 1), got %v", c.TargetSuccess)
+	if c.TargetSuccessRaw != "auto" {
+		t, err := strconv.ParseFloat(c.TargetSuccessRaw, 64)
+		if err != nil || t <= 0 || t >= 1 {
+			return c, badUsage("configuration: PARCOURS_TARGET_SUCCESS must be \"auto\" or within (0, 1), got %q", c.TargetSuccessRaw)
+		}
+		c.TargetSuccess = t
 	}
 	if c.AuditRetention < 24*time.Hour || c.DataRetention < 24*time.Hour {
 		return c, badUsage("configuration: retention periods must be at least 24h")

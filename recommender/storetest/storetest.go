@@ -79,6 +79,8 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"PutResourceVectorsReplacesAll", s.putResourceVectorsReplacesAll},
 		{"PutResourceVectorsRejectsBadInput", s.putResourceVectorsRejectsBadInput},
 		{"SearchFollowsCatalogueChanges", s.searchFollowsCatalogueChanges},
+		// students.go
+		{"SearchStudentsFindsNearestConsentingPupils", s.searchStudentsFindsNearestConsentingPupils},
 		// state.go
 		{"ProfilesRoundTrip", s.profilesRoundTrip},
 		{"ModelStateRoundTrip", s.modelStateRoundTrip},
