@@ -164,3 +164,63 @@ func TestFitLogistic(t *testing.T) {
 		}
 	})
 }
+
+func TestTargetChoice(t *testing.T) {
+	chosen := &aggregates{Target: &targetChoice{Target: 0.55, FromData: true}}
+	tests := []struct {
+		name       string
+		configured float64
+		agg        *aggregates
+		want       float64
+	}{
+		{"AConfiguredTargetWins", 0.8, chosen, 0.8},
+		{"AutoUsesTheTargetChosenFromData", 0, chosen, 0.55},
+		{"AutoWithoutAChoiceFallsBackToTheDefault", 0, &aggregates{}, defaultTarget},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := effectiveTarget(tc.configured, tc.agg); got != tc.want {
+				t.Errorf("target %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("NoAnswersMeansNotFromData", func(t *testing.T) {
+		cat := rankingCatalogue(t)
+		tc := chooseTarget(cat, features.NewModel(features.DefaultModelConfig()), []features.PupilEvents{{Student: datasets.Student{ID: "A"}}}, []int{0})
+		if tc.FromData || tc.Target != defaultTarget || len(tc.Curve) != targetBins {
+			t.Errorf("choice %+v, want the default, not from data, with an empty curve of %d bins", tc, targetBins)
+		}
+	})
+	t.Run("PairsAreCreditedToTheFirstAnswersBin", func(t *testing.T) {
+		cat := rankingCatalogue(t)
+		at := time.Date(2026, 1, 5, 17, 0, 0, 0, time.UTC)
+		yes := true
+		var ev features.PupilEvents
+		ev.Student = datasets.Student{ID: "A", Level: "6e"}
+		for i := range 3 {
+			ev.Statements = append(ev.Statements, datasets.Statement{ID: fmt.Sprint(i), StudentID: "A", ObjectID: "R1-0",
+				Verb: datasets.VerbAnswered, Success: &yes, Timestamp: at.Add(time.Duration(i) * time.Hour)})
+		}
+		tc := chooseTarget(cat, features.NewModel(features.DefaultModelConfig()), []features.PupilEvents{ev}, []int{0})
+		pairs := 0
+		for _, b := range tc.Curve {
+			pairs += b.Pairs
+		}
+		if pairs != 2 {
+			t.Errorf("%d pairs from 3 answers on one competency, want 2", pairs)
+		}
+	})
+}
+
+func TestUsageShares(t *testing.T) {
+	cat := rankingCatalogue(t)
+	got := usageShares(cat, [][]string{{"R1-0", "R2-0"}, {"R1-0"}, {"R9-9"}, {}})
+	r1, _ := cat.ResourceIndex("R1-0")
+	r2, _ := cat.ResourceIndex("R2-0")
+	if got[int32(r1)] != 0.5 || got[int32(r2)] != 0.25 || len(got) != 2 {
+		t.Errorf("shares %v: want R1-0 used by half the neighbours, R2-0 by a quarter, unknown ids ignored", got)
+	}
+	if usageShares(cat, nil) != nil {
+		t.Error("shares without neighbours")
+	}
+}

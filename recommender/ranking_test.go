@@ -149,3 +149,46 @@ func TestThompsonExploration(t *testing.T) {
 		}
 	})
 }
+
+// hiddenCapabilities is a store that does not show its optional capabilities.
+type hiddenCapabilities struct{ recommender.Store }
+
+// TestNeighboursAreOptional: a store without the StudentSearcher capability still
+// serves personalised lists, and no item claims a collaborative lift when the ranking
+// did not weigh that evidence (hand-made benefit, NoReRanker).
+func TestNeighboursAreOptional(t *testing.T) {
+	ds := academie(20, 12)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		store func() recommender.Store
+	}{
+		{"WithTheCapability", newMemstore},
+		{"WithoutTheCapability", func() recommender.Store { return hiddenCapabilities{newMemstore()} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.store()
+			if _, err := st.Ingest(ctx, ds); err != nil {
+				t.Fatal(err)
+			}
+			cfg := fixedConfig()
+			cfg.NoReRanker = true
+			e, err := recommender.New(ctx, st, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := e.Recommend(ctx, recommender.Request{StudentID: pupilFrac, K: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Source != recommender.SourceComputed || len(rec.Items) == 0 {
+				t.Fatalf("source %s with %d items, want a computed list", rec.Source, len(rec.Items))
+			}
+			for _, it := range rec.Items {
+				if hasReason(it, recommender.ReasonNeighbours, recommender.ReasonUsedTogether) {
+					t.Errorf("%s claims a collaborative lift the ranking did not weigh: %+v", it.ResourceID, it.Reasons)
+				}
+			}
+		})
+	}
+}
