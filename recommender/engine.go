@@ -15,8 +15,7 @@ import (
 // Config tunes the engine. The zero value of a field means its documented default.
 type Config struct {
 	// TargetSuccess is the predicted success probability a good next resource aims at:
-	// too easy and too hard both lose. Zero (the default): chosen by Refit from the
-	// logged data (target.go), 0.7 when the data cannot tell.
+	// too easy and too hard both lose (default 0.7).
 	TargetSuccess float64
 	// Band is the width w of the fit exp(-((p-t)/w)²) around TargetSuccess (default 0.15).
 	Band float64
@@ -57,7 +56,13 @@ type Config struct {
 	NoCoUsage      bool // no co-usage candidates or feature
 	NoTypeRule     bool // let study material take practice slots
 	NoReRanker     bool // rank by the hand-made benefit even when a re-ranker is fitted
-	NoNeighbours   bool // no candidates from the nearest student vectors
+	// Neighbours adds candidates and a re-ranker feature from the nearest student vectors
+	// (StudentSearcher). Off by default: on the académies measured it changed nothing.
+	Neighbours bool
+	// AutoTarget has Refit choose TargetSuccess from the logged answers (target.go).
+	// Off by default: the estimator picked 0.55 whatever the simulator's true learning
+	// peak (0.5, 0.7 or 0.85), so it does not yet read the peak from data.
+	AutoTarget bool
 
 	// Explore chooses an exploration strategy: "" (none, the default) or "thompson"
 	// (explore.go).
@@ -71,8 +76,10 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.TargetSuccess < 0 || c.TargetSuccess >= 1 {
-		c.TargetSuccess = 0 // out of range: chosen from data like the zero value
+	if c.AutoTarget {
+		c.TargetSuccess = 0 // chosen by Refit from the data (target.go)
+	} else if c.TargetSuccess <= 0 || c.TargetSuccess >= 1 {
+		c.TargetSuccess = defaultTarget
 	}
 	if c.Band <= 0 {
 		c.Band = 0.15

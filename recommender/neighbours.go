@@ -19,7 +19,7 @@ const nNeighbours = 20
 // capability, or a pupil without a vector, gets none.
 func (e *Engine) neighbours(ctx context.Context, s *snapshot, p *pupil) error {
 	ss, ok := e.store.(StudentSearcher)
-	if !ok || e.cfg.NoNeighbours || len(p.prof.Vector) == 0 || len(p.prof.Vector) != s.layout.Dim() {
+	if !ok || !e.cfg.Neighbours || len(p.prof.Vector) == 0 || len(p.prof.Vector) != s.layout.Dim() {
 		return nil
 	}
 	hits, err := ss.SearchStudents(ctx, p.prof.Vector, nNeighbours, StudentFilter{Level: p.st.Level, SchoolID: p.st.SchoolID, Exclude: p.st.ID})

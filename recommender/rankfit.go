@@ -71,7 +71,7 @@ func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *fea
 		return
 	}
 	sample := e.rankerSample(pupils)
-	if e.cfg.TargetSuccess == 0 {
+	if e.cfg.AutoTarget {
 		tc := chooseTarget(cat, model, pupils, sample)
 		agg.Target = &tc
 	}
@@ -107,7 +107,7 @@ func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *fea
 	for k, h := range hs {
 		p := h.p
 		e.prepare(s0, p, "")
-		if !e.cfg.NoNeighbours {
+		if e.cfg.Neighbours {
 			p.neigh = sampleNeighbours(cat, profs, vecs, k)
 		}
 		cs := newCandSet(e.cfg.MaxCandidates)

@@ -173,6 +173,7 @@ func TestNeighboursAreOptional(t *testing.T) {
 			}
 			cfg := fixedConfig()
 			cfg.NoReRanker = true
+			cfg.Neighbours = true
 			e, err := recommender.New(ctx, st, cfg)
 			if err != nil {
 				t.Fatal(err)

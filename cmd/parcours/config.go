@@ -20,10 +20,11 @@ type config struct {
 	CacheTTL        time.Duration `env:"PARCOURS_CACHE_TTL" envDefault:"10m"`
 	RateLimit       float64       `env:"PARCOURS_RATE_LIMIT" envDefault:"50"`
 	RateBurst       int           `env:"PARCOURS_RATE_BURST" envDefault:"100"`
-	// TargetSuccess is PARCOURS_TARGET_SUCCESS read: 0 for "auto" (chosen from the data
-	// at each refit), else a success probability within (0, 1).
+	// TargetSuccess is PARCOURS_TARGET_SUCCESS read: a success probability within
+	// (0, 1), or "auto" (AutoTarget: chosen from the data at each refit, experimental).
 	TargetSuccess    float64       `env:"-"`
-	TargetSuccessRaw string        `env:"PARCOURS_TARGET_SUCCESS" envDefault:"auto"`
+	AutoTarget       bool          `env:"-"`
+	TargetSuccessRaw string        `env:"PARCOURS_TARGET_SUCCESS" envDefault:"0.7"`
 	EfSearch         int           `env:"PARCOURS_EF_SEARCH" envDefault:"400"` // pgstore.DefaultEfSearch: recall@10 >= 0.95 at 100k
 	AuditRetention   time.Duration `env:"PARCOURS_AUDIT_RETENTION" envDefault:"8760h"`
 	DataRetention    time.Duration `env:"PARCOURS_DATA_RETENTION" envDefault:"26280h"`
@@ -59,7 +60,8 @@ func loadConfig() (config, error) {
 	if err := env.Parse(&c); err != nil {
 		return c, badUsage("configuration: %v", err)
 	}
-	if c.TargetSuccessRaw != "auto" {
+	c.AutoTarget = c.TargetSuccessRaw == "auto"
+	if !c.AutoTarget {
 		t, err := strconv.ParseFloat(c.TargetSuccessRaw, 64)
 		if err != nil || t <= 0 || t >= 1 {
 			return c, badUsage("configuration: PARCOURS_TARGET_SUCCESS must be \"auto\" or within (0, 1), got %q", c.TargetSuccessRaw)

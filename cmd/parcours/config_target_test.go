@@ -9,12 +9,12 @@ func TestTargetSuccessConfiguration(t *testing.T) {
 	tests := []struct {
 		name, raw string
 		want      float64
-		bad       bool
+		auto, bad bool
 	}{
-		{"AutoIsChosenFromData", "auto", 0, false},
-		{"AFixedTargetIsKept", "0.65", 0.65, false},
-		{"OutOfRangeIsBadUsage", "1.5", 0, true},
-		{"NotANumberIsBadUsage", "high", 0, true},
+		{"AutoIsChosenFromData", "auto", 0, true, false},
+		{"AFixedTargetIsKept", "0.65", 0.65, false, false},
+		{"OutOfRangeIsBadUsage", "1.5", 0, false, true},
+		{"NotANumberIsBadUsage", "high", 0, false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -30,8 +30,8 @@ func TestTargetSuccessConfiguration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.TargetSuccess != tc.want {
-				t.Errorf("TargetSuccess %v, want %v", cfg.TargetSuccess, tc.want)
+			if cfg.TargetSuccess != tc.want || cfg.AutoTarget != tc.auto {
+				t.Errorf("TargetSuccess %v auto %v, want %v auto %v", cfg.TargetSuccess, cfg.AutoTarget, tc.want, tc.auto)
 			}
 		})
 	}

@@ -32,7 +32,8 @@ func Variants() []Variant {
 		{"parcours-no_co_usage", func(c *recommender.Config) { c.NoCoUsage = true }},
 		{"parcours-no_type_rule", func(c *recommender.Config) { c.NoTypeRule = true }},
 		{"parcours-no_reranker", func(c *recommender.Config) { c.NoReRanker = true }},
-		{"parcours-no_neighbours", func(c *recommender.Config) { c.NoNeighbours = true }},
+		{"parcours-neighbours", func(c *recommender.Config) { c.Neighbours = true }},
+		{"parcours-auto_target", func(c *recommender.Config) { c.AutoTarget = true }},
 		{"parcours-thompson", func(c *recommender.Config) { c.Explore = recommender.ExploreThompson }},
 	}
 }
