@@ -33,7 +33,7 @@ func (s *Store) SearchStudents(ctx context.Context, q []float32, k int, f recomm
 		if !ok || len(p.Vector) != len(q) {
 			return
 		}
-		hits = append(hits, recommender.StudentHit{StudentID: id, Score: dot(q, p.Vector)})
+		hits = append(hits, recommender.StudentHit{StudentID: id, Score: dotGonum(q, p.Vector)})
 	}
 	if f.SchoolID != "" {
 		for id := range s.bySchool[f.SchoolID] {
