@@ -32,6 +32,7 @@ func settle(ctx context.Context, tx pgx.Tx, b *datasets.Dataset, ch recommender.
 		return nil
 	}
 	current := map[string]bool{} // pupils whose profile now holds everything committed
+	batch := &pgx.Batch{}        // profiles, then marks: one round trip
 	if fn != nil {
 		delta, err := readDelta(ctx, tx, b, ch, fresh)
 		if err != nil {
@@ -39,7 +40,6 @@ func settle(ctx context.Context, tx pgx.Tx, b *datasets.Dataset, ch recommender.
 		}
 		ps := fn(delta)
 		slices.SortFunc(ps, func(a, b features.Profile) int { return strings.Compare(a.StudentID, b.StudentID) })
-		batch := &pgx.Batch{}
 		var written []string
 		for i := range ps {
 			pd, ok := delta.Pupils[ps[i].StudentID]
@@ -52,31 +52,28 @@ func settle(ctx context.Context, tx pgx.Tx, b *datasets.Dataset, ch recommender.
 			current[ps[i].StudentID] = !pd.Stale
 			written = append(written, ps[i].StudentID)
 		}
-		if batch.Len() > 0 {
+		if len(written) > 0 {
 			// Answers follow the profile (see Access): a new generation in this transaction.
 			batch.Queue(`UPDATE students SET `+nextGeneration+` WHERE id = ANY($1)`, written)
-			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-				return fmt.Errorf("profiles: %w", wrap(err))
-			}
 		}
 	}
-	var clear, mark []string
+	// A current pupil had no mark when its row was locked: nothing to clear (a mark set
+	// since, by MarkStale, stays and costs one needless rebuild, never a lost event).
+	// Every other changed pupil is marked.
+	var mark []string
 	for _, id := range ch.Students {
-		if current[id] {
-			clear = append(clear, id)
-		} else {
+		if !current[id] {
 			mark = append(mark, id)
 		}
-	}
-	batch := &pgx.Batch{}
-	if len(clear) > 0 {
-		batch.Queue(`DELETE FROM stale_pupils WHERE student_id = ANY($1)`, clear)
 	}
 	if len(mark) > 0 {
 		queueMarks(batch, mark)
 	}
+	if batch.Len() == 0 {
+		return nil
+	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("stale marks: %w", wrap(err))
+		return fmt.Errorf("profiles and stale marks: %w", wrap(err))
 	}
 	return nil
 }
