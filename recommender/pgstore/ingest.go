@@ -62,6 +62,11 @@ func (s *Store) IngestApply(ctx context.Context, b *datasets.Dataset, fn recomme
 	if b == nil {
 		return ch, nil
 	}
+	if !s.noDirect {
+		if ch, ok, err := s.ingestFast(ctx, b, fn); ok || err != nil {
+			return ch, err
+		}
+	}
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return ch, fmt.Errorf("pgstore.Ingest: %w", wrap(err))

@@ -31,31 +31,54 @@ func settle(ctx context.Context, tx pgx.Tx, b *datasets.Dataset, ch recommender.
 	if len(ch.Students) == 0 {
 		return nil
 	}
-	current := map[string]bool{} // pupils whose profile now holds everything committed
-	batch := &pgx.Batch{}        // profiles, then marks: one round trip
+	var (
+		delta *recommender.Delta
+		ps    []features.Profile
+	)
 	if fn != nil {
-		delta, err := readDelta(ctx, tx, b, ch, fresh)
+		batch := &pgx.Batch{}
+		queueDelta(batch, ch.Students)
+		br := tx.SendBatch(ctx, batch)
+		d, err := scanDelta(br, b, ch, fresh)
 		if err != nil {
 			return err
 		}
-		ps := fn(delta)
-		slices.SortFunc(ps, func(a, b features.Profile) int { return strings.Compare(a.StudentID, b.StudentID) })
-		var written []string
-		for i := range ps {
-			pd, ok := delta.Pupils[ps[i].StudentID]
-			if !ok {
-				continue // only pupils of this batch are locked
-			}
-			if err := queueProfile(batch, &ps[i]); err != nil {
-				return err
-			}
-			current[ps[i].StudentID] = !pd.Stale
-			written = append(written, ps[i].StudentID)
+		delta, ps = d, fn(d)
+	}
+	batch := &pgx.Batch{} // profiles, then marks: one round trip
+	if err := queueSettle(batch, ch, delta, ps); err != nil {
+		return err
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("profiles and stale marks: %w", wrap(err))
+	}
+	return nil
+}
+
+// queueSettle queues the writes that end an ingest: the profiles fn brought up to date
+// (ps, of pupils in delta; delta is nil when there was no fn) with their pupils' new
+// generation, and a stale mark on every other changed pupil.
+func queueSettle(batch *pgx.Batch, ch recommender.Changed, delta *recommender.Delta, ps []features.Profile) error {
+	current := map[string]bool{} // pupils whose profile now holds everything committed
+	slices.SortFunc(ps, func(a, b features.Profile) int { return strings.Compare(a.StudentID, b.StudentID) })
+	var written []string
+	for i := range ps {
+		pd, ok := delta.Pupils[ps[i].StudentID]
+		if !ok {
+			continue // only pupils of this batch are locked
 		}
-		if len(written) > 0 {
-			// Answers follow the profile (see Access): a new generation in this transaction.
-			batch.Queue(`UPDATE students SET `+nextGeneration+` WHERE id = ANY($1)`, written)
+		if err := queueProfile(batch, &ps[i]); err != nil {
+			return err
 		}
+		current[ps[i].StudentID] = !pd.Stale
+		written = append(written, ps[i].StudentID)
+	}
+	if len(written) > 0 {
+		// Answers follow the profile (see Access): a new generation in this transaction.
+		batch.Queue(`UPDATE students SET `+nextGeneration+` WHERE id = ANY($1)`, written)
 	}
 	// A current pupil had no mark when its row was locked: nothing to clear (a mark set
 	// since, by MarkStale, stays and costs one needless rebuild, never a lost event).
@@ -69,12 +92,6 @@ func settle(ctx context.Context, tx pgx.Tx, b *datasets.Dataset, ch recommender.
 	if len(mark) > 0 {
 		queueMarks(batch, mark)
 	}
-	if batch.Len() == 0 {
-		return nil
-	}
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return fmt.Errorf("profiles and stale marks: %w", wrap(err))
-	}
 	return nil
 }
 
@@ -86,16 +103,18 @@ func queueMarks(batch *pgx.Batch, ids []string) {
 		ON CONFLICT (student_id) DO UPDATE SET gen = EXCLUDED.gen, marked_at = now()`, ids)
 }
 
-// readDelta locks the changed pupils' rows (so that two ingests about one pupil fold
-// their events in one after the other, whatever the replica), then reads their rows,
-// profiles and marks in a snapshot taken after the locks were granted.
-func readDelta(ctx context.Context, tx pgx.Tx, b *datasets.Dataset, ch recommender.Changed, fresh bool) (*recommender.Delta, error) {
-	batch := &pgx.Batch{}
-	batch.Queue(`SELECT id FROM students WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ch.Students)
+// queueDelta queues the locking of the changed pupils' rows (so that two ingests about one
+// pupil fold their events in one after the other, whatever the replica), then the read of
+// their rows, profiles and marks, in a snapshot taken after the locks were granted.
+func queueDelta(batch *pgx.Batch, ids []string) {
+	batch.Queue(`SELECT id FROM students WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
 	batch.Queue(`SELECT s.id, s.school_id, s.class_id, s.level, s.consent, p.data, p.embedding, coalesce(m.gen, 0)
 		FROM students s LEFT JOIN profiles p ON p.student_id = s.id LEFT JOIN stale_pupils m ON m.student_id = s.id
-		WHERE s.id = ANY($1)`, ch.Students)
-	br := tx.SendBatch(ctx, batch)
+		WHERE s.id = ANY($1)`, ids)
+}
+
+// scanDelta reads the results of queueDelta's queries, the next ones of br, and closes br.
+func scanDelta(br pgx.BatchResults, b *datasets.Dataset, ch recommender.Changed, fresh bool) (*recommender.Delta, error) {
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
 		return nil, fmt.Errorf("lock pupils: %w", wrap(err))
