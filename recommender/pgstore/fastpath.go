@@ -2,11 +2,13 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/features"
@@ -18,7 +20,7 @@ const maxFastStatements = 200
 
 // ingestFast is IngestApply's path for what the service receives all day: a small batch
 // of new xAPI statements about known pupils and resources. The whole transaction is two
-// round trips: BEGIN, the write lock, the insert (of every row, or of none when one of
+// round trips: BEGIN, the write lock (shared), the insert (of every row, or of none when one of
 // them is already stored or names an unknown pupil or resource), the pupils' locks and
 // their profiles in one; the profiles, generations, marks and COMMIT in the other. The
 // general path's dozen round trips are what an event paid before, each one a wait for the
@@ -72,7 +74,11 @@ func (s *Store) ingestFast(ctx context.Context, b *datasets.Dataset, fn recommen
 	}()
 	batch := &pgx.Batch{}
 	batch.Queue("BEGIN")
-	batch.Queue("SELECT pg_advisory_xact_lock($1)", writeLock)
+	// Shared: fast ingests run side by side (their commits share WAL flushes), while an
+	// erasure or a general ingest, which take the lock exclusively, waits for them and
+	// they for it. Two of them inserting the same id meet on the primary key: the second
+	// fails with a unique violation and takes the general path, which finds the row.
+	batch.Queue("SELECT pg_advisory_xact_lock_shared($1)", writeLock)
 	batch.Queue(`WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
 			$6::float8[], $7::bool[], $8::bool[], $9::bigint[])
 			AS u(id, student_id, verb, object_id, ts, scaled, success, completion, duration_ns))
@@ -92,6 +98,10 @@ func (s *Store) ingestFast(ctx context.Context, b *datasets.Dataset, fn recommen
 		}
 	}
 	tag, err := br.Exec()
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		tag, err = pgconn.CommandTag{}, nil // a concurrent twin: the general path decides
+	}
 	if err != nil {
 		br.Close()
 		return ch, true, fmt.Errorf("pgstore.Ingest: %w", wrap(err))

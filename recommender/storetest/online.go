@@ -262,3 +262,33 @@ func (s suite) concurrentIngestApplySerialisesPerPupil(t *testing.T) {
 	}
 	wantStale(t, st)
 }
+
+// The same new statement sent twice at once (an LRS retrying) is stored once, both sends
+// succeed, and the pupil's profile counts it once.
+func (s suite) concurrentTwinStatementsStoredOnce(t *testing.T) {
+	st := s.settled(t)
+	x := newStatement(200, "S2")
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := st.IngestApply(context.Background(), &datasets.Dataset{Statements: []datasets.Statement{x}},
+				func(d *recommender.Delta) []features.Profile {
+					p := *d.Pupils["S2"].Profile
+					p.GlobalN++
+					return []features.Profile{p}
+				})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a twin send failed: %v", err)
+		}
+	}
+	if p, err := st.Profile(ctx(), "S2"); err != nil || p.GlobalN != FixtureProfile("S2", 0).GlobalN+1 {
+		t.Fatalf("S2's profile counted the statement %d times (%v), want once", p.GlobalN-FixtureProfile("S2", 0).GlobalN, err)
+	}
+}

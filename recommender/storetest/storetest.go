@@ -105,6 +105,7 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"StaleMarksOldestFirstAndErasedWithPupil", s.staleMarksOldestFirstAndErasedWithPupil},
 		{"RefitPendingClearedOnlyByItsGeneration", s.refitPendingClearedOnlyByItsGeneration},
 		{"ConcurrentIngestApplySerialisesPerPupil", s.concurrentIngestApplySerialisesPerPupil},
+		{"ConcurrentTwinStatementsStoredOnce", s.concurrentTwinStatementsStoredOnce},
 		// xapi.go
 		{"XAPIAdditions", s.xapiAdditions},
 	}
