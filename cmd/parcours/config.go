@@ -33,6 +33,9 @@ type config struct {
 	// RefitInterval is how often serve refits the engine so that population aggregates
 	// follow the data (0: never).
 	RefitInterval time.Duration `env:"PARCOURS_REFIT_INTERVAL" envDefault:"1h"`
+	// PrefetchWorkers recompute, in the background, the lists of pupils whose data just
+	// changed (0: none; the next page view computes). Each takes a core while busy.
+	PrefetchWorkers int `env:"PARCOURS_PREFETCH_WORKERS" envDefault:"1"`
 	// AuditSpool is a file where serve spools audit entries while the store is down.
 	AuditSpool  string `env:"PARCOURS_AUDIT_SPOOL"`
 	RedisPrefix string `env:"PARCOURS_REDIS_PREFIX" envDefault:"parcours:"`
@@ -76,6 +79,9 @@ func loadConfig() (config, error) {
 	}
 	if c.EfSearch < 0 || c.EfSearch > 1000 {
 		return c, badUsage("configuration: PARCOURS_EF_SEARCH must be within 0..1000, got %d", c.EfSearch)
+	}
+	if c.PrefetchWorkers < 0 || c.PrefetchWorkers > 64 {
+		return c, badUsage("configuration: PARCOURS_PREFETCH_WORKERS must be from 0 to 64, got %d", c.PrefetchWorkers)
 	}
 	if c.RefitInterval < 0 || (c.RefitInterval > 0 && c.RefitInterval < time.Minute) {
 		return c, badUsage("configuration: PARCOURS_REFIT_INTERVAL must be 0 (off) or at least 1m, got %v", c.RefitInterval)

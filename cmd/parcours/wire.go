@@ -148,7 +148,9 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	// Stale profiles and pending refits left by a crash, by `parcours ingest` or by another
 	// replica are repaired at once, then whenever an ingest leaves some.
 	m.wg.Go(func() { m.Engine.Run(bg, recommender.RunOptions{Logger: m.Logger}) })
-	m.wg.Go(func() { srv.RunPrefetch(bg, 2) })
+	if m.Config.PrefetchWorkers > 0 {
+		m.wg.Go(func() { srv.RunPrefetch(bg, m.Config.PrefetchWorkers) })
+	}
 	if cs, ok := m.Store.(recommender.ClientStore); ok && m.Config.ClientsFile != "" && m.Config.DatabaseURL == "" {
 		m.wg.Go(func() { m.watchClients(bg, m.Config.ClientsFile, cs, 5*time.Second) })
 	}
