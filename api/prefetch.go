@@ -120,10 +120,6 @@ func (s *Server) RunPrefetch(ctx context.Context, workers int) {
 }
 
 func (s *Server) prefetchOne(ctx context.Context, id string, since time.Time) {
-	req := prefetchQuery
-	req.StudentID = id
-	req.Prefetch = true
-	query := "k=" + strconv.Itoa(req.K) + "&subject=" + req.Subject + "&lang=" + req.Lang
 	// The generation read now keys the entry, as a request's would: one committed after
 	// this read makes the entry unreachable, and that change queued the pupil again.
 	acc, err := s.store.Access(ctx, id)
@@ -131,6 +127,17 @@ func (s *Server) prefetchOne(ctx context.Context, id string, since time.Time) {
 		s.metrics.cache.WithLabelValues("prefetch", "error").Inc()
 		return
 	}
+	// The same key as getRecommendations asks for: k widened by the class's hidden resources.
+	hidden, err := s.hidden.forClass(ctx, acc.ClassID)
+	if err != nil {
+		s.metrics.cache.WithLabelValues("prefetch", "error").Inc()
+		return
+	}
+	req := prefetchQuery
+	req.StudentID = id
+	req.Prefetch = true
+	req.K = min(req.K+len(hidden), s.cfg.MaxK)
+	query := "k=" + strconv.Itoa(req.K) + "&subject=" + req.Subject + "&lang=" + req.Lang
 	_, err = cachedAnswer(ctx, s, "recommendations", acc, query,
 		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) }, recsHit)
 	if err != nil {
