@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -36,6 +37,11 @@ type Config struct {
 	// 50), RateBurst the burst (default 100).
 	RateLimit float64
 	RateBurst int
+	// Limiter, when set, holds the per-subject rate limit where every replica shares it
+	// (cache.RedisLimiter: serve with REDIS_URL); nil: each process counts for itself. It
+	// applies RateLimit and RateBurst itself. When it fails, this process's own limiter
+	// decides, so a Redis outage neither blocks nor unlimits requests.
+	Limiter SharedLimiter
 	// MaxK bounds k (default 50); MaxPathLength bounds length (default 20).
 	MaxK          int
 	MaxPathLength int
@@ -115,13 +121,15 @@ type Server struct {
 	limits  *limiter
 	// badTokens counts invalid tokens per client address (refuseToken).
 	badTokens *limiter
-	flight    singleflight.Group
-	tokens    tokenCache
-	auditw    *auditWriter
-	pre       *prefetcher
-	lrs       *lrs
-	hidden    *hiddenView
-	handler   http.Handler
+	// limiterPausedUntil (Unix ns): the shared limiter is not asked before then.
+	limiterPausedUntil atomic.Int64
+	flight             singleflight.Group
+	tokens             tokenCache
+	auditw             *auditWriter
+	pre                *prefetcher
+	lrs                *lrs
+	hidden             *hiddenView
+	handler            http.Handler
 }
 
 // New wires a server. cache may be nil (no caching).
@@ -350,9 +358,35 @@ func claimsOf(c *gin.Context) *Claims {
 	return cl
 }
 
+// SharedLimiter is a rate limit kept outside the process (see Config.Limiter).
+type SharedLimiter interface {
+	Allow(ctx context.Context, subject string) (bool, error)
+}
+
+// sharedLimiterPause is how long the shared limiter is left alone after it failed: a
+// Redis outage then costs one slow call a second, not one per request.
+const sharedLimiterPause = time.Second
+
+// allow asks the shared limiter, and this process's own when there is none, when it
+// fails, or for a pause after it failed.
+func (s *Server) allow(ctx context.Context, key string) bool {
+	if s.cfg.Limiter != nil && time.Now().UnixNano() >= s.limiterPausedUntil.Load() {
+		lctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		ok, err := s.cfg.Limiter.Allow(lctx, key)
+		cancel()
+		if err == nil {
+			return ok
+		}
+		s.limiterPausedUntil.Store(time.Now().Add(sharedLimiterPause).UnixNano())
+		s.metrics.storeErrors.WithLabelValues("ratelimit").Inc()
+		s.log.Warn("shared rate limiter failed; this process limits alone for a while", "error", err.Error())
+	}
+	return s.limits.allow(key)
+}
+
 func (s *Server) rateLimit(c *gin.Context) {
 	cl := claimsOf(c)
-	if !s.limits.allow(cl.Role + "\x00" + cl.Subject) {
+	if !s.allow(c.Request.Context(), cl.Role+"\x00"+cl.Subject) {
 		s.metrics.rateLimited.Inc()
 		writeProblem(c, newProblem(http.StatusTooManyRequests, "too many requests for this token; slow down"))
 		return

@@ -50,12 +50,16 @@ func renderServeLoad(rows []row, in reportInfo) string {
 		env = append(env, k+"="+v)
 	}
 	slices.Sort(env)
-	fmt.Fprintf(&b, "A `parcours serve --addr 127.0.0.1:<free port>` child process (embedded store, in-process cache, "+
-		"generated demo académie; %d pupils usable in %d classes) with %s. "+
+	store := "embedded store, in-process cache, generated demo académie"
+	if in.ServeEnv["DATABASE_URL"] != "" {
+		store = "PostgreSQL loaded by pgstore.IngestFolder and refitted, in-process cache"
+		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "DATABASE_URL=") })
+	}
+	fmt.Fprintf(&b, "A `parcours serve --addr 127.0.0.1:<free port>` child process (%s; %d pupils usable in %d classes) with %s. "+
 		"The per-token rate limit is raised so that the service, not the limiter, is measured. "+
 		"%d s per scenario at a constant rate; each is followed by a bare gin handler returning a constant, "+
 		"served by the test process on another loopback port, at the same rate.\n\n",
-		in.Pupils, in.Classes, strings.Join(env, ", "), in.Seconds)
+		store, in.Pupils, in.Classes, strings.Join(env, ", "), in.Seconds)
 	b.WriteString("Latencies in ms from each request's intended send time (vegeta's own p99 counts from when a worker " +
 		"picked the request up; it hides queueing in the generator).\n\n")
 	b.WriteString("| scenario | req/s | requests | errors | p50 | p90 | p99 | p99.9 | max | vegeta p99 | bare p99 | p99 / bare p99 | cache |\n")

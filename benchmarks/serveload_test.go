@@ -8,7 +8,8 @@ package benchmarks
 //
 // Rates and durations: PARCOURS_SERVE_LOAD_SECONDS (5), PARCOURS_SERVE_LOAD_CACHED_RATE
 // (2000), PARCOURS_SERVE_LOAD_UNCACHED_RATE (200), PARCOURS_SERVE_LOAD_PATH_RATE (200),
-// PARCOURS_SERVE_LOAD_XAPI_RATE (200), PARCOURS_SERVE_LOAD_STUDENTS (300). The table goes
+// PARCOURS_SERVE_LOAD_XAPI_RATE (200), PARCOURS_SERVE_LOAD_STUDENTS (300). With
+// PARCOURS_SERVE_LOAD_PG=1, serve runs on PostgreSQL (serveload_pg_test.go). The table goes
 // to stdout and to benchmarks/out/serve-load.md. Only loopback addresses are used; every
 // scenario stops after its duration. It fails on any error or non-2xx answer and when
 // the uncached scenario is not made of cache misses; latency aims are reported, not
@@ -100,6 +101,11 @@ func TestServeLoad(t *testing.T) {
 		"PARCOURS_RATE_LIMIT":     "1000000",
 		"PARCOURS_RATE_BURST":     "1000000",
 		"PARCOURS_REFIT_INTERVAL": "0",
+	}
+	if os.Getenv("PARCOURS_SERVE_LOAD_PG") == "1" {
+		for k, v := range pgServeEnv(t, students) {
+			serveEnv[k] = v
+		}
 	}
 	began := time.Now()
 	srv := startServe(t, serveEnv)

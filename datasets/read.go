@@ -24,6 +24,11 @@ type Limits struct {
 	MaxFieldBytes int
 	// MaxListItems bounds a list column (competencies, prerequisites); default 256.
 	MaxListItems int
+	// CallerChecksDuplicates turns off the check of ids repeated within a file, for a
+	// caller that checks them itself: the check remembers every id of the file (8 to 16
+	// bytes each), so a streaming load whose memory must not grow with the file does it
+	// in the database instead (pgstore.Bulk).
+	CallerChecksDuplicates bool
 }
 
 // Defaults and fixed bounds of the file formats.
@@ -253,7 +258,10 @@ func readCSV[T any](r io.Reader, name string, header []string, lim Limits, parse
 	if err != nil {
 		return err
 	}
-	ids := newIDSet()
+	var ids *idSet
+	if !lim.CallerChecksDuplicates {
+		ids = newIDSet()
+	}
 	for {
 		ok, err := f.next()
 		if err != nil {
@@ -264,7 +272,7 @@ func readCSV[T any](r io.Reader, name string, header []string, lim Limits, parse
 		}
 		rw := f.row()
 		v := parse(rw)
-		if rw.err == nil {
+		if rw.err == nil && ids != nil {
 			rw.unique(ids, 0)
 		}
 		if rw.err != nil {

@@ -122,7 +122,10 @@ func (l Limits) readStatements(r io.Reader, name string, stored time.Time, fn fu
 	pc := parseCtx{newID: NameUUID, stored: stored}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, min(4096, l.MaxLineBytes)), l.MaxLineBytes)
-	ids := newIDSet()
+	var ids *idSet
+	if !l.CallerChecksDuplicates {
+		ids = newIDSet()
+	}
 	line, rows := 0, 0
 	for sc.Scan() {
 		line++
@@ -145,7 +148,7 @@ func (l Limits) readStatements(r io.Reader, name string, stored time.Time, fn fu
 			}
 			return &Error{File: name, Line: line, Msg: err.Error()}
 		}
-		if ids.add(st.ID) {
+		if ids != nil && ids.add(st.ID) {
 			return &Error{File: name, Line: line, Field: "id", Msg: fmt.Sprintf("duplicate statement id %q (already earlier in the file)", st.ID)}
 		}
 		if err := fn(st, line); err != nil {

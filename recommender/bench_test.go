@@ -12,6 +12,7 @@ import (
 
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/recommender"
+	"github.com/parcours-ent/parcours/recommender/pgstore"
 )
 
 // benchAcademie is a catalogue of nComps competencies (chains of prerequisites per
@@ -74,9 +75,12 @@ func benchEngine(b *testing.B, kind string) *recommender.Engine {
 	start := time.Now()
 	ds := benchAcademie(200, 250, 35)
 	var st recommender.Store
-	if kind == "pg" {
+	switch kind {
+	case "pg":
 		st = newPGStore(b)
-	} else {
+	case "pg-mirror":
+		st = newPGStoreWith(b, pgstore.Options{VectorMirror: true})
+	default:
 		st = newMemstore()
 	}
 	if _, err := st.Ingest(context.Background(), ds); err != nil {
@@ -104,7 +108,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 }
 
 func BenchmarkRecommend50k(b *testing.B) {
-	for _, kind := range []string{"mem", "pg"} {
+	for _, kind := range []string{"mem", "pg", "pg-mirror"} {
 		b.Run(kind, func(b *testing.B) {
 			e := benchEngine(b, kind)
 			ctx := context.Background()

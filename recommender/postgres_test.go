@@ -2,6 +2,7 @@ package recommender_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -14,8 +15,15 @@ import (
 // and CI is not set).
 func newPGStore(tb testing.TB) recommender.Store {
 	tb.Helper()
+	return newPGStoreWith(tb, pgstore.Options{})
+}
+
+// newPGStoreWith is newPGStore with options (e.g. the vector mirror serve runs with).
+func newPGStoreWith(tb testing.TB, opts pgstore.Options) recommender.Store {
+	tb.Helper()
 	url := pgtest.NewDatabase(tb)
-	st, err := pgstore.Open(context.Background(), url, pgstore.Options{Migrate: true})
+	opts.Migrate = true
+	st, err := pgstore.Open(context.Background(), url, opts)
 	if err != nil {
 		tb.Fatalf("pgstore.Open: %v", err)
 	}
@@ -26,9 +34,15 @@ func newPGStore(tb testing.TB) recommender.Store {
 // TestEngineOnPostgresMatchesMemstore runs the engine on both stores over the same data:
 // the PostgreSQL store is the one served with DATABASE_URL, the memstore the reference.
 func TestEngineOnPostgresMatchesMemstore(t *testing.T) {
+	for _, mirror := range []bool{false, true} {
+		t.Run(fmt.Sprintf("VectorMirror=%t", mirror), func(t *testing.T) { testEngineOnPostgres(t, mirror) })
+	}
+}
+
+func testEngineOnPostgres(t *testing.T, mirror bool) {
 	ds := academie(10, 8)
 	ref, _ := newEngine(t, ds)
-	pg := newPGStore(t)
+	pg := newPGStoreWith(t, pgstore.Options{VectorMirror: mirror})
 	ctx := context.Background()
 	if _, err := pg.Ingest(ctx, academie(10, 8)); err != nil {
 		t.Fatal(err)

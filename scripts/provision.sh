@@ -97,6 +97,18 @@ install_openapi_tools() {
   npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
 }
 
+# HAProxy fronts three `parcours serve` replicas in the stateless-replica test
+# (cmd/parcours/replicas_test.go), which starts it itself on a loopback port: the
+# package's own service is never started here.
+install_haproxy() {
+  if [ -x /usr/sbin/haproxy ]; then return; fi
+  need_root "install haproxy"
+  log "installing haproxy"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq haproxy >/dev/null
+}
+
 check_vector() {
   PGOPTIONS="-c client_min_messages=warning" psql -q -h "$PGHOST" -U postgres -d test -v ON_ERROR_STOP=1 \
     -c 'CREATE EXTENSION IF NOT EXISTS vector' >/dev/null
@@ -108,3 +120,4 @@ install_pgvector
 check_vector
 install_chromium
 install_openapi_tools
+install_haproxy

@@ -111,6 +111,12 @@ func newEnv(tb testing.TB) *testEnv {
 // newEnvWith is newEnv with the API's settings (the verifier is set here).
 func newEnvWith(tb testing.TB, cfg api.Config) *testEnv {
 	tb.Helper()
+	return newEnvSessions(tb, cfg, nil)
+}
+
+// newEnvSessions is newEnvWith with the page's session store (nil: in memory).
+func newEnvSessions(tb testing.TB, cfg api.Config, sessions SessionStore) *testEnv {
+	tb.Helper()
 	ctx := context.Background()
 	st := memstore.New()
 	tb.Cleanup(func() { _ = st.Close() })
@@ -127,7 +133,7 @@ func newEnvWith(tb testing.TB, cfg api.Config) *testEnv {
 	}
 	cfg.Verifier = v
 	srv := api.New(cfg, eng, st, nil, nil)
-	app, err := New(Config{API: srv.Handler(), Verifier: v, Catalogue: st})
+	app, err := New(Config{API: srv.Handler(), Verifier: v, Catalogue: st, Sessions: sessions})
 	if err != nil {
 		tb.Fatalf("teacher.New: %v", err)
 	}

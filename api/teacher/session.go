@@ -1,17 +1,37 @@
 package teacher
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/parcours-ent/parcours/api"
 )
 
+// SessionStore keeps sessions and one-time codes outside the process, so that replicas
+// behind a load balancer need no sticky sessions (cache.RedisKV: serve with REDIS_URL).
+// Without one, the page keeps them in its own memory.
+type SessionStore interface {
+	Set(ctx context.Context, key string, val []byte, ttl time.Duration) error
+	Get(ctx context.Context, key string) ([]byte, bool, error)
+	// Take returns and deletes in one atomic step: a one-time code works once, whichever
+	// replica takes it.
+	Take(ctx context.Context, key string) ([]byte, bool, error)
+	Delete(ctx context.Context, key string) error
+}
+
+// storeTimeout bounds one session-store call: the page answers a sign-in form rather
+// than wait on a slow store.
+const storeTimeout = 2 * time.Second
+
 // session is one signed-in teacher.
 type session struct {
+	id      string
 	token   string
 	claims  *api.Claims
 	csrf    string
@@ -44,12 +64,75 @@ const (
 	maxLogPerPupil = 20
 )
 
-// sessions maps opaque ids to sessions and one-time codes to tokens, in memory.
+// sessions maps opaque ids to sessions and one-time codes to tokens: in store when there
+// is one (each request reads its session afresh, each change is written back), else in
+// memory.
 type sessions struct {
-	mu   sync.Mutex
-	byID map[string]*session
-	once map[string]onceCode
-	now  func() time.Time
+	mu     sync.Mutex
+	byID   map[string]*session
+	once   map[string]onceCode
+	now    func() time.Time
+	store  SessionStore
+	verify api.Verifier // re-reads a stored session's claims from its token
+	log    *slog.Logger
+}
+
+// storedSession is a session as the store holds it. The claims are not stored: they are
+// read again from the token, which the store holds anyway.
+type storedSession struct {
+	Token   string        `json:"token"`
+	CSRF    string        `json:"csrf"`
+	Expires time.Time     `json:"expires"`
+	Flash   *flash        `json:"flash,omitempty"`
+	Log     []decisionLog `json:"log,omitempty"`
+}
+
+func sessionKey(id string) string { return "teacher:session:" + id }
+func onceKey(code string) string  { return "teacher:once:" + code }
+
+func storeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), storeTimeout)
+}
+
+// save writes ss back to the store (when there is one) until it expires.
+func (s *sessions) save(ss *session) bool {
+	if s.store == nil {
+		return true
+	}
+	b, err := json.Marshal(storedSession{Token: ss.token, CSRF: ss.csrf, Expires: ss.expires, Flash: ss.flash, Log: ss.log})
+	if err == nil {
+		ctx, cancel := storeCtx()
+		defer cancel()
+		err = s.store.Set(ctx, sessionKey(ss.id), b, ss.expires.Sub(s.now()))
+	}
+	if err != nil {
+		s.log.Warn("teacher page: session store", "op", "set", "error", err.Error())
+		return false
+	}
+	return true
+}
+
+// load reads the session id from the store, or nil.
+func (s *sessions) load(id string) *session {
+	ctx, cancel := storeCtx()
+	defer cancel()
+	b, ok, err := s.store.Get(ctx, sessionKey(id))
+	if err != nil {
+		s.log.Warn("teacher page: session store", "op", "get", "error", err.Error())
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	var st storedSession
+	if json.Unmarshal(b, &st) != nil || !s.now().Before(st.Expires) {
+		return nil
+	}
+	cl, err := s.verify.Verify(ctx, st.Token)
+	if err != nil {
+		return nil
+	}
+	return &session{id: id, token: st.Token, claims: cl, csrf: st.CSRF, expires: st.Expires, flash: st.Flash, log: st.Log}
 }
 
 type onceCode struct {
@@ -57,8 +140,8 @@ type onceCode struct {
 	expires time.Time
 }
 
-func newSessions(now func() time.Time) *sessions {
-	return &sessions{byID: map[string]*session{}, once: map[string]onceCode{}, now: now}
+func newSessions(now func() time.Time, store SessionStore, verify api.Verifier, log *slog.Logger) *sessions {
+	return &sessions{byID: map[string]*session{}, once: map[string]onceCode{}, now: now, store: store, verify: verify, log: log}
 }
 
 // randomID returns 32 random bytes, base64url: unguessable, safe in a cookie or a URL.
@@ -69,15 +152,21 @@ func randomID() string {
 }
 
 // create starts a session for a verified token, ending at the token's expiry or after
-// ttl, whichever comes first.
+// ttl, whichever comes first; nil when the store cannot take it.
 func (s *sessions) create(token string, cl *api.Claims, ttl time.Duration) (string, *session) {
 	now := s.now()
 	exp := now.Add(ttl)
 	if cl.ExpiresAt != nil && cl.ExpiresAt.Before(exp) {
 		exp = cl.ExpiresAt.Time
 	}
-	ss := &session{token: token, claims: cl, csrf: randomID(), expires: exp}
 	id := randomID()
+	ss := &session{id: id, token: token, claims: cl, csrf: randomID(), expires: exp}
+	if s.store != nil {
+		if !s.save(ss) {
+			return "", nil
+		}
+		return id, ss
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.byID) >= maxSessions {
@@ -111,6 +200,9 @@ func (s *sessions) get(id string) *session {
 	if id == "" {
 		return nil
 	}
+	if s.store != nil {
+		return s.load(id)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, ok := s.byID[id]
@@ -125,6 +217,14 @@ func (s *sessions) get(id string) *session {
 }
 
 func (s *sessions) end(id string) {
+	if s.store != nil {
+		ctx, cancel := storeCtx()
+		defer cancel()
+		if err := s.store.Delete(ctx, sessionKey(id)); err != nil {
+			s.log.Warn("teacher page: session store", "op", "delete", "error", err.Error())
+		}
+		return
+	}
 	s.mu.Lock()
 	delete(s.byID, id)
 	s.mu.Unlock()
@@ -135,17 +235,22 @@ func (s *sessions) setFlash(ss *session, f *flash) {
 	s.mu.Lock()
 	ss.flash = f
 	s.mu.Unlock()
+	s.save(ss)
 }
 
 func (s *sessions) takeFlash(ss *session) *flash {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	f := ss.flash
 	ss.flash = nil
+	s.mu.Unlock()
+	if f != nil {
+		s.save(ss)
+	}
 	return f
 }
 
 func (s *sessions) addLog(ss *session, d decisionLog) {
+	defer s.save(ss)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss.log = append([]decisionLog{d}, ss.log...)
@@ -176,8 +281,13 @@ func (s *sessions) logFor(ss *session, studentID string) []decisionLog {
 }
 
 // newOnce stores token under a fresh one-time code valid for ttl.
-func (s *sessions) newOnce(token string, ttl time.Duration) string {
+func (s *sessions) newOnce(token string, ttl time.Duration) (string, error) {
 	code := randomID()
+	if s.store != nil {
+		ctx, cancel := storeCtx()
+		defer cancel()
+		return code, s.store.Set(ctx, onceKey(code), []byte(token), ttl)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -191,11 +301,20 @@ func (s *sessions) newOnce(token string, ttl time.Duration) string {
 		}
 	}
 	s.once[code] = onceCode{token: token, expires: now.Add(ttl)}
-	return code
+	return code, nil
 }
 
 // takeOnce returns the token of a live code and forgets the code: it works once.
 func (s *sessions) takeOnce(code string) (string, bool) {
+	if s.store != nil {
+		ctx, cancel := storeCtx()
+		defer cancel()
+		b, ok, err := s.store.Take(ctx, onceKey(code))
+		if err != nil {
+			s.log.Warn("teacher page: session store", "op", "take", "error", err.Error())
+		}
+		return string(b), ok && err == nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	oc, ok := s.once[code]

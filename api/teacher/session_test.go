@@ -1,6 +1,7 @@
 package teacher
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 	"testing"
@@ -29,7 +30,7 @@ func TestSessionLifetime(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSessions(func() time.Time { return now })
+			s := newSessions(func() time.Time { return now }, nil, nil, slog.New(slog.DiscardHandler))
 			start := now
 			id, _ := s.create("tok", claims(tc.tokenTTL), 8*time.Hour)
 			now = start.Add(tc.after)
@@ -40,8 +41,8 @@ func TestSessionLifetime(t *testing.T) {
 		})
 	}
 	t.Run("OnceCodeExpires", func(t *testing.T) {
-		s := newSessions(clock)
-		code := s.newOnce("tok", 5*time.Minute)
+		s := newSessions(clock, nil, nil, slog.New(slog.DiscardHandler))
+		code, _ := s.newOnce("tok", 5*time.Minute)
 		start := now
 		now = start.Add(6 * time.Minute)
 		defer func() { now = start }()
@@ -50,7 +51,7 @@ func TestSessionLifetime(t *testing.T) {
 		}
 	})
 	t.Run("IDsAreDistinct", func(t *testing.T) {
-		s := newSessions(clock)
+		s := newSessions(clock, nil, nil, slog.New(slog.DiscardHandler))
 		a, sa := s.create("tok", claims(time.Hour), time.Hour)
 		b, sb := s.create("tok", claims(time.Hour), time.Hour)
 		if a == b || sa.csrf == sb.csrf || len(a) < 40 {

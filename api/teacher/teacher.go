@@ -61,6 +61,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives errors without personal data (default: discarded).
 	Logger *slog.Logger
+	// Sessions keeps sessions and one-time codes where every replica reads them
+	// (cache.RedisKV in serve with REDIS_URL); nil: in this process's memory.
+	Sessions SessionStore
 }
 
 // App is the teacher's page.
@@ -103,7 +106,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("teacher.New: %w", err)
 	}
-	a := &App{cfg: cfg, sessions: newSessions(cfg.Now), pages: pages}
+	a := &App{cfg: cfg, sessions: newSessions(cfg.Now, cfg.Sessions, cfg.Verifier, cfg.Logger), pages: pages}
 	a.cat = catalogueCache{src: cfg.Catalogue, ttl: time.Minute, now: cfg.Now}
 	a.mux = a.routes()
 	return a, nil
@@ -136,7 +139,10 @@ func (a *App) OneTimeLink(baseURL, token string) (string, error) {
 	if cl.Role != api.RoleTeacher {
 		return "", errors.New("teacher.OneTimeLink: not a teacher token")
 	}
-	code := a.sessions.newOnce(token, a.cfg.OnceTTL)
+	code, err := a.sessions.newOnce(token, a.cfg.OnceTTL)
+	if err != nil {
+		return "", fmt.Errorf("teacher.OneTimeLink: %w", err)
+	}
 	return strings.TrimRight(baseURL, "/") + Prefix + "/login?once=" + url.QueryEscape(code), nil
 }
 
@@ -289,6 +295,10 @@ func (a *App) startSession(w http.ResponseWriter, r *http.Request, token string)
 		return
 	}
 	id, s := a.sessions.create(token, cl, a.cfg.SessionTTL)
+	if s == nil {
+		fail(http.StatusServiceUnavailable, "Le service est momentanément indisponible. Réessayez dans quelques instants.")
+		return
+	}
 	a.setCookie(w, r, id, int(time.Until(s.expires).Seconds()))
 	http.Redirect(w, r, Prefix+"/", http.StatusSeeOther)
 }

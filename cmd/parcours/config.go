@@ -22,14 +22,18 @@ type config struct {
 	RateBurst       int           `env:"PARCOURS_RATE_BURST" envDefault:"100"`
 	// TargetSuccess is PARCOURS_TARGET_SUCCESS read: a success probability within
 	// (0, 1), or "auto" (AutoTarget: chosen from the data at each refit, experimental).
-	TargetSuccess    float64       `env:"-"`
-	AutoTarget       bool          `env:"-"`
-	TargetSuccessRaw string        `env:"PARCOURS_TARGET_SUCCESS" envDefault:"0.7"`
-	EfSearch         int           `env:"PARCOURS_EF_SEARCH" envDefault:"400"` // pgstore.DefaultEfSearch: recall@10 >= 0.95 at 100k
-	AuditRetention   time.Duration `env:"PARCOURS_AUDIT_RETENTION" envDefault:"8760h"`
-	DataRetention    time.Duration `env:"PARCOURS_DATA_RETENTION" envDefault:"26280h"`
-	DemoStudents     int           `env:"PARCOURS_DEMO_STUDENTS" envDefault:"300"`
-	DemoSeed         uint64        `env:"PARCOURS_DEMO_SEED" envDefault:"1"`
+	TargetSuccess    float64 `env:"-"`
+	AutoTarget       bool    `env:"-"`
+	TargetSuccessRaw string  `env:"PARCOURS_TARGET_SUCCESS" envDefault:"0.7"`
+	EfSearch         int     `env:"PARCOURS_EF_SEARCH" envDefault:"400"` // pgstore.DefaultEfSearch: recall@10 >= 0.95 at 100k
+	// VectorSearch chooses how serve searches resource vectors on PostgreSQL: "mirror"
+	// (exact scan of a copy held in each replica, kept in step by LISTEN/NOTIFY) or
+	// "hnsw" (pgvector's index in PostgreSQL). Measured: benchmarks/RESULTS.md.
+	VectorSearch   string        `env:"PARCOURS_VECTOR_SEARCH" envDefault:"mirror"`
+	AuditRetention time.Duration `env:"PARCOURS_AUDIT_RETENTION" envDefault:"8760h"`
+	DataRetention  time.Duration `env:"PARCOURS_DATA_RETENTION" envDefault:"26280h"`
+	DemoStudents   int           `env:"PARCOURS_DEMO_STUDENTS" envDefault:"300"`
+	DemoSeed       uint64        `env:"PARCOURS_DEMO_SEED" envDefault:"1"`
 	// RefitInterval is how often serve refits the engine so that population aggregates
 	// follow the data (0: never).
 	RefitInterval time.Duration `env:"PARCOURS_REFIT_INTERVAL" envDefault:"1h"`
@@ -79,6 +83,9 @@ func loadConfig() (config, error) {
 	}
 	if c.EfSearch < 0 || c.EfSearch > 1000 {
 		return c, badUsage("configuration: PARCOURS_EF_SEARCH must be within 0..1000, got %d", c.EfSearch)
+	}
+	if c.VectorSearch != "mirror" && c.VectorSearch != "hnsw" {
+		return c, badUsage("configuration: PARCOURS_VECTOR_SEARCH must be mirror or hnsw, got %q", c.VectorSearch)
 	}
 	if c.PrefetchWorkers < 0 || c.PrefetchWorkers > 64 {
 		return c, badUsage("configuration: PARCOURS_PREFETCH_WORKERS must be from 0 to 64, got %d", c.PrefetchWorkers)

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -14,7 +12,6 @@ import (
 	"github.com/parcours-ent/parcours/datasets/oulad"
 	"github.com/parcours-ent/parcours/datasets/synth"
 	"github.com/parcours-ent/parcours/features"
-	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/pgstore"
 )
 
@@ -68,47 +65,15 @@ func migrateCmd() *cobra.Command {
 	}
 }
 
-// ingestOrder is the order files load in, so that every reference is already stored.
-var ingestOrder = []string{
-	datasets.CompetenciesFile, datasets.ResourcesFile, datasets.StudentsFile,
-	datasets.LessonsFile, datasets.GradesFile, datasets.AbsencesFile, datasets.UsageFile,
-}
-
-// batchOf returns the part of d that file holds, and its row count.
-func batchOf(d *datasets.Dataset, file string) (*datasets.Dataset, int) {
-	switch file {
-	case datasets.CompetenciesFile:
-		return &datasets.Dataset{Competencies: d.Competencies}, len(d.Competencies)
-	case datasets.ResourcesFile:
-		return &datasets.Dataset{Resources: d.Resources}, len(d.Resources)
-	case datasets.StudentsFile:
-		return &datasets.Dataset{Students: d.Students}, len(d.Students)
-	case datasets.LessonsFile:
-		return &datasets.Dataset{Lessons: d.Lessons}, len(d.Lessons)
-	case datasets.GradesFile:
-		return &datasets.Dataset{Grades: d.Grades}, len(d.Grades)
-	case datasets.AbsencesFile:
-		return &datasets.Dataset{Absences: d.Absences}, len(d.Absences)
-	default:
-		return &datasets.Dataset{Statements: d.Statements}, len(d.Statements)
-	}
-}
-
-// ingestSummary is what `ingest --json` prints.
-type ingestSummary struct {
-	Files    map[string]int `json:"files"`   // rows read per file
-	Changed  int            `json:"changed"` // pupils whose data changed
-	Refitted bool           `json:"refitted"`
-}
-
 func ingestCmd() *cobra.Command {
 	var (
-		dir    string
-		asJSON bool
+		dir     string
+		asJSON  bool
+		noRefit bool
 	)
 	c := &cobra.Command{
-		Use:   "ingest --data DIR",
-		Short: "Validate a data folder and load it into DATABASE_URL (idempotent, all-or-nothing per file)",
+		Use:   "ingest --data DIR [--no-refit]",
+		Short: "Validate a data folder and load it into DATABASE_URL (idempotent, all-or-nothing for the whole folder)",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -121,22 +86,13 @@ func ingestCmd() *cobra.Command {
 			if cfg.DatabaseURL == "" {
 				return badUsage("ingest: DATABASE_URL is not set")
 			}
-			// The whole folder is checked before anything is written: a bad row anywhere
-			// loads nothing.
-			d, err := datasets.LoadFolder(dir, datasets.LoadOptions{})
-			if err != nil {
-				return err
-			}
-			if err := datasets.CheckNotFuture(d, time.Now().Add(cfg.FutureTolerance)); err != nil {
-				return err
-			}
 			ctx := c.Context()
 			store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Migrate: true, EfSearch: cfg.EfSearch, TombstoneKey: []byte(cfg.TombstoneKey)})
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			sum, err := ingestFolder(ctx, store, d, c.ErrOrStderr())
+			sum, err := ingestFolder(ctx, store, dir, !noRefit, time.Now().Add(cfg.FutureTolerance), c.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -149,79 +105,8 @@ func ingestCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&dir, "data", "", "data folder to load")
 	c.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	c.Flags().BoolVar(&noRefit, "no-refit", false, "load only, without refitting the model (e.g. before loading more folders)")
 	return c
-}
-
-// ingestFolder loads d file by file, each in its own transaction, then refits the model
-// when anything changed (or when no fitted state exists yet).
-func ingestFolder(ctx context.Context, store recommender.Store, d *datasets.Dataset, stderr io.Writer) (ingestSummary, error) {
-	sum := ingestSummary{Files: map[string]int{}}
-	update, finish := progress(stderr, "ingest")
-	changed := map[string]bool{}
-	catalogue := false
-	total := 0
-	for _, f := range ingestOrder {
-		_, n := batchOf(d, f)
-		total += n
-	}
-	done := 0
-	for _, f := range ingestOrder {
-		b, n := batchOf(d, f)
-		sum.Files[f] = n
-		if n == 0 {
-			continue
-		}
-		ch, err := store.Ingest(ctx, b)
-		if err != nil {
-			finish()
-			return sum, fmt.Errorf("ingest %s: %w", f, err)
-		}
-		for _, id := range ch.Students {
-			changed[id] = true
-		}
-		catalogue = catalogue || ch.Catalogue || len(ch.Classes) > 0
-		done += n
-		update(done, total)
-	}
-	finish()
-	sum.Changed = len(changed)
-	// Each file's commit marked its changed pupils stale and, for a catalogue change, a
-	// refit pending, so an ingest killed during the refit below leaves the marks: this
-	// run (even with nothing new to load) and serve at start see them and refit.
-	_, stateErr := store.ModelState(ctx)
-	pending, err := store.RefitPending(ctx)
-	if err != nil {
-		return sum, err
-	}
-	stale, err := store.StalePupils(ctx, 1)
-	if err != nil {
-		return sum, err
-	}
-	if sum.Changed == 0 && !catalogue && stateErr == nil && pending == 0 && len(stale) == 0 {
-		return sum, nil
-	}
-	// New fits when there is no usable state (a first load): that fit clears the marks,
-	// and a second would only repeat it.
-	eng, err := recommender.New(ctx, store, recommender.Config{})
-	if err != nil {
-		return sum, err
-	}
-	if pending, err = store.RefitPending(ctx); err != nil {
-		return sum, err
-	}
-	if stale, err = store.StalePupils(ctx, 1); err != nil {
-		return sum, err
-	}
-	if pending != 0 || len(stale) > 0 {
-		if err := eng.Refit(ctx); err != nil {
-			return sum, err
-		}
-	}
-	if _, err := eng.Repair(ctx); err != nil { // pupils whose events raced the refit
-		return sum, err
-	}
-	sum.Refitted = true
-	return sum, nil
 }
 
 func datasetsCmd() *cobra.Command {

@@ -40,15 +40,11 @@ func TestKilledIngestChild(t *testing.T) {
 		t.Skip("child process of TestKillDuringIngestRefitIsResumed")
 	}
 	ctx := context.Background()
-	d, err := datasets.LoadFolder(dir, datasets.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	st, err := pgstore.Open(ctx, url, pgstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = ingestFolder(ctx, &stallRefit{Store: st}, d, os.Stderr)
+	_, err = ingestFolder(ctx, &stallRefit{Store: st}, dir, true, time.Now().Add(24*time.Hour), os.Stderr)
 	t.Fatalf("the ingest finished (%v) instead of stalling in its refit", err)
 }
 
@@ -116,7 +112,7 @@ func TestKillDuringIngestRefitIsResumed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := ingestFolder(ctx, st, d, nil); err != nil {
+	if _, err := ingestFolder(ctx, st, dir, true, time.Now().Add(24*time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
 	d.Students = append(d.Students, newcomer)

@@ -56,7 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func exitCode(err error) int {
 	var ue usageError
 	switch {
-	case errors.As(err, &ue), errors.Is(err, datasets.ErrInvalid), errors.Is(err, fs.ErrNotExist):
+	// A conflict with stored rows is bad input too: the file, line and field say what to
+	// fix in the data (issue 13.3).
+	case errors.As(err, &ue), errors.Is(err, datasets.ErrInvalid), errors.Is(err, datasets.ErrConflict), errors.Is(err, fs.ErrNotExist):
 		return exitBadUse
 	default:
 		return exitFailure

@@ -122,6 +122,13 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		acfg.AuditSpool = spool
 		m.wg.Go(func() { spool.ReplayEvery(bg, m.Store, 30*time.Second, m.Logger) })
 	}
+	// With Redis, nothing a request depends on stays in this process: rate-limit counters
+	// and the teacher page's sessions and one-time links are shared by every replica.
+	var sessions teacher.SessionStore
+	if m.redis != nil {
+		acfg.Limiter = cache.NewRedisLimiter(m.redis, m.Config.RedisPrefix, m.Config.RateLimit, m.Config.RateBurst)
+		sessions = cache.NewRedisKV(m.redis, m.Config.RedisPrefix)
+	}
 	srv := api.New(acfg, m.Engine, m.Store, m.Cache, m.Logger)
 	m.teacher, err = teacher.New(teacher.Config{
 		API:          srv.Handler(),
@@ -130,6 +137,7 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		PublicOrigin: m.Config.PublicOrigin,
 		SecureCookie: m.Config.SecureCookie,
 		Logger:       m.Logger,
+		Sessions:     sessions,
 	})
 	if err != nil {
 		return "", fmt.Errorf("serve: the teacher's page: %w", err)
@@ -214,7 +222,8 @@ func (m *Main) openStore(ctx context.Context) (string, error) {
 		if err := pgstore.Migrate(ctx, c.DatabaseURL); err != nil {
 			return "", fmt.Errorf("serve: migrating the database: %w", err)
 		}
-		s, err := pgstore.Open(ctx, c.DatabaseURL, pgstore.Options{ReadURL: c.DatabaseReadURL, EfSearch: c.EfSearch, TombstoneKey: []byte(c.TombstoneKey)})
+		s, err := pgstore.Open(ctx, c.DatabaseURL, pgstore.Options{ReadURL: c.DatabaseReadURL, EfSearch: c.EfSearch,
+			TombstoneKey: []byte(c.TombstoneKey), VectorMirror: c.VectorSearch == "mirror"})
 		if err != nil {
 			return "", fmt.Errorf("serve: opening the database: %w", err)
 		}

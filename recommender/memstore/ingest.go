@@ -368,7 +368,7 @@ func (s *Store) apply(b *batch) recommender.Changed {
 		}
 	}
 	if resChanged {
-		s.vec.refreshMeta(s.res)
+		s.refreshVectorMeta()
 	}
 	return recommender.Changed{Students: sortedKeys(pupils), Classes: sortedKeys(classes), Catalogue: catalogue}
 }

@@ -1,31 +1,20 @@
 package memstore
 
 import (
-	"sync"
-
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/parcours-ent/parcours/recommender/vecindex"
 )
 
-// rowScorer writes into scores the inner product of q with each row of the row-major
-// matrix rows (len(scores) rows of len(q) columns). A size mismatch is a programmer
-// error (panic): the scan slices whole runs of rows.
-type rowScorer func(q, rows, scores []float32)
+// The search kernel is vecindex.ScoreRows: one gonum Gemv (blas32, SSE assembly on
+// amd64) over a contiguous run of rows. The per-row kernels below stay for
+// BenchmarkSearch50k, which compares them on the same scan (figures in
+// benchmarks/RESULTS.md).
 
-// scoreRows is the search kernel: one gonum Gemv (blas32, SSE assembly on amd64) over a
-// contiguous run of rows, the idiomatic call for a matrix-vector product. See
-// BenchmarkSearch50k for how it compares with one blas32.Dot per row (dotRows) and with
-// a hand-unrolled loop per row; the figures are in benchmarks/RESULTS.md.
-func scoreRows(q, rows, scores []float32) {
-	if len(rows) != len(q)*len(scores) {
-		panic("memstore: scoreRows with a matrix of the wrong size")
-	}
-	if len(scores) == 0 {
-		return
-	}
-	m := blas32.General{Rows: len(scores), Cols: len(q), Stride: len(q), Data: rows}
-	blas32.Gemv(blas.NoTrans, 1, m, blas32.Vector{N: len(q), Inc: 1, Data: q}, 0, blas32.Vector{N: len(scores), Inc: 1, Data: scores})
-}
+// rowScorer and scoreRows name vecindex's kernel type and kernel for the benchmarks.
+type rowScorer = vecindex.RowScorer
+
+var scoreRows rowScorer = vecindex.ScoreRows
 
 // perRow turns a dot-product kernel into a rowScorer, to benchmark the per-row kernels
 // on the same scan.
@@ -38,12 +27,9 @@ func perRow(dot func(a, b []float32) float32) rowScorer {
 	}
 }
 
-// scratch holds per-search score buffers (one run of rows at most), so that a search
-// allocates nothing proportional to the catalogue.
-var scratch = sync.Pool{New: func() any { return new([]float32) }}
-
-// dotUnrolled, kept to compare against in benchmarks, sums in eight independent accumulators so that the additions pipeline;
-// reslicing by eight lets the compiler drop the bounds checks.
+// dotUnrolled, kept to compare against in benchmarks, sums in eight independent
+// accumulators so that the additions pipeline; reslicing by eight lets the compiler drop
+// the bounds checks.
 func dotUnrolled(a, b []float32) float32 {
 	if len(a) != len(b) {
 		panic("memstore: dot of vectors of different lengths")

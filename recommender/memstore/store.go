@@ -19,6 +19,7 @@ import (
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/features"
 	"github.com/parcours-ent/parcours/recommender"
+	"github.com/parcours-ent/parcours/recommender/vecindex"
 )
 
 var _ recommender.Store = (*Store)(nil)
@@ -61,7 +62,7 @@ type Store struct {
 	modelState   []byte
 	audit        []recommender.AuditEntry // ascending ID
 	lastAuditID  int64
-	vec          vectorIndex
+	vec          *vecindex.Index // nil until PutResourceVectors
 	on           online
 	closed       bool
 	now          func() time.Time
@@ -92,7 +93,6 @@ func New() *Store {
 		profiles:       map[string]features.Profile{},
 		decisions:      map[string][]recommender.Decision{},
 		served:         map[string][]recommender.Served{},
-		vec:            newVectorIndex(),
 		on:             newOnline(),
 		now:            func() time.Time { return time.Now().UTC() },
 	}

@@ -17,3 +17,7 @@ func Setting(ctx context.Context, s *Store, name string) (string, error) {
 	err := s.db.QueryRow(ctx, `SELECT current_setting($1)`, name).Scan(&v)
 	return v, err
 }
+
+// BulkKeepIndexes makes bulk loads insert into every index instead of rebuilding the
+// secondary ones, to measure one strategy against the other.
+func BulkKeepIndexes(s *Store, keep bool) { s.bulkKeepIndexes = keep }

@@ -42,6 +42,7 @@ type refCheck struct {
 	col, field, table, msg string
 	array                  bool
 	where                  string               // optional extra condition on the staged row s
+	key                    string               // the column of table that must hold the value ("id" when empty)
 	vals                   func(i int) []string // the ids row i refers to under this check
 }
 
@@ -108,10 +109,8 @@ func (s *Store) IngestApply(ctx context.Context, b *datasets.Dataset, fn recomme
 			}
 		}
 		if k.table == "resources" && len(changed) > 0 {
-			// Keep the search's denormalised filter columns in step with the catalogue.
-			if _, err := tx.Exec(ctx, `UPDATE resource_vectors v SET subject = r.subject, level = r.level
-				FROM resources r WHERE r.id = v.resource_id AND (v.subject, v.level) IS DISTINCT FROM (r.subject, r.level)`); err != nil {
-				return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
+			if err := syncVectorMeta(ctx, tx); err != nil {
+				return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: %w", err)
 			}
 		}
 	}
@@ -142,6 +141,9 @@ func (s *Store) IngestApply(ctx context.Context, b *datasets.Dataset, fn recomme
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return recommender.Changed{}, fmt.Errorf("pgstore.Ingest: commit: %w", wrap(err))
+	}
+	if ch.Catalogue {
+		s.reloadMirror(ctx)
 	}
 	return ch, nil
 }
@@ -349,13 +351,17 @@ func checkRef(ctx context.Context, tx pgx.Tx, k kind, stage string, r refCheck) 
 	if r.where != "" {
 		where = r.where
 	}
+	key := "id"
+	if r.key != "" {
+		key = r.key
+	}
 	var q string
 	if r.array {
 		q = fmt.Sprintf(`SELECT s.line, c.v FROM %[1]s s CROSS JOIN LATERAL unnest(s.%[2]s) AS c(v)
-			WHERE %[4]s AND NOT EXISTS (SELECT 1 FROM %[3]s x WHERE x.id = c.v) ORDER BY s.line LIMIT 1`, stage, r.col, r.table, where)
+			WHERE %[4]s AND NOT EXISTS (SELECT 1 FROM %[3]s x WHERE x.%[5]s = c.v) ORDER BY s.line LIMIT 1`, stage, r.col, r.table, where, key)
 	} else {
 		q = fmt.Sprintf(`SELECT s.line, s.%[2]s FROM %[1]s s
-			WHERE %[4]s AND NOT EXISTS (SELECT 1 FROM %[3]s x WHERE x.id = s.%[2]s) ORDER BY s.line LIMIT 1`, stage, r.col, r.table, where)
+			WHERE %[4]s AND NOT EXISTS (SELECT 1 FROM %[3]s x WHERE x.%[5]s = s.%[2]s) ORDER BY s.line LIMIT 1`, stage, r.col, r.table, where, key)
 	}
 	var line int
 	var val string

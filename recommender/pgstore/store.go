@@ -74,6 +74,10 @@ type Options struct {
 	// empty: a key the database keeps for itself. Once tombstones exist, Open refuses
 	// another key.
 	TombstoneKey []byte
+	// VectorMirror keeps a copy of the resource vectors in this process and searches it
+	// exactly (see mirror.go), PostgreSQL remaining the store of record; unset, every
+	// search is an HNSW query in PostgreSQL. serve sets it (PARCOURS_VECTOR_SEARCH).
+	VectorMirror bool
 }
 
 // Store is a recommender.Store on PostgreSQL. It is safe for concurrent use.
@@ -85,6 +89,10 @@ type Store struct {
 	levelEfSearch int
 	noDirect      bool // tests: always stage, to exercise the SQL checks
 	tombKey       []byte
+	// bulkKeepIndexes keeps secondary indexes during a bulk load that doubles a table
+	// (benchmarks: the strategy measured against rebuilding them).
+	bulkKeepIndexes bool
+	mirror          *mirror // nil unless Options.VectorMirror
 }
 
 var _ recommender.Store = (*Store)(nil)
@@ -122,6 +130,13 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if s.tombKey, err = tombstoneKey(ctx, s.db, opts.TombstoneKey); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("pgstore.Open: %w", err)
+	}
+	if opts.VectorMirror {
+		// LISTEN needs the primary: a hot standby cannot listen.
+		if s.mirror, err = startMirror(ctx, url); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("pgstore.Open: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -189,6 +204,9 @@ func Migrate(ctx context.Context, url string) error {
 
 // Close releases the pools.
 func (s *Store) Close() error {
+	if s.mirror != nil {
+		s.mirror.stop()
+	}
 	if s.read != s.db {
 		s.read.Close()
 	}

@@ -185,11 +185,17 @@ func (s *Store) PutResourceVectors(ctx context.Context, schemaVersion int, ids [
 		_, err = tx.Exec(ctx, `INSERT INTO resource_vector_meta (dim, schema_version, updated_at) VALUES ($1, $2, now())
 			ON CONFLICT (singleton) DO UPDATE SET dim = EXCLUDED.dim, schema_version = EXCLUDED.schema_version, updated_at = now()`,
 			dim, schemaVersion)
+		if err != nil {
+			return wrap(err)
+		}
+		// Every replica's mirror reloads once this commits.
+		_, err = tx.Exec(ctx, notifyVectors)
 		return wrap(err)
 	})
 	if err != nil {
 		return fmt.Errorf("pgstore.PutResourceVectors: %w", wrap(err))
 	}
+	s.reloadMirror(ctx)
 	return nil
 }
 
@@ -206,6 +212,11 @@ func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recom
 	}
 	if len(q) == 0 {
 		return nil, fmt.Errorf("pgstore.SearchResources: empty query vector: %w", recommender.ErrInvalid)
+	}
+	if s.mirror != nil {
+		if idx := s.mirror.idx.Load(); idx != nil && idx.Len() > 0 && idx.Dim() == len(q) {
+			return idx.Search(q, k, f)
+		}
 	}
 	// With a filter, a relaxed-order iterative scan returns the first rows that pass, in
 	// roughly the index's order: fetching ef_search of them and keeping the best k here
