@@ -207,19 +207,30 @@ func TestFaultInjectionRedis(t *testing.T) {
 		t.Fatalf("warm-up: statuses %v", st)
 	}
 	const rate, dur = 100, 3 * time.Second
-	up := openLoop(t, rate, dur, load)
-	e.redis.Kill()
-	away := openLoop(t, rate, dur, load)
-	e.redis.Restore()
-	t.Logf("p99 with Redis up %v, away %v (%d requests each at %d/s)", up.p99(), away.p99(), len(up), rate)
-	for name, r := range map[string]loadRun{"up": up, "away": away} {
-		if st := r.statuses(); st[200] != len(r) {
-			t.Errorf("Redis %s: statuses %v, want only 200", name, st)
+	// 2x, with a floor of 25 ms: a p99 of a few milliseconds on a shared 2-core machine
+	// moves by that, while the failure this guards against (a dial and its retries on every
+	// request) costs 250 ms to 1.5 s. A round measured while another process held the CPUs
+	// is measured once more; both rounds must exceed the limit to fail.
+	for round := 1; ; round++ {
+		up := openLoop(t, rate, dur, load)
+		e.redis.Kill()
+		away := openLoop(t, rate, dur, load)
+		e.redis.Restore()
+		t.Logf("round %d: p99 with Redis up %v, away %v (%d requests each at %d/s)", round, up.p99(), away.p99(), len(up), rate)
+		for name, r := range map[string]loadRun{"up": up, "away": away} {
+			if st := r.statuses(); st[200] != len(r) {
+				t.Errorf("Redis %s: statuses %v, want only 200", name, st)
+			}
 		}
-	}
-	// 2x, with a floor of 5 ms: a p99 of a millisecond on a shared machine moves by that.
-	if limit := max(2*up.p99(), 5*time.Millisecond); away.p99() > limit {
-		t.Errorf("p99 with Redis away %v > %v (2× the p99 with Redis up, %v)", away.p99(), limit, up.p99())
+		limit := max(2*up.p99(), 25*time.Millisecond)
+		if away.p99() <= limit {
+			break
+		}
+		if round == 2 {
+			t.Errorf("p99 with Redis away %v > %v (2× the p99 with Redis up, %v), in two rounds", away.p99(), limit, up.p99())
+			break
+		}
+		time.Sleep(2500 * time.Millisecond) // the breaker's cooldown: Redis is used again
 	}
 	noStaleGrantWithRedisAway(t, e)
 }
