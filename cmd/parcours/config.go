@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/parcours-ent/parcours/recommender"
 )
 
 // config is everything read from the environment. The README's configuration table
@@ -60,6 +62,12 @@ type config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client
 	// (comma-separated addresses or CIDR ranges); empty: none.
 	TrustedProxies []string `env:"PARCOURS_TRUSTED_PROXIES" envSeparator:","`
+}
+
+// engineConfig is the engine's configuration. serve and `eval recommend` both take it
+// from here, so that the evaluation measures the engine serve runs.
+func (c config) engineConfig() recommender.Config {
+	return recommender.Config{TargetSuccess: c.TargetSuccess, AutoTarget: c.AutoTarget}
 }
 
 func loadConfig() (config, error) {

@@ -17,6 +17,7 @@ func evalRecommendCmd() *cobra.Command {
 		k         int
 		seed      uint64
 		weeks     int
+		variants  []string
 		asJSON    bool
 	)
 	c := &cobra.Command{
@@ -33,9 +34,14 @@ func evalRecommendCmd() *cobra.Command {
 			if weeks < 1 || weeks > 20 {
 				return badUsage("eval recommend: --weeks must be within 1..20, got %d", weeks)
 			}
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
 			update, finish := progress(c.ErrOrStderr(), "evaluate")
 			rep, err := offline.Run(c.Context(), offline.Config{
-				DataDir: data, OutDir: out, K: k, Seed: seed, SimWeeks: weeks, Progress: update,
+				DataDir: data, OutDir: out, K: k, Seed: seed, SimWeeks: weeks, SimVariants: variants,
+				Engine: cfg.engineConfig(), Progress: update,
 			})
 			finish()
 			if err != nil {
@@ -52,7 +58,8 @@ func evalRecommendCmd() *cobra.Command {
 	c.Flags().StringVar(&out, "out", "", "folder for report.md, report.json and the plots")
 	c.Flags().IntVar(&k, "k", 10, "list length the metrics are taken at")
 	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the random baseline, the bootstrap and the simulation")
-	c.Flags().IntVar(&weeks, "weeks", 4, "weeks of simulated practice per policy")
+	c.Flags().IntVar(&weeks, "weeks", 8, "weeks pupils follow each policy in the simulator")
+	c.Flags().StringSliceVar(&variants, "variants", nil, "simulator variants to run (default: all; see docs/simulator.md)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")
 	return c
 }

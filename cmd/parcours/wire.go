@@ -99,7 +99,7 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	if err := m.openCache(ctx); err != nil {
 		return "", err
 	}
-	m.Engine, err = recommender.New(ctx, m.Store, recommender.Config{TargetSuccess: m.Config.TargetSuccess, AutoTarget: m.Config.AutoTarget})
+	m.Engine, err = recommender.New(ctx, m.Store, m.Config.engineConfig())
 	if err != nil {
 		return "", fmt.Errorf("serve: fitting the engine: %w", err)
 	}

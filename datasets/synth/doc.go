@@ -10,11 +10,14 @@
 // and shifted by school and class effects (Learner, Params). A competency not yet taught
 // sits Params.PriorGap below its difficulty; lessons raise it (less when missed, less as
 // it nears mastery), answered items raise it most when P(success) is near
-// Params.TargetP, studying a video or a sheet a little; every gain is damped when the
+// Params.LearnPeak, studying a video or a sheet a little; every gain is damped when the
 // prerequisites are not mastered, and every week the part above the floor decays by
-// Params.ForgettingRate. Pupils choose what they use without looking at their hidden
-// ability (assigned work, practice on recent chapters, browsing): never through a
-// recommender, so that policies can be compared on the data.
+// Params.ForgettingRate divided by the competency's memory stability, which spaced
+// learning raises. Pupils choose what they use from what they perceive of their own
+// ability and need, and as engaged as they are (assigned work, practice on recent
+// chapters or their prerequisites, browsing): never through a recommender, so that
+// policies can be compared on the data. docs/simulator.md gives the model, its sources
+// and the variants (Variants) an evaluation must report.
 //
 // # Output and determinism
 //

@@ -26,7 +26,10 @@ const (
 )
 
 var (
-	abilityHeader  = []string{"student_id", "competency_id", "week", "ability"}
+	abilityHeader  = []string{"student_id", "competency_id", "week", "ability", "stability", "last_week"}
+	// abilityHeaderV1 is the header of folders written before memory stability was
+	// modelled: read with stability 1 and no learning week.
+	abilityHeaderV1 = []string{"student_id", "competency_id", "week", "ability"}
 	itemsHeader    = []string{"item_id", "kind", "difficulty"}
 	learnersHeader = []string{"student_id", "level", "global", "offset", "speed"}
 )
@@ -43,9 +46,11 @@ type SimulatorInfo struct {
 }
 
 const modelDoc = "P(success)=sigmoid(mean ability of the item's competencies - difficulty); " +
-	"practice gain=practice_rate*speed*exp(-((p-target_p)/target_width)^2/2)*prereq; " +
+	"practice gain=practice_rate*speed*exp(-((p-learn_peak)/learn_width)^2/2)*prereq; " +
 	"lesson gain=lesson_rate*speed*2*sigmoid(d+ceiling-theta)*prereq (absent: *absent_lesson_share); " +
-	"weekly forgetting: theta=floor+(theta-floor)*(1-forgetting_rate)"
+	"prereq=prereq_floor+(1-prereq_floor)*mean sigmoid(theta_q-d_q); " +
+	"first learning of a week: stability+=spacing_gain*(1-exp(-weeks since last/spacing_weeks)); " +
+	"weekly forgetting: theta=floor+(theta-floor)*(1-forgetting_rate/stability); see docs/simulator.md"
 
 // flushSink is a sink whose output is complete once flushed.
 type flushSink interface {
@@ -76,7 +81,7 @@ type bufferSink struct {
 	buf  [nFiles]chunkBuf
 	csv  [nFiles]*csv.Writer
 	err  error
-	rec4 [4]string
+	rec6 [6]string
 }
 
 func newBufferSink(c *curriculum) *bufferSink {
@@ -104,9 +109,10 @@ func (s *bufferSink) learner(l Learner) {
 func (s *bufferSink) assessment(id string, b float64) {
 	s.write(fAssess, []string{id, itemAssessment, datasets.FormatFloat(b)})
 }
-func (s *bufferSink) ability(id string, c int32, week int, v float64) {
-	s.rec4 = [4]string{id, s.c.comps[c].ID, strconv.Itoa(week), datasets.FormatFloat(round4(v))}
-	s.write(fAbility, s.rec4[:])
+func (s *bufferSink) ability(id string, c int32, week int, v compState) {
+	s.rec6 = [6]string{id, s.c.comps[c].ID, strconv.Itoa(week), datasets.FormatFloat(round4(v.theta)),
+		datasets.FormatFloat(round4(float64(v.stab))), strconv.Itoa(int(v.last))}
+	s.write(fAbility, s.rec6[:])
 }
 func (s *bufferSink) statement(x datasets.Statement) {
 	b, err := x.MarshalXAPI()

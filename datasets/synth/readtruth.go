@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -31,6 +32,21 @@ func readTruth(dir string) (*Truth, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal(b, &info); err != nil {
+		return nil, fmt.Errorf("%s: %w", SimulatorFile, err)
+	}
+	if info.Params.LearnPeak == 0 {
+		// Folders written before the learning peak was renamed call it target_p.
+		var legacy struct {
+			Params struct {
+				TargetP     float64 `json:"target_p"`
+				TargetWidth float64 `json:"target_width"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(b, &legacy) == nil {
+			info.Params.LearnPeak, info.Params.LearnWidth = legacy.Params.TargetP, legacy.Params.TargetWidth
+		}
+	}
+	if err := info.Params.validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", SimulatorFile, err)
 	}
 	if info.Weeks <= 0 {
@@ -63,7 +79,7 @@ func readTruth(dir string) (*Truth, error) {
 		return nil, err
 	}
 	t := &Truth{Info: info, Difficulty: diff, m: &model{p: info.Params, c: c}, weeks: info.Weeks,
-		abilities: map[abilityKey][]float32{}, learner: map[string]int{}}
+		abilities: map[abilityKey][]memCell{}, learner: map[string]int{}}
 	if err := readTruthCSV(dir, LearnersFile, learnersHeader, func(rec []string) error {
 		l := Learner{StudentID: rec[0], Level: datasets.LevelIndex(rec[1])}
 		if l.Level < 0 {
@@ -87,10 +103,22 @@ func readTruth(dir string) (*Truth, error) {
 		if err != nil || w < 0 || w >= t.weeks {
 			return fmt.Errorf("bad week %q", rec[2])
 		}
-		v, err := strconv.ParseFloat(rec[3], 64)
-		t.setAbility(rec[0], int32(k), w, v)
-		return err
-	}); err != nil {
+		s := compState{stab: 1, last: noLearning}
+		var errs [3]error
+		s.theta, errs[0] = strconv.ParseFloat(rec[3], 64)
+		if len(rec) == len(abilityHeader) {
+			var st float64
+			var last int
+			st, errs[1] = strconv.ParseFloat(rec[4], 64)
+			last, errs[2] = strconv.Atoi(rec[5])
+			if errs[1] == nil && (st < 1 || math.IsNaN(st)) || errs[2] == nil && (last < noLearning || last >= t.weeks) {
+				return fmt.Errorf("stability %q or last week %q out of range", rec[4], rec[5])
+			}
+			s.stab, s.last = float32(st), int16(last)
+		}
+		t.setAbility(rec[0], int32(k), w, s)
+		return errors.Join(errs[:]...)
+	}, abilityHeaderV1); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -105,15 +133,21 @@ func readFile(path string, fn func(*os.File) error) error {
 	return fn(f)
 }
 
-func readTruthCSV(dir, name string, header []string, fn func([]string) error) error {
+// readTruthCSV reads one truth file whose header is header or one of the older ones.
+func readTruthCSV(dir, name string, header []string, fn func([]string) error, older ...[]string) error {
 	return readFile(filepath.Join(dir, TruthDir, name), func(f *os.File) error {
 		r := csv.NewReader(f)
-		r.FieldsPerRecord = len(header)
+		r.FieldsPerRecord = -1
 		r.ReuseRecord = true
 		head, err := r.Read()
-		if err != nil || !slices.Equal(head, header) {
+		ok := err == nil && slices.Equal(head, header)
+		for _, h := range older {
+			ok = ok || err == nil && slices.Equal(head, h)
+		}
+		if !ok {
 			return fmt.Errorf("%s: header %v, want %v (%v)", name, head, header, err)
 		}
+		r.FieldsPerRecord = len(head)
 		for line := 2; ; line++ {
 			rec, err := r.Read()
 			if err == io.EOF {

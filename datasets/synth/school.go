@@ -21,7 +21,7 @@ type sink interface {
 	absence(datasets.Absence)
 	statement(datasets.Statement)
 	assessment(id string, difficulty float64)
-	ability(studentID string, comp int32, week int, v float64)
+	ability(studentID string, comp int32, week int, s compState)
 }
 
 // generator holds what every school shares: the configuration and the world.
@@ -39,6 +39,7 @@ type pupil struct {
 	truth      bool
 	chronic    bool
 	engagement float64
+	selfBias   float64 // how far the pupil over- (>0) or under-estimates their ability, logits
 	spellLeft  int  // school days left in the current absence spell, today included
 	justified  bool // of the current spell
 	amAbsent   bool
@@ -179,6 +180,7 @@ func (cl *class) setup(first, size int, schoolEffect float64) {
 			truth:      idx%g.truthEvery == 0,
 			chronic:    rng.Float64() < 0.05,
 			engagement: math.Max(0.05, math.Exp(0.6*rng.NormFloat64()-0.18)*(1+0.15*glob)),
+			selfBias:   0.5 * rng.NormFloat64(),
 		}
 		cl.pupils = append(cl.pupils, pu)
 		cl.out.student(datasets.Student{ID: l.StudentID, SchoolID: cl.schoolID, ClassID: cl.id,

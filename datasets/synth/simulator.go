@@ -21,9 +21,9 @@ var ErrUnknown = errors.New("synth: unknown id")
 //	gain := sim.TrueAbility(pupil, c) − before
 //
 // Practice draws success from σ(θ − b) with the true difficulty b and applies the same
-// gains as the generator: largest when P(success) is near Params.TargetP, scaled by the
-// prerequisites' mastery. A Simulator is deterministic for a given seed and call order;
-// it is not safe for concurrent use.
+// gains as the generator: largest when P(success) is near Params.LearnPeak, scaled by
+// the prerequisites' mastery. A Simulator is deterministic for a given seed and call
+// order; it is not safe for concurrent use.
 type Simulator struct {
 	m      *model
 	pupils map[string]*pupilState
@@ -76,6 +76,34 @@ func (s *Simulator) PSuccess(student, resource string) (float64, error) {
 	}
 	return s.m.pSuccess(ps, s.m.c.resComps[r], s.m.c.resDiff[r], s.week), nil
 }
+
+// ExpectedGain is what the pupil would gain, summed over the resource's competencies,
+// from working on it now (one answered item; a video or sheet studied to the end). The
+// gain does not depend on the success drawn, so this is exact: an oracle may rank by it.
+func (s *Simulator) ExpectedGain(student, resource string) (float64, error) {
+	ps, r, err := s.lookup(student, resource)
+	if err != nil {
+		return 0, err
+	}
+	return s.m.expectedGain(ps, r, s.week), nil
+}
+
+// PMastery is the pupil's true probability of succeeding on an item of the
+// competency's own difficulty: what "mastered" means when judged against the truth.
+func (s *Simulator) PMastery(student, competency string) (float64, error) {
+	ps, _, err := s.lookup(student, "")
+	if err != nil {
+		return 0, err
+	}
+	c, ok := s.m.c.compIdx[competency]
+	if !ok {
+		return 0, fmt.Errorf("synth.Simulator: competency %q: %w", competency, ErrUnknown)
+	}
+	return sigmoid(s.m.theta(ps, int32(c), s.week) - s.m.c.compDiff[c]), nil
+}
+
+// Params are the learning parameters this simulator runs with.
+func (s *Simulator) Params() Params { return s.m.p }
 
 // Lesson has the pupil attend (or miss) one lesson on the competencies.
 func (s *Simulator) Lesson(student string, competencies []string, present bool) error {

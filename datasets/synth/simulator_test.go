@@ -75,7 +75,7 @@ func TestTruthSimulator(t *testing.T) {
 }
 
 // TestPracticeGain checks the learning-science heart of the model: practice teaches most
-// when the pupil succeeds about TargetP of the time, little when items are far too easy
+// when the pupil succeeds about LearnPeak of the time, little when items are far too easy
 // or far too hard.
 func TestPracticeGain(t *testing.T) {
 	truth, _ := smallTruth(t)
@@ -111,8 +111,8 @@ func TestPracticeGain(t *testing.T) {
 		{name: "TooHardTeachesLessThanTheTargetBand", target: 0.15},
 		{name: "TooEasyTeachesLessThanTheTargetBand", target: 0.98},
 	}
-	best, p := gainAt(truth.Info.Params.TargetP)
-	if math.Abs(p-truth.Info.Params.TargetP) > 1e-9 || best <= 0 {
+	best, p := gainAt(truth.Info.Params.LearnPeak)
+	if math.Abs(p-truth.Info.Params.LearnPeak) > 1e-9 || best <= 0 {
 		t.Fatalf("at the target: P=%v gain=%v", p, best)
 	}
 	for _, tt := range tests {

@@ -20,7 +20,7 @@ type Truth struct {
 
 	m         *model
 	weeks     int
-	abilities map[abilityKey][]float32 // per week; NaN before the competency was tracked
+	abilities map[abilityKey][]memCell // per week; NaN ability before the competency was tracked
 	learner   map[string]int
 }
 
@@ -43,8 +43,8 @@ func (t *Truth) Ability(student, competency string, week int) (float64, bool) {
 		if !t.hasTrajectory(student) {
 			return 0, false
 		}
-		if v, ok := t.abilities[abilityKey{student, int32(c)}]; ok && !math.IsNaN(float64(v[week])) {
-			return float64(v[week]), true
+		if v, ok := t.abilities[abilityKey{student, int32(c)}]; ok && !math.IsNaN(float64(v[week].a)) {
+			return float64(v[week].a), true
 		}
 	}
 	// Never touched so far: the closed form is exact.
@@ -59,26 +59,39 @@ func (t *Truth) hasTrajectory(student string) bool {
 }
 
 // Simulator returns a simulator of the pupils as they stand at the end of week
-// afterWeek (−1: at the start of the year, before any teaching). For afterWeek ≥ 0 only
-// pupils with a kept trajectory can be restored, so only they are simulated. seed
-// drives the successes the simulator draws.
+// afterWeek (−1: at the start of the year, before any teaching), learning by the
+// generator's own Params. For afterWeek ≥ 0 only pupils with a kept trajectory can be
+// restored, so only they are simulated. seed drives the successes the simulator draws.
 func (t *Truth) Simulator(afterWeek int, seed uint64) (*Simulator, error) {
+	return t.SimulatorWith(t.Info.Params, afterWeek, seed)
+}
+
+// SimulatorWith is Simulator with other learning parameters from the restored state on
+// (a simulator variant, see Variants): the pupils' past, and so their state at
+// afterWeek, stay those the generator produced; p.Seed is ignored (the pupils' draws
+// are the generator's).
+func (t *Truth) SimulatorWith(p Params, afterWeek int, seed uint64) (*Simulator, error) {
 	if afterWeek < -1 || afterWeek >= t.weeks {
 		return nil, fmt.Errorf("synth.Truth.Simulator: week %d outside -1..%d", afterWeek, t.weeks-1)
 	}
-	s := newSimulator(t.m, max(afterWeek, 0), seed)
+	if err := p.validate(); err != nil {
+		return nil, fmt.Errorf("synth.Truth.Simulator: %w", err)
+	}
+	p.Seed = t.m.p.Seed
+	m := &model{p: p, c: t.m.c}
+	s := newSimulator(m, max(afterWeek, 0), seed)
 	for _, l := range t.Learners {
 		if afterWeek >= 0 && !t.hasTrajectory(l.StudentID) {
 			continue
 		}
-		ps := t.m.newPupil(l)
+		ps := m.newPupil(l)
 		if afterWeek >= 0 {
-			for c := 0; c < len(t.m.c.comps); c++ {
+			for c := 0; c < len(m.c.comps); c++ {
 				v, ok := t.abilities[abilityKey{l.StudentID, int32(c)}]
-				if !ok || math.IsNaN(float64(v[afterWeek])) {
+				if !ok || math.IsNaN(float64(v[afterWeek].a)) {
 					continue
 				}
-				t.m.add(ps, int32(c), afterWeek, float64(v[afterWeek])-t.m.theta(ps, int32(c), afterWeek))
+				m.restore(ps, int32(c), compState{theta: float64(v[afterWeek].a), stab: v[afterWeek].stab, last: v[afterWeek].last})
 			}
 		}
 		s.add(ps)
@@ -89,7 +102,7 @@ func (t *Truth) Simulator(afterWeek int, seed uint64) (*Simulator, error) {
 
 func newTruth(g *generator) *Truth {
 	t := &Truth{Info: g.info(), m: g.m, weeks: g.cfg.Weeks, Difficulty: map[string]float64{},
-		abilities: map[abilityKey][]float32{}, learner: map[string]int{}}
+		abilities: map[abilityKey][]memCell{}, learner: map[string]int{}}
 	for i, k := range g.m.c.comps {
 		t.Difficulty[k.ID] = g.m.c.compDiff[i]
 	}
@@ -104,20 +117,27 @@ func (t *Truth) addLearner(l Learner) {
 	t.Learners = append(t.Learners, l)
 }
 
-func (t *Truth) setAbility(student string, comp int32, week int, v float64) {
+// memCell is one week of a kept trajectory: ability, stability, last learning week.
+type memCell struct {
+	a    float32
+	stab float32
+	last int16
+}
+
+func (t *Truth) setAbility(student string, comp int32, week int, v compState) {
 	setAbility(t.abilities, t.weeks, abilityKey{student, comp}, week, v)
 }
 
-func setAbility(traj map[abilityKey][]float32, weeks int, k abilityKey, week int, v float64) {
+func setAbility(traj map[abilityKey][]memCell, weeks int, k abilityKey, week int, v compState) {
 	row, ok := traj[k]
 	if !ok {
-		row = make([]float32, weeks)
+		row = make([]memCell, weeks)
 		for i := range row {
-			row[i] = float32(math.NaN())
+			row[i] = memCell{a: float32(math.NaN()), stab: 1, last: noLearning}
 		}
 		traj[k] = row
 	}
-	row[week] = float32(v)
+	row[week] = memCell{a: float32(round4(v.theta)), stab: float32(round4(float64(v.stab))), last: v.last}
 }
 
 // memSink keeps one school's output in memory.
@@ -126,7 +146,7 @@ type memSink struct {
 	learners []Learner
 	assess   []assessRow
 	weeks    int
-	traj     map[abilityKey][]float32
+	traj     map[abilityKey][]memCell
 }
 
 type assessRow struct {
@@ -143,8 +163,8 @@ func (s *memSink) statement(x datasets.Statement) { s.d.Statements = append(s.d.
 func (s *memSink) assessment(id string, b float64) {
 	s.assess = append(s.assess, assessRow{id, b})
 }
-func (s *memSink) ability(id string, c int32, w int, v float64) {
-	setAbility(s.traj, s.weeks, abilityKey{id, c}, w, round4(v))
+func (s *memSink) ability(id string, c int32, w int, v compState) {
+	setAbility(s.traj, s.weeks, abilityKey{id, c}, w, v)
 }
 func (s *memSink) flush() error { return nil }
 
@@ -164,7 +184,7 @@ func GenerateDataset(cfg Config) (*datasets.Dataset, *Truth, error) {
 		Resources:    slices.Clone(g.m.c.res),
 	}
 	err = g.runParallel(planSchools(cfg), func() flushSink {
-		return &memSink{weeks: cfg.Weeks, traj: map[abilityKey][]float32{}}
+		return &memSink{weeks: cfg.Weeks, traj: map[abilityKey][]memCell{}}
 	}, func(_ schoolPlan, fs flushSink) error {
 		s := fs.(*memSink)
 		d.Students = append(d.Students, s.d.Students...)

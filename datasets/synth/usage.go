@@ -73,26 +73,26 @@ func (cl *class) planSessions(monday time.Time, holiday bool) [7][]session {
 	return out
 }
 
-// session plays one sitting: one to a few resources, each either assigned work,
-// self-directed practice on a recent chapter, or browsing the level's catalogue. The
-// choice never looks at the pupil's hidden ability: pupils pick as real pupils do.
+// session plays one sitting: one to a few resources (more for engaged pupils), each
+// either assigned work, self-directed work on a recent chapter, or browsing the level's
+// catalogue. Self-directed work depends on the pupil: they go to the chapter they feel
+// least sure of, step back to a prerequisite they feel shaky on, turn to a video or a
+// sheet more often when they struggle, and pick exercises they expect to get mostly
+// right. What they feel is their true ability seen through a lasting self-estimate bias
+// and day-to-day noise; a recommender never enters into it.
 func (cl *class) session(pu *pupil, at time.Time) {
 	if pu.amAbsent && pu.pmAbsent && pu.justified && cl.rng.Float64() < 0.7 {
 		return // ill at home
 	}
 	c := cl.g.m.c
-	for n := 1 + min(poisson(cl.rng, 0.6), 3); n > 0; n-- {
+	for n := 1 + min(poisson(cl.rng, 0.3+0.4*min(pu.engagement, 2)), 3); n > 0; n-- {
 		var r int32
 		u := cl.rng.Float64()
 		switch {
 		case len(pu.pending) > 0 && u < 0.55:
 			r, pu.pending = pu.pending[0], pu.pending[1:]
 		case u < 0.8:
-			sp := cl.plans[cl.pickPlan()]
-			taught := sp.taught()
-			comp := taught[max(0, len(taught)-1-cl.rng.IntN(3))]
-			pool := c.byComp[comp]
-			r = pool[cl.rng.IntN(len(pool))]
+			r = cl.selfDirected(pu)
 		default:
 			lvl := cl.level
 			if lvl > 0 && cl.rng.Float64() < 0.3 {
@@ -102,6 +102,57 @@ func (cl *class) session(pu *pupil, at time.Time) {
 		}
 		at = cl.use(pu, r, at).Add(time.Duration(30+cl.rng.IntN(120)) * time.Second)
 	}
+}
+
+// perceived is the pupil's own estimate of their P(success) on competency c at its
+// difficulty.
+func (cl *class) perceived(pu *pupil, c int32) float64 {
+	m := cl.g.m
+	return sigmoid(m.theta(pu.pupilState, c, cl.week) - m.c.compDiff[c] + pu.selfBias + 0.3*cl.rng.NormFloat64())
+}
+
+// selfDirected is the resource a pupil chooses to work on by themself.
+func (cl *class) selfDirected(pu *pupil) int32 {
+	m, c := cl.g.m, cl.g.m.c
+	sp := cl.plans[cl.pickPlan()]
+	taught := sp.taught()
+	recent := taught[max(0, len(taught)-3):]
+	var need [3]float64
+	total := 0.0
+	for i, k := range recent {
+		need[i] = 0.2 + 1 - cl.perceived(pu, k)
+		total += need[i]
+	}
+	comp := recent[len(recent)-1]
+	for i, x := 0, cl.rng.Float64()*total; i < len(recent); i++ {
+		if x < need[i] {
+			comp = recent[i]
+			break
+		}
+		x -= need[i]
+	}
+	feel := cl.perceived(pu, comp)
+	if pre := c.prereq[comp]; len(pre) > 0 && cl.rng.Float64() < 0.5*(1-feel) {
+		if q := pre[cl.rng.IntN(len(pre))]; cl.perceived(pu, q) < 0.6 {
+			comp, feel = q, cl.perceived(pu, q) // remediation, possibly of an earlier level
+		}
+	}
+	pool := c.byComp[comp]
+	study := cl.rng.Float64() < 0.15+0.4*(1-feel)
+	best, bestGap := pool[cl.rng.IntN(len(pool))], math.Inf(1)
+	for k := 0; k < 4; k++ {
+		r := pool[cl.rng.IntN(len(pool))]
+		if (c.resType[r] > typeQuiz) != study {
+			continue
+		}
+		// Pupils like to succeed: they aim at about 75 % by the published difficulty.
+		th := m.theta(pu.pupilState, comp, cl.week) + pu.selfBias
+		gap := math.Abs(sigmoid(th-c.res[r].Difficulty) - 0.75)
+		if gap < bestGap {
+			best, bestGap = r, gap
+		}
+	}
+	return best
 }
 
 func (cl *class) pickPlan() int {

@@ -52,6 +52,24 @@ func (s *Store) refreshVectorMeta() {
 	}
 }
 
+// ResourceVectors returns a copy of the stored resource vectors and their schema
+// version, so that a fitted state can be copied into another store (the offline
+// evaluation gives each simulated policy a small store of its own).
+func (s *Store) ResourceVectors() (schema int, ids []string, vecs [][]float32) {
+	s.mu.RLock()
+	v := s.vec
+	s.mu.RUnlock()
+	if v == nil {
+		return 0, nil, nil
+	}
+	ids = append([]string(nil), v.IDs()...)
+	vecs = make([][]float32, len(ids))
+	for i := range ids {
+		vecs[i] = append([]float32(nil), v.Vector(i)...)
+	}
+	return v.Schema(), ids, vecs
+}
+
 // SearchResources is exact maximum inner product search (vecindex): every row that
 // passes the filter is scored, the best k kept; ties go to the smaller id.
 func (s *Store) SearchResources(ctx context.Context, q []float32, k int, f recommender.Filter) ([]recommender.Hit, error) {

@@ -29,26 +29,27 @@ const (
 // rankingMetrics are the per-pupil metrics, in report order.
 var rankingMetrics = []string{MNDCG, MRecall, MHit, MMRR, MNovelty, MDivers}
 
-// Band is the half-width of the target success band around TargetSuccess (0.7): an item
-// is in band when the pupil's true P(success) lies in [0.55, 0.85].
-const (
-	TargetSuccess = 0.7
-	Band          = 0.15
-)
+// Band is the half-width of the band around the simulator's learning peak in which a
+// listed item counts as well targeted: its true P(success) lies in [peak−Band,
+// peak+Band] (the peak of the variant being run; 0.7 in the default one).
+const Band = 0.15
 
 // pupilScores holds one policy's per-pupil metrics at k, aligned with evalSet.ids.
 type pupilScores struct {
 	m      map[string][]float64 // metric -> per pupil
 	byK    map[int]map[string][]float64
-	inBand []float64 // pupils the simulator knows only
-	lists  [][]string
-	viol   int
+	inBand    []float64 // pupils the simulator knows only
+	lists     [][]string
+	viol      int
+	violShare float64 // of listed items
+	full      float64 // mean share of the k slots filled with eligible items
 }
 
 // evalSet is who is scored and how they are sliced.
 type evalSet struct {
-	ids    []string
-	slices map[string][]string // slice kind -> label per pupil
+	ids     []string
+	classes []string
+	slices  map[string][]string // slice kind -> label per pupil
 }
 
 // newEvalSet scores the pupils with a ground truth; when none has one (a folder without
@@ -71,6 +72,7 @@ func newEvalSet(sp *Split, students []datasets.Student) (es evalSet, listOnly bo
 			continue
 		}
 		es.ids = append(es.ids, s.ID)
+		es.classes = append(es.classes, s.ClassID)
 		es.slices["level"] = append(es.slices["level"], s.Level)
 		es.slices["school"] = append(es.slices["school"], s.SchoolID)
 		h := hours[s.ID]
@@ -90,11 +92,11 @@ type scorer struct {
 	w       *world
 	sp      *Split
 	profile func(id string) *features.Profile
-	sim     *synth.Simulator // nil without truth: no in-band share
+	sim     *synth.Simulator // nil without truth: no in-band share, violations by the engine's beliefs
 	k       int
 }
 
-func (s *scorer) score(ctx context.Context, p Policy, es evalSet, progress func()) (*pupilScores, error) {
+func (s *scorer) score(ctx context.Context, p Policy, r *run, es evalSet, progress func()) (*pupilScores, error) {
 	ps := &pupilScores{m: map[string][]float64{}, byK: map[int]map[string][]float64{}}
 	maxK := max(s.k, slices.Max(Ks))
 	dist := func(a, b string) float64 {
@@ -105,11 +107,13 @@ func (s *scorer) score(ctx context.Context, p Policy, es evalSet, progress func(
 	for _, k := range Ks {
 		ps.byK[k] = map[string][]float64{}
 	}
+	listed := 0
 	for _, id := range es.ids {
-		list, err := p.Recommend(ctx, id, maxK)
+		raw, err := p.Recommend(ctx, id, pool(maxK))
 		if err != nil {
 			return nil, err
 		}
+		list := r.keep(id, raw, maxK)
 		tr := s.sp.Truth[id]
 		top := list[:min(s.k, len(list))]
 		ps.lists = append(ps.lists, top)
@@ -125,6 +129,8 @@ func (s *scorer) score(ctx context.Context, p Policy, es evalSet, progress func(
 			ps.byK[k][MHit] = append(ps.byK[k][MHit], HitRate(list, tr, k))
 		}
 		ps.viol += s.violations(id, top)
+		listed += len(top)
+		ps.full += float64(len(top)) / float64(s.k)
 		if s.sim != nil && len(top) > 0 {
 			if in, ok := s.inBand(id, top); ok {
 				ps.inBand = append(ps.inBand, in)
@@ -134,18 +140,34 @@ func (s *scorer) score(ctx context.Context, p Policy, es evalSet, progress func(
 			progress()
 		}
 	}
+	if listed > 0 {
+		ps.violShare = float64(ps.viol) / float64(listed)
+	}
+	if len(es.ids) > 0 {
+		ps.full /= float64(len(es.ids))
+	}
 	return ps, nil
 }
 
 // violations counts the items of list with a competency whose prerequisite the pupil
-// has evidence on and has not mastered (P(mastery) < 0.6 in the profile the engine
-// reads): what gating must prevent. Pupils without a profile count none.
+// has not mastered. With the truth, "mastered" is the truth's (true P(success) on an
+// item of the prerequisite's difficulty ≥ 0.6): what gating must achieve. Without it,
+// the engine's own beliefs (P(mastery) < 0.6 on a prerequisite with evidence), which
+// says only whether gating does what it believes.
 func (s *scorer) violations(id string, list []string) int {
+	n := 0
+	if s.sim != nil {
+		for _, r := range list {
+			if trulyUnready(s.sim, s.cat, id, r) {
+				n++
+			}
+		}
+		return n
+	}
 	prof := s.profile(id)
 	if prof == nil {
 		return 0
 	}
-	n := 0
 	for _, r := range list {
 		res, _ := s.cat.Resource(r)
 	items:
@@ -165,12 +187,13 @@ func (s *scorer) violations(id string, list []string) int {
 
 func (s *scorer) inBand(id string, list []string) (float64, bool) {
 	in := 0
+	peak := s.sim.Params().LearnPeak
 	for _, r := range list {
 		p, err := s.sim.PSuccess(id, r)
 		if err != nil {
 			return 0, false // a pupil the simulator does not restore
 		}
-		if math.Abs(p-TargetSuccess) <= Band {
+		if math.Abs(p-peak) <= Band {
 			in++
 		}
 	}

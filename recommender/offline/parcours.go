@@ -12,13 +12,16 @@ import (
 	"github.com/parcours-ent/parcours/recommender/memstore"
 )
 
-// Variant is Parcours with some of its parts switched off.
+// Variant is Parcours with its configuration changed: an ablation (one part switched
+// off) or an arm evaluated beside the default (e.g. exploration). Its name starts with
+// "parcours-".
 type Variant struct {
 	Name  string
 	Apply func(*recommender.Config)
 }
 
-// Variants are the full engine and each ablation, one part off at a time.
+// Variants are the full engine and each ablation, one part off at a time. To evaluate a
+// new switch of recommender.Config, add a line here.
 func Variants() []Variant {
 	return []Variant{
 		{"parcours", func(*recommender.Config) {}},
@@ -49,7 +52,8 @@ func newClock(t time.Time) *clock {
 func (c *clock) set(t time.Time) { c.t.Store(t.UnixNano()) }
 func (c *clock) now() time.Time  { return time.Unix(0, c.t.Load()).UTC() }
 
-// enginePolicy is the real engine behind the Policy interface.
+// enginePolicy is the served engine behind the Policy interface: recommender.Engine
+// with the configuration serve builds, its Recommend and its Ingest.
 type enginePolicy struct {
 	name  string
 	e     *recommender.Engine
@@ -69,20 +73,20 @@ func (p *enginePolicy) Recommend(ctx context.Context, id string, k int) ([]strin
 	return out, nil
 }
 
-// Observe ingests the statements, so the engine rebuilds the pupils' profiles as it
-// does in service, and moves the engine's clock to the latest of them.
-func (p *enginePolicy) Observe(ctx context.Context, stmts []datasets.Statement) error {
-	if len(stmts) == 0 {
-		return nil
-	}
+// Observe ingests the week's batch as the service would, so the engine rebuilds the
+// pupils' profiles, and moves the engine's clock to the latest statement.
+func (p *enginePolicy) Observe(ctx context.Context, b *datasets.Dataset) error {
 	latest := p.clock.now()
-	for _, s := range stmts {
+	for _, s := range b.Statements {
 		if s.Timestamp.After(latest) {
 			latest = s.Timestamp
 		}
 	}
 	p.clock.set(latest)
-	if _, err := p.e.Ingest(ctx, &datasets.Dataset{Statements: stmts}); err != nil {
+	if len(b.Statements)+len(b.Lessons)+len(b.Absences) == 0 {
+		return nil
+	}
+	if _, err := p.e.Ingest(ctx, b); err != nil {
 		return fmt.Errorf("%s: observe: %w", p.name, err)
 	}
 	return nil
@@ -91,31 +95,66 @@ func (p *enginePolicy) Observe(ctx context.Context, stmts []datasets.Statement) 
 // trainedStore is a memstore loaded with the training part and fitted once; engines of
 // every variant share its fitted state (New loads it instead of refitting).
 type trainedStore struct {
-	st *memstore.Store
-	at time.Time
+	st  *memstore.Store
+	at  time.Time
+	cfg recommender.Config
 }
 
-func newTrainedStore(ctx context.Context, train *datasets.Dataset, at time.Time, seed uint64) (*trainedStore, *recommender.Engine, error) {
+func newTrainedStore(ctx context.Context, train *datasets.Dataset, at time.Time, cfg recommender.Config) (*trainedStore, error) {
 	st := memstore.New()
 	if _, err := st.Ingest(ctx, train); err != nil {
-		return nil, nil, fmt.Errorf("ingest training part: %w", err)
+		return nil, fmt.Errorf("ingest training part: %w", err)
 	}
-	ts := &trainedStore{st: st, at: at}
-	e, err := ts.engine(ctx, Variants()[0], seed, newClock(at))
-	if err != nil {
-		return nil, nil, err
+	ts := &trainedStore{st: st, at: at, cfg: cfg}
+	if _, err := ts.engine(ctx, st, Variants()[0], newClock(at)); err != nil {
+		return nil, err
 	}
-	return ts, e, nil
+	return ts, nil
 }
 
-func (ts *trainedStore) engine(ctx context.Context, v Variant, seed uint64, c *clock) (*recommender.Engine, error) {
-	cfg := recommender.Config{Seed: seed, Now: c.now, Location: time.UTC}
+// engine builds the variant's engine on st with serve's configuration, the simulated
+// clock and UTC (explanations are not scored).
+func (ts *trainedStore) engine(ctx context.Context, st *memstore.Store, v Variant, c *clock) (*recommender.Engine, error) {
+	cfg := ts.cfg
+	cfg.Now, cfg.Location = c.now, time.UTC
 	v.Apply(&cfg)
-	e, err := recommender.New(ctx, ts.st, cfg)
+	e, err := recommender.New(ctx, st, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: %w", v.Name, err)
 	}
 	return e, nil
+}
+
+// simStore is a store of the simulated pupils only, holding the fitted state of the
+// full training store (model, aggregates, resource vectors) and those pupils' training
+// rows and profiles: an engine on it answers them exactly as one on the full store
+// would, and the weekly ingest rebuilds only them.
+func (ts *trainedStore) simStore(ctx context.Context, sub *datasets.Dataset, ids []string) (*memstore.Store, error) {
+	st := memstore.New()
+	if _, err := st.Ingest(ctx, sub); err != nil {
+		return nil, fmt.Errorf("simulation store: %w", err)
+	}
+	raw, err := ts.st.ModelState(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("simulation store: %w", err)
+	}
+	if err := st.PutModelState(ctx, raw); err != nil {
+		return nil, fmt.Errorf("simulation store: %w", err)
+	}
+	schema, rids, vecs := ts.st.ResourceVectors()
+	if len(rids) > 0 {
+		if err := st.PutResourceVectors(ctx, schema, rids, vecs); err != nil {
+			return nil, fmt.Errorf("simulation store: %w", err)
+		}
+	}
+	profs, err := ts.st.Profiles(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("simulation store: %w", err)
+	}
+	if err := st.PutProfiles(ctx, profs); err != nil {
+		return nil, fmt.Errorf("simulation store: %w", err)
+	}
+	return st, nil
 }
 
 // profile reads a pupil's stored profile, nil when there is none (no consent, no data).

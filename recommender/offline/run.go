@@ -2,15 +2,15 @@ package offline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/datasets/synth"
-	"github.com/parcours-ent/parcours/features"
+	"github.com/parcours-ent/parcours/recommender"
 )
 
 // Config is one evaluation run.
@@ -19,14 +19,21 @@ type Config struct {
 	OutDir  string // where report.md, report.json and the PNGs go
 	K       int    // list length scored (default 10)
 	Seed    uint64 // seeds random, bootstrap, simulator and engine (default 1)
+	// Engine is the configuration serve gives the engine (cmd/parcours builds both from
+	// the same environment); the evaluation sets only Seed, Now and Location on top.
+	Engine recommender.Config
 	// Progress, when set, is called as pupils are scored and simulated.
 	Progress func(done, total int)
 	// Quantile of statement times the split falls on (default 0.75).
 	Quantile float64
 	// Resamples of the bootstrap (default 1000).
 	Resamples int
-	// SimWeeks is how many weeks pupils follow each policy in the simulator (default 4).
+	// SimWeeks is how many weeks pupils follow each policy in the simulator (default 8).
 	SimWeeks int
+	// SimVariants names the simulator variants to run (synth.Variants); empty: all.
+	SimVariants []string
+	// Workers is how many simulations run at once (default min(2, GOMAXPROCS)).
+	Workers int
 }
 
 // Slice is one group of pupils in a slice kind.
@@ -43,7 +50,9 @@ type Gap struct {
 	Gap   float64 `json:"gap"`
 }
 
-// PolicyReport is one policy's figures.
+// PolicyReport is one policy's figures. Ranking metrics are on the lists at the split;
+// learning_gain and simulation are those of the default simulator variant (every
+// variant is in Report.Variants).
 type PolicyReport struct {
 	NDCG             float64                    `json:"ndcg_at_k"`
 	Recall           float64                    `json:"recall_at_k"`
@@ -52,14 +61,52 @@ type PolicyReport struct {
 	Coverage         float64                    `json:"coverage"`
 	Novelty          float64                    `json:"novelty"`
 	Diversity        float64                    `json:"diversity"`
+	Filled           float64                    `json:"filled_share"`
+	RankingPupils    int                        `json:"ranking_pupils"`
 	InBand           *float64                   `json:"in_band_share,omitempty"`
 	PrereqViolations int                        `json:"prereq_violations"`
+	PrereqShare      float64                    `json:"prereq_violation_share"`
+	PrereqJudgedBy   string                     `json:"prereq_judged_by"`
 	LearningGain     *float64                   `json:"learning_gain,omitempty"`
+	HeadroomCaptured *Interval                  `json:"headroom_captured,omitempty"`
 	CI               map[string]Interval        `json:"ci"`
 	ByK              map[int]map[string]float64 `json:"by_k"`
 	Slices           map[string][]Slice         `json:"slices"`
 	SliceGaps        map[string]map[string]Gap  `json:"slice_gaps"`
 	Simulation       *GainResult                `json:"simulation,omitempty"`
+}
+
+// GainResult is one policy's simulated run under one simulator variant.
+type GainResult struct {
+	// Gain is, per pupil, the change of mean true ability (logits) over the competencies
+	// of their level and the one below after the last week; CI over resampled clusters.
+	Gain Interval `json:"learning_gain"`
+	// ByWeek is the mean gain after each week (CI over pupils).
+	ByWeek []Interval `json:"by_week"`
+	// SuccessRate is the share of practised items answered right.
+	SuccessRate float64 `json:"success_rate"`
+	// InBand is the share of listed items whose true P(success) was within Band of the
+	// variant's learning peak; PrereqShare the share with a truly unmastered prerequisite.
+	InBand      float64 `json:"in_band_share"`
+	PrereqShare float64 `json:"prereq_violation_share"`
+	// ItemsPerWeek is the mean number of eligible items listed per pupil and week.
+	ItemsPerWeek float64 `json:"items_per_week"`
+	// Headroom is (gain − no_recommendation) / (oracle − no_recommendation).
+	Headroom *Interval `json:"headroom_captured,omitempty"`
+}
+
+// VariantReport is one simulator variant: its learning law and every policy's run.
+type VariantReport struct {
+	Description string                 `json:"description"`
+	Params      synth.Params           `json:"params"`
+	Order       []string               `json:"policy_order"`
+	Policies    map[string]*GainResult `json:"policies"`
+	// Paired are Parcours minus each reference on the learning gain, Holm-corrected
+	// within the variant.
+	Paired []Effect `json:"paired"`
+	// Ablations are Parcours minus each of its variants (default simulator variant only).
+	Ablations        []Effect  `json:"ablations,omitempty"`
+	HeadroomCaptured *Interval `json:"headroom_captured,omitempty"`
 }
 
 // Report is what Run measured; report.json is its JSON.
@@ -85,8 +132,19 @@ type Report struct {
 	SimulatedPupils  int                      `json:"simulated_pupils,omitempty"`
 	SimWeeks         int                      `json:"simulated_weeks,omitempty"`
 	InBandPupils     int                      `json:"in_band_pupils,omitempty"`
+	TargetSuccess    float64                  `json:"engine_target_success"`
+	Resampled        string                   `json:"resampled"`
 	Order            []string                 `json:"policy_order"`
 	Policies         map[string]*PolicyReport `json:"policies"`
+	// PairedRanking are Parcours minus each reference on NDCG@k, Holm-corrected.
+	PairedRanking []Effect `json:"paired_ranking"`
+	// AblationsRanking are Parcours minus each of its variants on NDCG@k.
+	AblationsRanking []Effect `json:"ablations_ranking"`
+	// HeadroomCaptured is Parcours's share of the oracle's headroom under the default
+	// simulator variant.
+	HeadroomCaptured *Interval                `json:"headroom_captured,omitempty"`
+	VariantOrder     []string                 `json:"variant_order,omitempty"`
+	Variants         map[string]*VariantReport `json:"variants,omitempty"`
 	Elapsed          string                   `json:"elapsed"`
 }
 
@@ -105,6 +163,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SimWeeks <= 0 {
 		c.SimWeeks = simWeeks
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
 	}
 	return c
 }
@@ -136,210 +197,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-// Evaluate is Run on a dataset in memory (truth may be nil). It writes nothing.
-func Evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg Config) (*Report, error) {
-	cfg = cfg.withDefaults()
-	cat, err := datasets.NewCatalogue(ds.Competencies, ds.Resources)
-	if err != nil {
-		return nil, fmt.Errorf("catalogue: %w", err)
+// simVariants are the simulator variants cfg asks for.
+func simVariants(truth *synth.Truth, cfg Config) ([]synth.Variant, error) {
+	all := synth.Variants(truth.Info.Params)
+	if len(cfg.SimVariants) == 0 {
+		return all, nil
 	}
-	sp, err := SplitQuantile(ds, cfg.Quantile)
-	if err != nil {
-		return nil, err
-	}
-	ts, _, err := newTrainedStore(ctx, sp.Train, sp.At, cfg.Seed)
-	if err != nil {
-		return nil, err
-	}
-	w := newWorld(cat, sp)
-	es, listOnly := newEvalSet(sp, ds.Students)
-	if len(es.ids) == 0 {
-		return nil, fmt.Errorf("no pupil to evaluate: %w", datasets.ErrInvalid)
-	}
-	rep := &Report{K: cfg.K, Seed: cfg.Seed, SplitAt: sp.At, SplitQuantile: sp.Quantile, SplitOn: sp.On, Pupils: len(ds.Students),
-		EvaluatedPupils: len(es.ids), Resources: len(ds.Resources), TrainStatements: len(sp.Train.Statements),
-		TestStatements: sp.TestStatements, HasTruth: truth != nil, Policies: map[string]*PolicyReport{},
-		RankingEvaluable: !listOnly}
-	if listOnly {
-		rep.EvaluatedPupils = 0
-		rep.ListPupils = len(es.ids)
-	}
-	for _, t := range sp.Truth {
-		rep.TruthItems += len(t)
-	}
-	profile := func(id string) *features.Profile { return ts.profile(ctx, id) }
-	sc := &scorer{cat: cat, w: w, sp: sp, profile: profile, k: cfg.K}
-	week := 0
-	if truth != nil {
-		if week, err = simWeek(truth, sp.At); err != nil {
-			return nil, err
+	var out []synth.Variant
+	for _, name := range cfg.SimVariants {
+		i := slices.IndexFunc(all, func(v synth.Variant) bool { return v.Name == name })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown simulator variant %q: %w", name, datasets.ErrInvalid)
 		}
-		if sc.sim, err = truth.Simulator(week, cfg.Seed); err != nil {
-			return nil, err
-		}
+		out = append(out, all[i])
 	}
-	variants := Variants()
-	policies := baselines(w, sp, profile, cfg.Seed)
-	total := len(es.ids) * (len(policies) + len(variants))
-	if truth != nil {
-		total += len(sc.sim.Pupils()) * cfg.SimWeeks * (len(policies) + len(variants))
-	}
-	done := 0
-	tick := func() {
-		done++
-		if cfg.Progress != nil && (done%64 == 0 || done == total) {
-			cfg.Progress(done, total)
-		}
-	}
-	for _, v := range variants {
-		c := newClock(sp.At)
-		e, err := ts.engine(ctx, v, cfg.Seed, c)
-		if err != nil {
-			return nil, err
-		}
-		policies = append(policies, &enginePolicy{name: v.Name, e: e, clock: c})
-	}
-	for _, p := range policies {
-		ps, err := sc.score(ctx, p, es, tick)
-		if err != nil {
-			return nil, err
-		}
-		pr := summarise(ps, es, cfg, len(ds.Resources))
-		if len(ps.inBand) > 0 {
-			v := mean(ps.inBand)
-			pr.InBand = &v
-			pr.CI[MInBand] = Bootstrap(ps.inBand, cfg.Resamples, 0.95, cfg.Seed)
-			rep.InBandPupils = len(ps.inBand)
-		}
-		rep.Policies[p.Name()] = pr
-		rep.Order = append(rep.Order, p.Name())
-	}
-	if truth == nil {
-		return rep, nil
-	}
-	rep.SimWeeks = cfg.SimWeeks
-	// Each policy simulates on fresh state: baselines rebuilt, engines on a store of
-	// their own (the simulation ingests what pupils do).
-	sims := baselines(w, sp, profile, cfg.Seed)
-	for _, p := range sims {
-		if err := runSim(ctx, rep, truth, week, sp, cat, ds, p, cfg, tick); err != nil {
-			return nil, err
-		}
-	}
-	for _, v := range variants {
-		own, _, err := newTrainedStore(ctx, sp.Train, sp.At, cfg.Seed)
-		if err != nil {
-			return nil, err
-		}
-		c := newClock(sp.At)
-		e, err := own.engine(ctx, v, cfg.Seed, c)
-		if err != nil {
-			return nil, err
-		}
-		if err := runSim(ctx, rep, truth, week, sp, cat, ds, &enginePolicy{name: v.Name, e: e, clock: c}, cfg, tick); err != nil {
-			return nil, err
-		}
-	}
-	return rep, nil
+	return out, nil
 }
-
-func runSim(ctx context.Context, rep *Report, truth *synth.Truth, week int, sp *Split, cat *datasets.Catalogue,
-	ds *datasets.Dataset, p Policy, cfg Config, tick func()) error {
-	students := map[string]datasets.Student{}
-	for _, s := range ds.Students {
-		students[s.ID] = s
-	}
-	g, err := simulate(ctx, truth, week, sp.At, cat, students, p, cfg.K, cfg.SimWeeks, cfg.Seed, cfg.Resamples)
-	if err != nil {
-		return err
-	}
-	for range g.Gain.N * cfg.SimWeeks {
-		tick()
-	}
-	rep.SimulatedPupils = g.Gain.N
-	pr := rep.Policies[p.Name()]
-	if pr == nil {
-		return errors.New("simulated a policy that was not scored: " + p.Name())
-	}
-	v := g.Gain.Mean
-	pr.LearningGain = &v
-	pr.Simulation = &g
-	return nil
-}
-
-// baselines builds the non-engine policies, each with its own record of successes.
-func baselines(w *world, sp *Split, profile func(string) *features.Profile, seed uint64) []Policy {
-	lsFor := func(d *done) *levelSubjectPolicy { return newLevelSubject(w, d) }
-	d1, d2, d3, d4, d5 := newDone(sp.TrainSuccess), newDone(sp.TrainSuccess), newDone(sp.TrainSuccess), newDone(sp.TrainSuccess), newDone(sp.TrainSuccess)
-	return []Policy{
-		&randomPolicy{w: w, d: d1, seed: seed, calls: map[string]uint64{}},
-		newPopular(w, d2),
-		lsFor(d3),
-		&contentPolicy{w: w, d: d4, profile: profile, fallback: lsFor(d4)},
-		newCoUsage(w, d5, lsFor(d5)),
-	}
-}
-
-// summarise turns per-pupil scores into a PolicyReport with CIs, by-k and slices.
-func summarise(ps *pupilScores, es evalSet, cfg Config, catalogue int) *PolicyReport {
-	pr := &PolicyReport{CI: map[string]Interval{}, ByK: map[int]map[string]float64{}, Slices: map[string][]Slice{},
-		SliceGaps: map[string]map[string]Gap{}, PrereqViolations: ps.viol, Coverage: Coverage(ps.lists, catalogue)}
-	for i, m := range rankingMetrics {
-		pr.CI[m] = Bootstrap(ps.m[m], cfg.Resamples, 0.95, cfg.Seed+uint64(i))
-	}
-	pr.NDCG, pr.Recall, pr.HitRate = pr.CI[MNDCG].Mean, pr.CI[MRecall].Mean, pr.CI[MHit].Mean
-	pr.MRR, pr.Novelty, pr.Diversity = pr.CI[MMRR].Mean, pr.CI[MNovelty].Mean, pr.CI[MDivers].Mean
-	for k, ms := range ps.byK {
-		pr.ByK[k] = map[string]float64{}
-		for m, xs := range ms {
-			pr.ByK[k][m] = mean(xs)
-		}
-	}
-	for kind, labels := range es.slices {
-		groups := map[string][]int{}
-		var order []string
-		for i, l := range labels {
-			if groups[l] == nil {
-				order = append(order, l)
-			}
-			groups[l] = append(groups[l], i)
-		}
-		sortLabels(order)
-		gaps := map[string]Gap{}
-		for _, l := range order {
-			sl := Slice{Label: l, Pupils: len(groups[l]), Values: map[string]float64{}}
-			for _, m := range []string{MNDCG, MRecall, MHit} {
-				s := 0.0
-				for _, i := range groups[l] {
-					s += ps.m[m][i]
-				}
-				sl.Values[m] = s / float64(len(groups[l]))
-			}
-			pr.Slices[kind] = append(pr.Slices[kind], sl)
-		}
-		for _, m := range []string{MNDCG, MRecall, MHit} {
-			var g Gap
-			best, worst := -1.0, 2.0
-			for _, sl := range pr.Slices[kind] {
-				if sl.Pupils < minSlice && len(pr.Slices[kind]) > 1 {
-					continue
-				}
-				if v := sl.Values[m]; v > best {
-					best, g.Best = v, sl.Label
-				}
-				if v := sl.Values[m]; v < worst {
-					worst, g.Worst = v, sl.Label
-				}
-			}
-			if g.Best != "" {
-				g.Gap = best - worst
-			}
-			gaps[m] = g
-		}
-		pr.SliceGaps[kind] = gaps
-	}
-	return pr
-}
-
-// minSlice is the smallest slice the best−worst gap considers (tiny slices are noise).
-const minSlice = 20

@@ -70,7 +70,7 @@ func TestSplitKeepsTheFutureOutOfTraining(t *testing.T) {
 	}
 
 	w := newWorld(mustCatalogue(t, ds), sp)
-	pop := newPopular(w, newDone(sp.TrainSuccess))
+	pop := newPopular(w, newEligibility(mustCatalogue(t, ds), ds.Students, sp.TrainSuccess).newRun())
 	got, _ := pop.Recommend(context.Background(), "X", 1)
 	if len(got) != 1 || got[0] != "R-OLD" {
 		t.Fatalf("popularity trained on the past recommends %v to X, want [R-OLD]", got)
@@ -83,7 +83,7 @@ func TestSplitKeepsTheFutureOutOfTraining(t *testing.T) {
 	// would catch a split that let the future in.
 	leaky := SplitAt(ds, splitAt.AddDate(1, 0, 0))
 	lw := newWorld(mustCatalogue(t, ds), leaky)
-	lgot, _ := newPopular(lw, newDone(nil)).Recommend(context.Background(), "X", 1)
+	lgot, _ := newPopular(lw, newEligibility(mustCatalogue(t, ds), ds.Students, nil).newRun()).Recommend(context.Background(), "X", 1)
 	if len(lgot) != 1 || lgot[0] != "R-NEW" || NDCG(lgot, sp.Truth["X"], 1) != 1 {
 		t.Errorf("leaky popularity recommends %v: the case no longer tells a leak apart", lgot)
 	}
