@@ -26,12 +26,12 @@ const (
 )
 
 var (
-	abilityHeader  = []string{"student_id", "competency_id", "week", "ability", "stability", "last_week"}
+	abilityHeader = []string{"student_id", "competency_id", "week", "ability", "stability", "last_week"}
 	// abilityHeaderV1 is the header of folders written before memory stability was
 	// modelled: read with stability 1 and no learning week.
 	abilityHeaderV1 = []string{"student_id", "competency_id", "week", "ability"}
-	itemsHeader    = []string{"item_id", "kind", "difficulty"}
-	learnersHeader = []string{"student_id", "level", "global", "offset", "speed"}
+	itemsHeader     = []string{"item_id", "kind", "difficulty"}
+	learnersHeader  = []string{"student_id", "level", "global", "offset", "speed"}
 )
 
 // SimulatorInfo is truth/simulator.json: everything besides the per-pupil and per-item

@@ -40,8 +40,8 @@ type pupil struct {
 	chronic    bool
 	engagement float64
 	selfBias   float64 // how far the pupil over- (>0) or under-estimates their ability, logits
-	spellLeft  int  // school days left in the current absence spell, today included
-	justified  bool // of the current spell
+	spellLeft  int     // school days left in the current absence spell, today included
+	justified  bool    // of the current spell
 	amAbsent   bool
 	pmAbsent   bool
 	pending    []int32 // resources the teacher assigned, not done yet

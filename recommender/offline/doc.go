@@ -24,7 +24,7 @@
 //
 // # The yardstick
 //
-// Every policy is asked for pool(k) = min(100, 3k) items; the first k eligible ones are
+// Every policy is asked for pool(k) = min(100, 2k) items; the first k eligible ones are
 // kept (eligibility: exercise or quiz, the pupil's level or the one below, not already
 // succeeded). No policy learns from or personalises for a pupil without consent. All
 // comparisons are paired per pupil, with bootstrap CIs resampling schools (else classes,

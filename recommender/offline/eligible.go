@@ -74,8 +74,10 @@ func (r *run) keep(pupil string, list []string, k int) []string {
 
 func (r *run) success(pupil, res string) { add(r.extra, pupil, res) }
 
-// pool is how many items a policy is asked for so that k eligible ones can be kept.
-func pool(k int) int { return min(recommender.MaxK, 3*k) }
+// pool is how many items a policy is asked for so that k eligible ones can be kept: a
+// policy that spends more than half of its list on items that cannot count (videos,
+// sheets, other levels) loses slots, as a pupil would.
+func pool(k int) int { return min(recommender.MaxK, 2*k) }
 
 func contains(xs []string, x string) bool {
 	for _, y := range xs {

@@ -36,8 +36,8 @@ const Band = 0.15
 
 // pupilScores holds one policy's per-pupil metrics at k, aligned with evalSet.ids.
 type pupilScores struct {
-	m      map[string][]float64 // metric -> per pupil
-	byK    map[int]map[string][]float64
+	m         map[string][]float64 // metric -> per pupil
+	byK       map[int]map[string][]float64
 	inBand    []float64 // pupils the simulator knows only
 	lists     [][]string
 	viol      int

@@ -3,6 +3,8 @@ package offline
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -61,9 +63,17 @@ func (p *levelSubjectPolicy) with(r *run) *levelSubjectPolicy {
 	return &q
 }
 
-// Evaluate is Run on a dataset in memory (truth may be nil). It writes nothing.
+// Evaluate is Run on a dataset in memory (truth may be nil). It writes nothing and
+// leaves ds as it was.
 func Evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg Config) (*Report, error) {
+	return evaluate(ctx, ds, truth, cfg, false)
+}
+
+// evaluate is Evaluate; when it owns ds it drops ds's event rows as soon as the split
+// and the simulation's own rows are taken (at 20,000 pupils they are most of the memory).
+func evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg Config, owned bool) (*Report, error) {
 	cfg = cfg.withDefaults()
+	begin := time.Now()
 	cat, err := datasets.NewCatalogue(ds.Competencies, ds.Resources)
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: %w", err)
@@ -78,6 +88,10 @@ func Evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 			return nil, err
 		}
 	}
+	students, nres := ds.Students, len(ds.Resources)
+	if owned {
+		ds.Statements, ds.Grades, ds.Absences, ds.Lessons = nil, nil, nil, nil
+	}
 	engineCfg := cfg.Engine
 	engineCfg.Seed = cfg.Seed
 	if ev.ts, err = newTrainedStore(ctx, sp.Train, sp.At, engineCfg); err != nil {
@@ -85,23 +99,26 @@ func Evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 	}
 	ev.profile = func(id string) *features.Profile { return ev.ts.profile(ctx, id) }
 	ev.w = newWorld(cat, sp)
-	ev.el = newEligibility(cat, ds.Students, sp.TrainSuccess)
-	es, listOnly := newEvalSet(sp, ds.Students)
+	ev.el = newEligibility(cat, students, sp.TrainSuccess)
+	es, listOnly := newEvalSet(sp, students)
 	if len(es.ids) == 0 {
 		return nil, fmt.Errorf("no pupil to evaluate: %w", datasets.ErrInvalid)
 	}
-	rep := &Report{K: cfg.K, Seed: cfg.Seed, SplitAt: sp.At, SplitQuantile: sp.Quantile, SplitOn: sp.On, Pupils: len(ds.Students),
-		EvaluatedPupils: len(es.ids), Resources: len(ds.Resources), TrainStatements: len(sp.Train.Statements),
+	rep := &Report{K: cfg.K, Seed: cfg.Seed, SplitAt: sp.At, SplitQuantile: sp.Quantile, SplitOn: sp.On, Pupils: len(students),
+		EvaluatedPupils: len(es.ids), Resources: nres, TrainStatements: len(sp.Train.Statements),
 		TestStatements: sp.TestStatements, HasTruth: truth != nil, Policies: map[string]*PolicyReport{},
 		RankingEvaluable: !listOnly, TargetSuccess: ev.ts.cfg.TargetSuccess}
 	if listOnly {
 		rep.EvaluatedPupils = 0
 		rep.ListPupils = len(es.ids)
 	}
+	es = es.sample(cfg.RankPupils, cfg.Seed)
+	rep.RankedPupils = len(es.ids)
 	for _, t := range sp.Truth {
 		rep.TruthItems += len(t)
 	}
 	sp.Train = nil // the stores and the world hold what they need: let the rows go
+	runtime.GC()
 	ev.co = newCoMatrix(ev.w)
 	ev.ls = newLevelSubject(ev.w, nil)
 	ev.pop = newPopular(ev.w, nil)
@@ -127,15 +144,20 @@ func Evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 		}
 		mu.Unlock()
 	}
+	rep.Phases = map[string]string{"fit": time.Since(begin).Round(time.Second).String()}
+	begin = time.Now()
 	if err := ev.rank(ctx, rep, sp, es, tick); err != nil {
 		return nil, err
 	}
+	rep.Phases["rank"] = time.Since(begin).Round(time.Second).String()
 	if truth == nil {
 		return rep, nil
 	}
+	begin = time.Now()
 	if err := ev.simulateAll(ctx, rep, variants, jobs, tick); err != nil {
 		return nil, err
 	}
+	rep.Phases["simulate"] = time.Since(begin).Round(time.Second).String()
 	return rep, nil
 }
 
@@ -216,6 +238,20 @@ func (ev *evaluator) rank(ctx context.Context, rep *Report, sp *Split, es evalSe
 	}
 	holm(rep.AblationsRanking)
 	return nil
+}
+
+// sample keeps n pupils drawn without replacement (seeded), in their order, when there
+// are more.
+func (es evalSet) sample(n int, seed uint64) evalSet {
+	if len(es.ids) <= n {
+		return es
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5a3b1e))
+	keep := map[string]bool{}
+	for _, i := range rng.Perm(len(es.ids))[:n] {
+		keep[es.ids[i]] = true
+	}
+	return es.subset(func(id string) bool { return keep[id] })
 }
 
 // subset keeps the pupils keep says yes to.

@@ -150,13 +150,13 @@ func markdown(rep *Report, plots []plotFile) string {
 	p("")
 	p("## The yardstick")
 	p("")
-	p("- **One eligibility filter for every policy.** A listed item counts only if it is an exercise or a quiz (the only types whose outcome can be a ground truth and that give practice), of the pupil's level or the one below, and not already succeeded (in training or earlier in the simulated run). Every policy is asked for 3×k items and its first k eligible ones are kept; `filled` is the share of the k slots a policy filled so.")
+	p("- **One eligibility filter for every policy.** A listed item counts only if it is an exercise or a quiz (the only types whose outcome can be a ground truth and that give practice), of the pupil's level or the one below, and not already succeeded (in training or earlier in the simulated run). Every policy is asked for 2×k items and its first k eligible ones are kept; `filled` is the share of the k slots a policy filled so.")
 	p("- **Consent.** No policy learns from or personalises for a pupil who refused consent: popularity and co-usage count consenting pupils only, co-usage and content fall back to the non-personalised order for the others, policies observe consenting pupils' events only, and the engine handles consent itself. Only the yardstick (ground truth, eligibility) and the oracle read every pupil.")
-	p("- **Split.** Everything dated before **%s** (the Monday on or before the %.0fth percentile of %s times) trains; the rest is test. Train statements %d, test statements %d. Ground truth of a pupil: the resources first succeeded on after the split (%d pairs, %d pupils scored).",
-		rep.SplitAt.Format(time.DateOnly), rep.SplitQuantile*100, strings.TrimSuffix(rep.SplitOn, "s"), rep.TrainStatements, rep.TestStatements, rep.TruthItems, rep.EvaluatedPupils)
-	p("- **Paired comparisons.** All policies are scored on the same pupils (and, in simulation, the same random draws), so every comparison is the per-pupil difference, with a 95 %% percentile bootstrap CI that resamples whole **%ss** (pupils of a school are not independent), a two-sided bootstrap p-value, and **Holm's correction** over each family of comparisons (Parcours against the references; Parcours against its ablations). \"wins\"/\"loses\" means the Holm-adjusted p < 0.05.", rep.Resampled)
+	p("- **Split.** Everything dated before **%s** (the Monday on or before the %.0fth percentile of %s times) trains; the rest is test. Train statements %d, test statements %d. Ground truth of a pupil: the resources first succeeded on after the split (%d pairs); %d pupils scored%s.",
+		rep.SplitAt.Format(time.DateOnly), rep.SplitQuantile*100, strings.TrimSuffix(rep.SplitOn, "s"), rep.TrainStatements, rep.TestStatements, rep.TruthItems, rep.EvaluatedPupils, sampled(rep))
+	p("- **Paired comparisons.** All policies are scored on the same pupils (and, in simulation, the same random draws), so every comparison is the per-pupil difference, with a 95 %% percentile bootstrap CI that resamples whole **%s** (pupils of a school are not independent), a two-sided bootstrap p-value, and **Holm's correction** over each family of comparisons (Parcours against the references; Parcours against its ablations). \"wins\"/\"loses\" means the Holm-adjusted p < 0.05.", plural(rep.Resampled))
 	if rep.HasTruth {
-		p("- **Simulation.** The %d pupils whose true state truth/ keeps are restored at the split and follow each policy for %d weeks under each simulator variant (docs/simulator.md): each week the policy lists k eligible items (Monday), the class's lessons are replayed (missed when absent), the pupil answers one item of each listed resource, the policy observes the week (Parcours ingests it as in service), the week ends (forgetting). **Learning gain** = change of the pupil's mean true ability (logits) over the competencies of their level and the one below. The **oracle** lists the eligible items with the largest exact expected gain under the variant (a one-week-ahead best, not a bound). **Headroom captured** = (policy − no recommendation) / (oracle − no recommendation), CI from the same resampled %ss.", rep.SimulatedPupils, rep.SimWeeks, rep.Resampled)
+		p("- **Simulation.** The %d pupils whose true state truth/ keeps are restored at the split and follow each policy for %d weeks under each simulator variant (docs/simulator.md): each week the policy lists k eligible items (Monday), the class's lessons are replayed (missed when absent), the pupil answers one item of each listed resource, the policy observes the week (Parcours ingests it as in service), the week ends (forgetting). **Learning gain** = change of the pupil's mean true ability (logits) over the competencies of their level and the one below. The **oracle** lists the eligible items with the largest exact expected gain under the variant (a one-week-ahead best, not a bound). **Headroom captured** = (policy − no recommendation) / (oracle − no recommendation), CI from the same resampled %s.", rep.SimulatedPupils, rep.SimWeeks, plural(simUnit(rep)))
 		p("- **Prerequisite violations are judged against the truth**: a listed item violates when one of its competencies has a prerequisite on which the pupil's true P(success) at that prerequisite's difficulty is below %.1f.", trueMastery)
 	}
 	p("")
@@ -317,6 +317,30 @@ func markdownRanking(rep *Report, p func(string, ...any)) {
 		}
 	}
 	p("")
+}
+
+// simUnit is the cluster the simulation's bootstrap resampled.
+func simUnit(rep *Report) string {
+	for _, v := range rep.Variants {
+		for _, e := range v.Paired {
+			return e.Clusters
+		}
+	}
+	return rep.Resampled
+}
+
+func sampled(rep *Report) string {
+	if rep.RankedPupils > 0 && rep.RankedPupils < rep.EvaluatedPupils {
+		return fmt.Sprintf(" (lists ranked for a seeded sample of %d of them, to bound the run time)", rep.RankedPupils)
+	}
+	return ""
+}
+
+func plural(unit string) string {
+	if unit == "class" {
+		return "classes"
+	}
+	return unit + "s"
 }
 
 func judged(rep *Report) string {

@@ -34,9 +34,9 @@ type Observer interface {
 type world struct {
 	cat      *datasets.Catalogue
 	students map[string]datasets.Student
-	eligible map[int][]int32  // level index -> practice resources of that level and the one below
-	users    map[string]int   // consenting training pupils who used each resource
-	pupils   int              // consenting training pupils with usage
+	eligible map[int][]int32 // level index -> practice resources of that level and the one below
+	users    map[string]int  // consenting training pupils who used each resource
+	pupils   int             // consenting training pupils with usage
 	levelUse map[string]map[string]int
 	history  map[string][]string // consenting pupil -> used resources, latest last, distinct
 	lessons  map[string][]datasets.Lesson
@@ -143,7 +143,7 @@ func hashString(s string) uint64 {
 // measured against it.
 type noRecPolicy struct{}
 
-func (noRecPolicy) Name() string                                           { return "no_recommendation" }
+func (noRecPolicy) Name() string                                             { return "no_recommendation" }
 func (noRecPolicy) Recommend(context.Context, string, int) ([]string, error) { return nil, nil }
 
 // randomPolicy draws eligible resources uniformly, seeded per pupil and call.

@@ -32,8 +32,12 @@ type Config struct {
 	SimWeeks int
 	// SimVariants names the simulator variants to run (synth.Variants); empty: all.
 	SimVariants []string
-	// Workers is how many simulations run at once (default min(2, GOMAXPROCS)).
+	// Workers is how many simulations run at once (default 2).
 	Workers int
+	// RankPupils bounds the pupils whose lists are ranked at the split: a seeded sample
+	// of those with a ground truth when there are more (default 4000; the ranking of every
+	// policy and ablation through the engine is most of a large run's time).
+	RankPupils int
 }
 
 // Slice is one group of pupils in a slice kind.
@@ -119,6 +123,7 @@ type Report struct {
 	SplitOn         string    `json:"split_on"`
 	Pupils          int       `json:"pupils"`
 	EvaluatedPupils int       `json:"evaluated_pupils"`
+	RankedPupils    int       `json:"ranked_pupils"`
 	Resources       int       `json:"resources"`
 	TrainStatements int       `json:"train_statements"`
 	TestStatements  int       `json:"test_statements"`
@@ -142,10 +147,13 @@ type Report struct {
 	AblationsRanking []Effect `json:"ablations_ranking"`
 	// HeadroomCaptured is Parcours's share of the oracle's headroom under the default
 	// simulator variant.
-	HeadroomCaptured *Interval                `json:"headroom_captured,omitempty"`
-	VariantOrder     []string                 `json:"variant_order,omitempty"`
+	HeadroomCaptured *Interval                 `json:"headroom_captured,omitempty"`
+	VariantOrder     []string                  `json:"variant_order,omitempty"`
 	Variants         map[string]*VariantReport `json:"variants,omitempty"`
-	Elapsed          string                   `json:"elapsed"`
+	Elapsed          string                    `json:"elapsed"`
+	// Phases is the wall time of split+fit, ranking and simulation (the rest is loading
+	// and writing).
+	Phases map[string]string `json:"phases,omitempty"`
 }
 
 func (c Config) withDefaults() Config {
@@ -167,6 +175,9 @@ func (c Config) withDefaults() Config {
 	if c.Workers <= 0 {
 		c.Workers = 2
 	}
+	if c.RankPupils <= 0 {
+		c.RankPupils = 4000
+	}
 	return c
 }
 
@@ -185,7 +196,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, fmt.Errorf("offline.Run: %w", err)
 		}
 	}
-	rep, err := Evaluate(ctx, ds, truth, cfg)
+	rep, err := evaluate(ctx, ds, truth, cfg, true)
 	if err != nil {
 		return nil, fmt.Errorf("offline.Run: %w", err)
 	}
