@@ -91,6 +91,7 @@ func evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 	students, nres := ds.Students, len(ds.Resources)
 	if owned {
 		ds.Statements, ds.Grades, ds.Absences, ds.Lessons = nil, nil, nil, nil
+		runtime.GC() // before the store copies the training rows: not both at once
 	}
 	engineCfg := cfg.Engine
 	engineCfg.Seed = cfg.Seed
