@@ -109,6 +109,9 @@ func (s *scorer) score(ctx context.Context, p Policy, r *run, es evalSet, progre
 	}
 	listed := 0
 	for _, id := range es.ids {
+		if err := ctx.Err(); err != nil {
+			return nil, err // interrupted: stop at once rather than after every pupil
+		}
 		raw, err := p.Recommend(ctx, id, pool(maxK))
 		if err != nil {
 			return nil, err

@@ -172,6 +172,9 @@ func simulate(ctx context.Context, truth *synth.Truth, params synth.Params, sd *
 	peak := params.LearnPeak
 	lists := make([][]string, n)
 	for w := range weeks {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		monday := sd.at.AddDate(0, 0, 7*w)
 		if setClock != nil {
 			setClock(monday)
