@@ -191,7 +191,7 @@ func (s *Server) storeStatements(c *gin.Context, sts []datasets.Statement, singl
 			s.fail(c, err)
 			return false
 		}
-		dir, err := s.lookUp(ctx, sts)
+		dir, err := recommender.LookUpXAPI(ctx, s.lrs.dir, sts)
 		if err != nil {
 			s.fail(c, err)
 			return false
@@ -235,47 +235,6 @@ func (s *Server) keepStoredTimestamps(ctx context.Context, sts []datasets.Statem
 		sts[at[u.ID]].Timestamp = u.Timestamp
 	}
 	return nil
-}
-
-// lookUp asks the store about every pupil, resource and voided statement the batch
-// names, in three queries, and returns them as a Directory.
-func (s *Server) lookUp(ctx context.Context, sts []datasets.Statement) (*datasets.Directory, error) {
-	var names, hashes, activities, targets []string
-	for _, st := range sts {
-		if st.Ref == nil {
-			continue
-		}
-		if st.Ref.AccountName != "" {
-			names = append(names, st.Ref.AccountName)
-		}
-		hashes = append(hashes, st.Ref.MboxSHA1...)
-		if st.Verb == datasets.VerbVoided {
-			targets = append(targets, st.ObjectID)
-		} else if st.Ref.ObjectType == "Activity" {
-			activities = append(activities, st.Ref.Activities...)
-		}
-	}
-	dir := datasets.NewDirectory()
-	pupils, err := s.lrs.dir.StudentsByXAPI(ctx, names, hashes)
-	if err != nil {
-		return nil, err
-	}
-	dir.AddStudents(pupils...)
-	res, err := s.lrs.dir.ResourcesByXAPI(ctx, activities)
-	if err != nil {
-		return nil, err
-	}
-	dir.AddResources(res...)
-	if len(targets) > 0 {
-		mapped, _, err := s.lrs.dir.StatementsByID(ctx, targets)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range mapped {
-			dir.AddStatements(m.ID)
-		}
-	}
-	return dir, nil
 }
 
 // xapiError rewords a store's batch error for an HTTP client: the stores name the data

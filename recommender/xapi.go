@@ -59,3 +59,46 @@ type HiddenStore interface {
 type ClassLabels interface {
 	Classes(ctx context.Context, ids []string) ([]datasets.Class, error)
 }
+
+// LookUpXAPI asks dir about every pupil, resource and voided statement the statements
+// name, in at most three queries, and returns them as the Directory that
+// datasets.MapStatements maps with. The API and the folder ingest share it, so a
+// statement maps the same way whichever door it came in by.
+func LookUpXAPI(ctx context.Context, dir XAPIDirectory, sts []datasets.Statement) (*datasets.Directory, error) {
+	var names, hashes, activities, targets []string
+	for _, st := range sts {
+		if st.Ref == nil {
+			continue
+		}
+		if st.Ref.AccountName != "" {
+			names = append(names, st.Ref.AccountName)
+		}
+		hashes = append(hashes, st.Ref.MboxSHA1...)
+		if st.Verb == datasets.VerbVoided {
+			targets = append(targets, st.ObjectID)
+		} else if st.Ref.ObjectType == "Activity" {
+			activities = append(activities, st.Ref.Activities...)
+		}
+	}
+	d := datasets.NewDirectory()
+	pupils, err := dir.StudentsByXAPI(ctx, names, hashes)
+	if err != nil {
+		return nil, err
+	}
+	d.AddStudents(pupils...)
+	res, err := dir.ResourcesByXAPI(ctx, activities)
+	if err != nil {
+		return nil, err
+	}
+	d.AddResources(res...)
+	if len(targets) > 0 {
+		mapped, _, err := dir.StatementsByID(ctx, targets)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range mapped {
+			d.AddStatements(m.ID)
+		}
+	}
+	return d, nil
+}

@@ -13,8 +13,9 @@ import (
 
 // ingestSummary is what `ingest --json` prints.
 type ingestSummary struct {
-	Files    map[string]int `json:"files"`   // rows read per file
-	Changed  int            `json:"changed"` // pupils whose data changed
+	Files    map[string]int `json:"files"`              // rows read per file
+	Unmapped int            `json:"unmapped,omitempty"` // valid statements kept unmapped (unknown pupil or activity)
+	Changed  int            `json:"changed"`            // pupils whose data changed
 	Refitted bool           `json:"refitted"`
 }
 
@@ -43,7 +44,7 @@ func ingestFolder(ctx context.Context, store folderStore, dir string, refit bool
 	}
 	res, err := store.IngestFolder(ctx, dir, opts)
 	finish()
-	sum := ingestSummary{Files: res.Rows, Changed: res.Pupils}
+	sum := ingestSummary{Files: res.Rows, Changed: res.Pupils, Unmapped: res.Unmapped}
 	if err != nil {
 		return sum, err
 	}

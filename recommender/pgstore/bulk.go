@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/recommender"
 )
 
 // Bulk loads a whole data folder in one transaction, file after file in reference order
@@ -27,13 +28,14 @@ import (
 // Use: BeginBulk, then for each file Stage every chunk and Merge once; then Commit (or
 // Rollback, which is safe to defer).
 type Bulk struct {
-	s      *Store
-	tx     pgx.Tx
-	staged map[string]int // rows staged per file
-	merged map[string]bool
-	done   bool
-	trace  func(file, step string, ms float64)
-	future time.Time // rows dated after it are refused (zero: no check)
+	s        *Store
+	tx       pgx.Tx
+	staged   map[string]int // rows staged per file
+	merged   map[string]bool
+	done     bool
+	trace    func(file, step string, ms float64)
+	future   time.Time // rows dated after it are refused (zero: no check)
+	unmapped int       // valid statements kept as unmapped (unknown pupil or activity)
 }
 
 // BulkResult says what a committed Bulk changed.
@@ -42,6 +44,7 @@ type BulkResult struct {
 	Pupils    int            // pupils whose data changed (their events, or their class's timetable)
 	Classes   int            // classes whose timetable changed
 	Catalogue bool           // competencies or resources changed
+	Unmapped  int            // valid statements kept unmapped: unknown pupil or activity
 }
 
 // bulkStage is the prefix of the staging tables. One Bulk runs at a time (writeLock), so
@@ -98,6 +101,12 @@ func kindOf(d *datasets.Dataset, file string) (kind, bool) {
 // line of row i) into the file's staging table, after the checks that need no stored
 // data. Ids repeated across chunks are found by Merge.
 func (b *Bulk) Stage(ctx context.Context, file string, chunk *datasets.Dataset, lines []int) error {
+	if file == datasets.UsageFile && len(chunk.Statements) > 0 {
+		var err error
+		if lines, err = b.mapStatements(ctx, chunk, lines); err != nil {
+			return err
+		}
+	}
 	k, ok := kindOf(chunk, file)
 	if !ok {
 		return &datasets.Error{File: file, Msg: "not a data-folder file"}
@@ -252,7 +261,7 @@ func rowErr(re *datasets.Error, err error) error {
 
 // Commit makes the whole load visible at once and reports what it changed.
 func (b *Bulk) Commit(ctx context.Context) (BulkResult, error) {
-	res := BulkResult{Rows: b.staged}
+	res := BulkResult{Rows: b.staged, Unmapped: b.unmapped}
 	for f := range b.staged {
 		if !b.merged[f] {
 			return res, fmt.Errorf("pgstore.Bulk.Commit: %s staged but not merged", f)
@@ -486,4 +495,51 @@ func reline(err error, lines []int) error {
 		e.Line = lines[i]
 	}
 	return err
+}
+
+// mapStatements attaches the chunk's xAPI statements to pupils and resources as the API
+// does (by account, mailbox hash, resource id, URL or alternative id), against what the
+// load's own transaction holds: the folder's pupils and resources are merged before
+// usage.jsonl. Valid statements it cannot attach are kept as unmapped, not refused; a
+// voiding statement may name one staged from an earlier chunk of the file. It returns the
+// file lines of the statements left in the chunk.
+func (b *Bulk) mapStatements(ctx context.Context, chunk *datasets.Dataset, lines []int) ([]int, error) {
+	lineOf := make(map[string]int, len(chunk.Statements))
+	var targets []string
+	for i, st := range chunk.Statements {
+		if _, ok := lineOf[st.ID]; !ok {
+			lineOf[st.ID] = lines[i]
+		}
+		if st.Ref != nil && st.Verb == datasets.VerbVoided {
+			targets = append(targets, st.ObjectID)
+		}
+	}
+	dir, err := recommender.LookUpXAPI(ctx, xapiDir{b.tx}, chunk.Statements)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore.Bulk: %s: %w", datasets.UsageFile, wrap(err))
+	}
+	if _, staged := b.staged[datasets.UsageFile]; staged && len(targets) > 0 {
+		rows, err := b.tx.Query(ctx, `SELECT id FROM `+bulkStage+`statements WHERE id = ANY($1)`, targets)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore.Bulk: %s: %w", datasets.UsageFile, wrap(err))
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("pgstore.Bulk: %s: %w", datasets.UsageFile, wrap(err))
+		}
+		dir.AddStatements(ids...)
+	}
+	datasets.MapStatements(chunk, dir)
+	kept := make([]int, len(chunk.Statements))
+	for i, st := range chunk.Statements {
+		kept[i] = lineOf[st.ID]
+	}
+	if len(chunk.Unmapped) > 0 {
+		if err := insertUnmapped(ctx, b.tx, &datasets.Dataset{Unmapped: chunk.Unmapped}); err != nil {
+			return nil, fmt.Errorf("pgstore.Bulk: %s: %w", datasets.UsageFile, err)
+		}
+		b.unmapped += len(chunk.Unmapped)
+		chunk.Unmapped = nil
+	}
+	return kept, nil
 }

@@ -120,9 +120,11 @@ func TestIngestFolderRejectsAndLoadsNothing(t *testing.T) {
 		line   int
 		field  string
 	}{
-		{"RejectsStatementOnUnknownResourceInTheLastFile", false,
-			func(d *datasets.Dataset) { d.Statements[len(d.Statements)-2].ObjectID = "R-NOPE" },
-			datasets.UsageFile, len(storetest.Fixture().Statements) - 1, "object.id"},
+		// A statement on an unknown resource is valid xAPI, kept unmapped (see
+		// TestIngestFolderMapsStatementsAndKeepsUnmapped); an invalid one fails the folder.
+		{"RejectsInvalidStatementInTheLastFile", false,
+			func(d *datasets.Dataset) { bad := 1.5; d.Statements[len(d.Statements)-2].Scaled = &bad },
+			datasets.UsageFile, len(storetest.Fixture().Statements) - 1, "result.score.scaled"},
 		{"RejectsGradeOfUnknownPupil", false,
 			func(d *datasets.Dataset) { d.Grades[2].StudentID = "S-NOPE" }, datasets.GradesFile, 4, "student_id"},
 		{"RejectsUnknownPrerequisite", false,
@@ -133,11 +135,6 @@ func TestIngestFolderRejectsAndLoadsNothing(t *testing.T) {
 			func(d *datasets.Dataset) { d.Lessons[1].ClassID = "C-EMPTY" }, datasets.LessonsFile, 3, "class_id"},
 		{"RejectsIDRepeatedAcrossChunks", false,
 			func(d *datasets.Dataset) { d.Grades[3].ID = d.Grades[0].ID }, datasets.GradesFile, 5, "grade_id"},
-		{"RejectsVoidingAVoidingStatement", false, func(d *datasets.Dataset) {
-			v := d.Statements[len(d.Statements)-1]
-			v.ID, v.ObjectID = "00000000-0000-4000-8000-00000000ffff", v.ID
-			d.Statements = append(d.Statements, v)
-		}, datasets.UsageFile, len(storetest.Fixture().Statements) + 1, "object.id"},
 		// Conflicts with rows already stored (issue 13.3): named like bad input.
 		{"RejectsGradeStoredForAnotherPupil", true,
 			func(d *datasets.Dataset) { d.Grades[1].StudentID = "S3" }, datasets.GradesFile, 3, "student_id"},
@@ -314,4 +311,55 @@ func slicesDeleteID(ss []datasets.Student, id string) []datasets.Student {
 		}
 	}
 	return out
+}
+
+// A folder's usage.jsonl maps statements as POST /xapi/statements does: actors by
+// mailbox, activities by URL; valid statements about unknown pupils or activities are
+// kept as unmapped, not refused.
+func TestIngestFolderMapsStatementsAndKeepsUnmapped(t *testing.T) {
+	s, url := openBulkStore(t)
+	ctx := context.Background()
+	d := storetest.Fixture()
+	d.Students[0].Mbox = "mailto:eleve.zero@example.org"
+	d.Resources[0].URL = "https://moodle.example.org/mod/h5pactivity/view.php?id=42"
+	dir := writeFolder(t, d)
+	before := len(d.Statements)
+	f, err := os.OpenFile(filepath.Join(dir, datasets.UsageFile), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		`{"actor":{"mbox":"mailto:eleve.zero@example.org"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://moodle.example.org/mod/h5pactivity/view.php?id=42"},"timestamp":"2024-01-10T10:00:00Z"}`,
+		`{"actor":{"account":{"homePage":"https://ent.example.org","name":"nobody-here"}},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://moodle.example.org/mod/h5pactivity/view.php?id=42"},"timestamp":"2024-01-10T10:00:00Z"}`,
+		`{"actor":{"mbox":"mailto:eleve.zero@example.org"},"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"https://moodle.example.org/mod/quiz/view.php?id=999"},"timestamp":"2024-01-10T10:00:00Z"}`,
+	} {
+		if _, err := f.WriteString(line + "\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+	res, err := s.IngestFolder(ctx, dir, pgstore.FolderOptions{})
+	if err != nil {
+		t.Fatalf("IngestFolder: %v", err)
+	}
+	if res.Unmapped != 2 {
+		t.Errorf("Unmapped = %d, want 2", res.Unmapped)
+	}
+	if got := rowCounts(t, url)["statements"]; got != before+1 {
+		t.Errorf("statements = %d, want %d (the fixture's and the mailbox one)", got, before+1)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var n int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM unmapped_statements`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("unmapped_statements = %d, %v; want 2", n, err)
+	}
+	var who string
+	if err := conn.QueryRow(ctx, `SELECT student_id FROM statements WHERE object_id = $1 AND student_id = $2 LIMIT 1`,
+		d.Resources[0].ID, d.Students[0].ID).Scan(&who); err != nil {
+		t.Errorf("the mailbox statement is not attached to %s: %v", d.Students[0].ID, err)
+	}
 }

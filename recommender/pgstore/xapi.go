@@ -131,6 +131,25 @@ func lineOf(b *datasets.Dataset, id string) int {
 
 // StudentsByXAPI implements recommender.XAPIDirectory.
 func (s *Store) StudentsByXAPI(ctx context.Context, accountNames, mboxSHA1s []string) ([]datasets.Student, error) {
+	return xapiDir{s.db}.StudentsByXAPI(ctx, accountNames, mboxSHA1s)
+}
+
+// ResourcesByXAPI implements recommender.XAPIDirectory.
+func (s *Store) ResourcesByXAPI(ctx context.Context, activityIDs []string) ([]datasets.Resource, error) {
+	return xapiDir{s.db}.ResourcesByXAPI(ctx, activityIDs)
+}
+
+// StatementsByID implements recommender.XAPIDirectory.
+func (s *Store) StatementsByID(ctx context.Context, ids []string) ([]datasets.Statement, []datasets.UnmappedStatement, error) {
+	return xapiDir{s.db}.StatementsByID(ctx, ids)
+}
+
+// xapiDir answers recommender.XAPIDirectory on a pool or inside a transaction: the
+// folder ingest maps usage.jsonl against the pupils and resources its own transaction
+// has merged before.
+type xapiDir struct{ db querier }
+
+func (s xapiDir) StudentsByXAPI(ctx context.Context, accountNames, mboxSHA1s []string) ([]datasets.Student, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+studentCols+` FROM students WHERE id = ANY($1) OR mbox_sha1 && $2::text[] ORDER BY id`,
 		nonNil(accountNames), nonNil(mboxSHA1s))
 	if err != nil {
@@ -143,8 +162,7 @@ func (s *Store) StudentsByXAPI(ctx context.Context, accountNames, mboxSHA1s []st
 	return out, nil
 }
 
-// ResourcesByXAPI implements recommender.XAPIDirectory.
-func (s *Store) ResourcesByXAPI(ctx context.Context, activityIDs []string) ([]datasets.Resource, error) {
+func (s xapiDir) ResourcesByXAPI(ctx context.Context, activityIDs []string) ([]datasets.Resource, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+resourceCols+` FROM resources
 		WHERE id = ANY($1) OR (url <> '' AND url = ANY($1)) OR alt_ids && $1::text[] ORDER BY id`, nonNil(activityIDs))
 	if err != nil {
@@ -169,8 +187,7 @@ func scanUnmapped(r pgx.CollectableRow) (datasets.UnmappedStatement, error) {
 	return u, err
 }
 
-// StatementsByID implements recommender.XAPIDirectory.
-func (s *Store) StatementsByID(ctx context.Context, ids []string) ([]datasets.Statement, []datasets.UnmappedStatement, error) {
+func (s xapiDir) StatementsByID(ctx context.Context, ids []string) ([]datasets.Statement, []datasets.UnmappedStatement, error) {
 	rows, err := s.db.Query(ctx, `SELECT id, student_id, verb, object_id, ts, scaled, success, completion, duration_ns
 		FROM statements WHERE id = ANY($1) ORDER BY id`, nonNil(ids))
 	if err != nil {
