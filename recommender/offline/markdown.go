@@ -120,9 +120,15 @@ func find(es []Effect, b string) (Effect, bool) {
 // deadComponents are the ablations whose paired effect CI contains 0 on NDCG and on the
 // learning gain of the default variant.
 func deadComponents(rep *Report) []string {
+	// Without ranking truth (a folder without usage, as the OULAD import) every NDCG
+	// difference is zero by construction: that says nothing about a component. Without
+	// a simulation either, nothing can be said at all.
+	if !rep.RankingEvaluable && !rep.HasTruth {
+		return nil
+	}
 	var out []string
 	for _, e := range rep.AblationsRanking {
-		dead := e.Lo <= 0 && e.Hi >= 0
+		dead := !rep.RankingEvaluable || (e.Lo <= 0 && e.Hi >= 0)
 		if rep.HasTruth && len(rep.VariantOrder) > 0 {
 			if g, ok := find(rep.Variants[rep.VariantOrder[0]].Ablations, e.B); ok {
 				dead = dead && g.Lo <= 0 && g.Hi >= 0
