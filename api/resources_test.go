@@ -102,8 +102,19 @@ func TestHiddenResourcesLeaveRecommendationsAndPaths(t *testing.T) {
 	teacher := token(t, RoleTeacher, "prof", classes(e.class))
 	before := e.recs(t, teacher, nil)
 	first := before.Items[0].ResourceID
-	path := e.path(t, teacher)
-	firstStep := path.Steps[0].ResourceID
+	// The step hidden for everyone must differ from the item hidden for the class: when the
+	// path starts with the list's first item, showing that item again for the class alone
+	// would rightly leave it hidden for everyone.
+	firstStep := ""
+	for _, st := range e.path(t, teacher).Steps {
+		if st.ResourceID != first {
+			firstStep = st.ResourceID
+			break
+		}
+	}
+	if firstStep == "" {
+		t.Fatal("no path step other than the first recommended item")
+	}
 	hide := func(tok, id, body string) int {
 		return e.do(t, req{method: http.MethodPost, path: "/v1/resources/" + id + "/hidden", token: tok, body: body}).Code
 	}
