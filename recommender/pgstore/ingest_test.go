@@ -284,7 +284,14 @@ func TestErasureAndPurge(t *testing.T) {
 	if a, err := s.Audit(ctx, recommender.AuditQuery{StudentID: "S1"}); err != nil || len(a) != 1 {
 		t.Errorf("audit after erasure = %d entries (%v), want the 1 kept", len(a), err)
 	}
-	// Re-ingesting the erased pupil's old rows is allowed: they are new rows now.
+	// The erased pupil stays erased until an admin lifts the tombstone (issue 13.2); then
+	// re-ingesting the old rows is allowed: they are new rows now.
+	if _, err := s.Ingest(ctx, storetest.Fixture()); !errors.Is(err, recommender.ErrConflict) {
+		t.Fatalf("re-ingest of an erased pupil: %v, want a conflict", err)
+	}
+	if err := s.RemoveTombstone(ctx, "S1"); err != nil {
+		t.Fatal(err)
+	}
 	ingest(t, s, storetest.Fixture())
 	pc, err := s.Purge(ctx, storetest.Base.Add(time.Hour), storetest.Base.AddDate(0, 0, 11).Add(time.Hour))
 	if err != nil {
