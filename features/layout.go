@@ -6,7 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 
 	"github.com/parcours-ent/parcours/datasets"
 	"gonum.org/v1/gonum/mat"
@@ -48,6 +48,68 @@ type Layout struct {
 // NewLayout derives the vector layout from the catalogue and latent factors fitted on
 // the pupils' usage (a truncated SVD of the binary pupil × resource matrix).
 func NewLayout(cat *datasets.Catalogue, pupils []PupilEvents) *Layout {
+	u := NewUsageMatrix(cat)
+	for i := range pupils {
+		u.Add(&pupils[i])
+	}
+	return NewLayoutUsage(cat, u)
+}
+
+// NewLayoutFrom is NewLayout over a source (one pass; it keeps only the sparse usage
+// matrix, a few int32 per pupil).
+func NewLayoutFrom(cat *datasets.Catalogue, src PupilSource) (*Layout, error) {
+	u := NewUsageMatrix(cat)
+	if err := src(func(ev *PupilEvents) error {
+		u.Add(ev)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return NewLayoutUsage(cat, u), nil
+}
+
+// UsageMatrix is the binary pupil × resource usage matrix the layout's latent factors
+// are fitted on, built pupil by pupil (Add) during a pass made for other purposes too.
+// It holds the used resources' catalogue indexes as int32, sorted, one row per pupil
+// with usage.
+type UsageMatrix struct {
+	cat  *datasets.Catalogue
+	rows [][]int32
+	seen map[int32]bool
+}
+
+// NewUsageMatrix starts an empty usage matrix over the catalogue's resources.
+func NewUsageMatrix(cat *datasets.Catalogue) *UsageMatrix {
+	return &UsageMatrix{cat: cat, seen: map[int32]bool{}}
+}
+
+// Add appends the pupil's row: the catalogue resources of the statements that feed the
+// model (a pupil without any adds no row).
+func (u *UsageMatrix) Add(ev *PupilEvents) {
+	clear(u.seen)
+	for i := range ev.Statements {
+		s := &ev.Statements[i]
+		if !feeds(s.Verb) {
+			continue
+		}
+		if j, ok := u.cat.ResourceIndex(s.ObjectID); ok {
+			u.seen[int32(j)] = true
+		}
+	}
+	if len(u.seen) == 0 {
+		return
+	}
+	row := make([]int32, 0, len(u.seen))
+	for j := range u.seen {
+		row = append(row, j)
+	}
+	slices.Sort(row)
+	u.rows = append(u.rows, row)
+}
+
+// NewLayoutUsage is NewLayout with the usage matrix already built (the rows in pupil
+// order, as Add was called).
+func NewLayoutUsage(cat *datasets.Catalogue, u *UsageMatrix) *Layout {
 	l := &Layout{schema: SchemaVersion, compDim: make(map[string]int, len(cat.Competencies))}
 	l.hashed = len(cat.Competencies) > MaxCompetencyDims
 	l.block = len(cat.Competencies)
@@ -62,7 +124,7 @@ func NewLayout(cat *datasets.Catalogue, pupils []PupilEvents) *Layout {
 			l.compDim[k.ID] = i
 		}
 	}
-	l.factors, l.sigma = usageFactors(cat, pupils)
+	l.factors, l.sigma = usageFactors(cat, u.rows)
 	return l
 }
 
@@ -167,29 +229,8 @@ func selfStudy(typ string) float64 {
 // usageFactors runs a randomised truncated SVD (Halko, Martinsson & Tropp 2011: random
 // projection, two power iterations, then an exact SVD of the small projected matrix)
 // on the binary pupil × resource usage matrix, without ever forming it densely.
-func usageFactors(cat *datasets.Catalogue, pupils []PupilEvents) (map[string][]float32, []float64) {
+func usageFactors(cat *datasets.Catalogue, rows [][]int32) (map[string][]float32, []float64) {
 	sigma := make([]float64, Factors)
-	rows := make([][]int32, 0, len(pupils)) // resource indexes used by each pupil, sorted unique
-	for i := range pupils {
-		seen := map[int32]bool{}
-		for _, s := range pupils[i].Statements {
-			if !feeds(s.Verb) {
-				continue
-			}
-			if j, ok := cat.ResourceIndex(s.ObjectID); ok {
-				seen[int32(j)] = true
-			}
-		}
-		if len(seen) == 0 {
-			continue
-		}
-		row := make([]int32, 0, len(seen))
-		for j := range seen {
-			row = append(row, j)
-		}
-		sort.Slice(row, func(a, b int) bool { return row[a] < row[b] })
-		rows = append(rows, row)
-	}
 	nR := len(cat.Resources)
 	k := Factors + 4
 	if len(rows) < k || nR < k {

@@ -2,11 +2,8 @@ package features
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/parcours-ent/parcours/datasets"
@@ -174,38 +171,15 @@ func (m *Model) refresh(p *Profile) {
 // Fit learns item difficulties from every pupil's events (FitItems), then returns each
 // pupil's profile as of asOf (in the order of pupils) computed with the final
 // difficulties, so that a profile from Fit equals the one BuildProfile gives afterwards.
-// Profiles are built in parallel.
+// Profiles are built in parallel. FitFrom does the same without holding every profile.
 func (m *Model) Fit(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Time) ([]Profile, error) {
-	if err := m.fitItems(cat, pupils, asOf); err != nil {
-		return nil, fmt.Errorf("features.Fit: %w", err)
-	}
-	rt := m.refs(cat)
-	out := make([]Profile, len(pupils))
-	var next atomic.Int64
-	var firstErr atomic.Pointer[error]
-	var wg sync.WaitGroup
-	for range max(1, runtime.GOMAXPROCS(0)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(pupils) || firstErr.Load() != nil {
-					return
-				}
-				p, err := m.buildProfile(cat, &pupils[i], asOf, rt)
-				if err != nil {
-					err = fmt.Errorf("features.Fit: student %q: %w", pupils[i].Student.ID, err)
-					firstErr.CompareAndSwap(nil, &err)
-					return
-				}
-				out[i] = p
-			}
-		}()
-	}
-	wg.Wait()
-	if e := firstErr.Load(); e != nil {
-		return nil, *e
+	out := make([]Profile, 0, len(pupils))
+	err := m.FitFrom(cat, SliceSource(pupils), asOf, func(ps []Profile) error {
+		out = append(out, ps...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -214,16 +188,13 @@ func (m *Model) Fit(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Tim
 // asOf, replacing the previous ones; profiles are left to BuildProfile.
 //
 // Items learn pupil after pupil, each pupil's outcomes in time order (memory stays that
-// of one pupil's observations; with K shrinking as an item gathers attempts, the order of
-// pupils matters little).
+// of one chunk of pupils' observations; with K shrinking as an item gathers attempts, the
+// order of pupils matters little).
 func (m *Model) FitItems(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Time) error {
-	if err := m.fitItems(cat, pupils, asOf); err != nil {
-		return fmt.Errorf("features.FitItems: %w", err)
-	}
-	return nil
+	return m.FitItemsFrom(cat, SliceSource(pupils), asOf)
 }
 
-func (m *Model) fitItems(cat *datasets.Catalogue, pupils []PupilEvents, asOf time.Time) error {
+func (m *Model) fitItems(cat *datasets.Catalogue, src PupilSource, asOf time.Time) error {
 	m.resources, m.assess, m.offsets = map[string]itemParam{}, map[string]itemParam{}, map[string]itemParam{}
 	m.fitting = map[string]*offsetSum{}
 	m.layer, m.sample = nil, nil
@@ -235,33 +206,28 @@ func (m *Model) fitItems(cat *datasets.Catalogue, pupils []PupilEvents, asOf tim
 	// Observations are extracted in parallel a chunk of pupils at a time; the items
 	// learn from them sequentially, in pupil order, so the result does not depend on
 	// the number of cores.
-	const chunk = 256
-	workers := max(1, runtime.GOMAXPROCS(0))
-	obsOf := make([][]obs, chunk)
-	errs := make([]error, chunk)
-	for lo := 0; lo < len(pupils); lo += chunk {
-		hi := min(lo+chunk, len(pupils))
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := lo + w; i < hi; i += workers {
-					obsOf[i-lo], _, _, errs[i-lo] = pupilObs(cat, &pupils[i], asOf, false)
-				}
-			}()
-		}
-		wg.Wait()
-		for i := lo; i < hi; i++ {
-			if err := errs[i-lo]; err != nil {
-				return fmt.Errorf("student %q: %w", pupils[i].Student.ID, err)
+	obsOf := make([][]obs, fitChunk)
+	err := chunks(src, fitChunk, func(ps []PupilEvents) error {
+		errs := make([]error, len(ps))
+		_ = parallel(len(ps), func(i int) error {
+			obsOf[i], _, _, errs[i] = pupilObs(cat, &ps[i], asOf, false)
+			return nil
+		})
+		for i := range ps {
+			if err := errs[i]; err != nil {
+				return fmt.Errorf("student %q: %w", ps[i].Student.ID, err)
 			}
 			p := Profile{Competencies: make(map[string]CompetencyState, 16)}
-			os := obsOf[i-lo]
+			os := obsOf[i]
 			for j := range os {
 				m.step(&p, &os[j], true)
 			}
+			obsOf[i] = nil
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for c, a := range m.fitting {
 		if a.n > 0 {
