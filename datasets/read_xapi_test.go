@@ -136,6 +136,7 @@ func TestParseStatementsJSONNamesTheJSONPointer(t *testing.T) {
 		{"ReadsOneObject", goodStatement, 1, 0, ""},
 		{"ReadsAnArray", "[" + goodStatement + "," + second + "]", 2, 0, ""},
 		{"RejectsBadFieldOfSingleStatement", edit(t, `"name":"S1"`, `"name":7`), 0, 1, "/actor/account/name"},
+		{"RejectsBadMailboxTypeOfAgentObject", edit(t, `"object":{"objectType":"Activity","id":"R1"}`, `"object":{"objectType":"Agent","mbox":7}`), 0, 1, "/object/mbox"},
 		{"RejectsBadFieldOfSecondElement", "[" + goodStatement + "," + strings.Replace(second, `"scaled":0.5`, `"scaled":-2`, 1) + "]", 0, 2, "/1/result/score/scaled"},
 		{"RejectsDuplicateIDsInABatch", "[" + goodStatement + "," + goodStatement + "]", 0, 2, "/1/id"},
 	}

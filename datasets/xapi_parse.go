@@ -31,14 +31,19 @@ type (
 		Version   *string          `json:"version"`
 		Authority *json.RawMessage `json:"authority"`
 	}
-	wireActor struct {
+	// wireAgent is what an Agent or a Group carries, as actor or as object: its type,
+	// its inverse functional identifier (one of four forms) and a group's members.
+	wireAgent struct {
 		ObjectType  *string            `json:"objectType"`
-		Name        *string            `json:"name"`
 		Account     *wireAccount       `json:"account"`
 		Mbox        *string            `json:"mbox"`
 		MboxSHA1Sum *string            `json:"mbox_sha1sum"`
 		OpenID      *string            `json:"openid"`
 		Member      *[]json.RawMessage `json:"member"`
+	}
+	wireActor struct {
+		wireAgent
+		Name *string `json:"name"`
 	}
 	wireAccount struct {
 		HomePage *string `json:"homePage"`
@@ -49,16 +54,11 @@ type (
 		Display *map[string]string `json:"display"`
 	}
 	wireObject struct {
-		ObjectType  *string            `json:"objectType"`
-		ID          *string            `json:"id"`
-		Account     *wireAccount       `json:"account"`
-		Mbox        *string            `json:"mbox"`
-		MboxSHA1Sum *string            `json:"mbox_sha1sum"`
-		OpenID      *string            `json:"openid"`
-		Member      *[]json.RawMessage `json:"member"`
-		Actor       *json.RawMessage   `json:"actor"`
-		Verb        *json.RawMessage   `json:"verb"`
-		Object      *json.RawMessage   `json:"object"`
+		wireAgent
+		ID     *string          `json:"id"`
+		Actor  *json.RawMessage `json:"actor"`
+		Verb   *json.RawMessage `json:"verb"`
+		Object *json.RawMessage `json:"object"`
 	}
 	wireResult struct {
 		Score      *wireScore `json:"score"`
@@ -116,6 +116,8 @@ func decodeWire(raw []byte) (*wireStatement, error) {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
+		// encoding/json names the embedded wireAgent in its path: it is not a JSON key.
+		at := strings.ReplaceAll(te.Field, "wireAgent.", "")
 		want := "a " + te.Type.String()
 		switch te.Type.Kind() {
 		case reflect.Pointer, reflect.Struct, reflect.Map:
@@ -128,9 +130,9 @@ func decodeWire(raw []byte) (*wireStatement, error) {
 		}
 		want = strings.NewReplacer("a float64", "a number", "a bool", "true or false").Replace(want)
 		if strings.HasPrefix(te.Value, "number ") && want == "a number" {
-			return nil, field(te.Field, "%s is out of range", te.Value)
+			return nil, field(at, "%s is out of range", te.Value)
 		}
-		return nil, field(te.Field, "must be %s, not %s", want, te.Value)
+		return nil, field(at, "must be %s, not %s", want, te.Value)
 	case err != nil:
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
@@ -309,7 +311,8 @@ func isHex40(s string) bool {
 // parseAgent validates an Agent's or identified Group's inverse functional identifier:
 // exactly one of mbox, mbox_sha1sum, openid, account. It fills ref's actor key and the
 // mapping keys. For an anonymous group (no identifier) it returns "".
-func parseIFI(at string, acc *wireAccount, mbox, sha, openid *string, ref *XAPIRef, group bool) error {
+func parseIFI(at string, a *wireAgent, ref *XAPIRef, group bool) error {
+	acc, mbox, sha, openid := a.Account, a.Mbox, a.MboxSHA1Sum, a.OpenID
 	n := 0
 	for _, p := range []bool{acc != nil, mbox != nil, sha != nil, openid != nil} {
 		if p {
@@ -377,7 +380,7 @@ func parseActor(a *wireActor, ref *XAPIRef, at string) error {
 	if !group && a.Member != nil {
 		return field(at+".member", "only a Group has members")
 	}
-	if err := parseIFI(at, a.Account, a.Mbox, a.MboxSHA1Sum, a.OpenID, ref, group); err != nil {
+	if err := parseIFI(at, &a.wireAgent, ref, group); err != nil {
 		return err
 	}
 	if group {
@@ -424,7 +427,7 @@ func parseObject(o *wireObject, voiding bool, ref *XAPIRef) error {
 		ref.Activities = append(ref.Activities, strings.ToLower(*o.ID))
 	case "Agent", "Group":
 		var sub XAPIRef
-		if err := parseIFI("object", o.Account, o.Mbox, o.MboxSHA1Sum, o.OpenID, &sub, ot == "Group"); err != nil {
+		if err := parseIFI("object", &o.wireAgent, &sub, ot == "Group"); err != nil {
 			return err
 		}
 		ref.Activities = append(ref.Activities, ot) // never a resource: kept unmapped
