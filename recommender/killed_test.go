@@ -1,18 +1,16 @@
 package recommender_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/features"
+	"github.com/parcours-ent/parcours/internal/killtest"
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/pgstore"
 	"github.com/parcours-ent/parcours/recommender/pgstore/pgtest"
@@ -65,40 +63,7 @@ func TestKilledEngineChild(t *testing.T) {
 
 func killChild(t *testing.T, url, scenario string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledEngineChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "PARCOURS_KILL_SCENARIO="+scenario, "PARCOURS_KILL_DB="+url)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	seen := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "STALLED") {
-				seen <- true
-				return
-			}
-		}
-		seen <- false
-	}()
-	select {
-	case ok := <-seen:
-		if !ok {
-			_ = cmd.Wait()
-			t.Fatal("the child ended before the point of the kill")
-		}
-	case <-time.After(2 * time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatal("the child never reached the point of the kill")
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	killtest.AtMarker(t, "TestKilledEngineChild", []string{"PARCOURS_KILL_SCENARIO=" + scenario, "PARCOURS_KILL_DB=" + url}, "STALLED", 2*time.Minute)
 }
 
 // A process killed with SIGKILL between an event's commit and its profile write loses

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/internal/killtest"
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/pgstore"
 	"github.com/parcours-ent/parcours/recommender/pgstore/pgtest"
@@ -52,40 +51,7 @@ func TestKilledIngestChild(t *testing.T) {
 // SIGKILL in the middle of its refit.
 func killDuringRefit(t *testing.T, dir, url string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledIngestChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "PARCOURS_KILL_DIR="+dir, "PARCOURS_KILL_DB="+url)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	seen := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), "REFITTING") {
-				seen <- true
-				return
-			}
-		}
-		seen <- false
-	}()
-	select {
-	case ok := <-seen:
-		if !ok {
-			_ = cmd.Wait()
-			t.Fatal("the child ended before its refit")
-		}
-	case <-time.After(3 * time.Minute):
-		_ = cmd.Process.Kill()
-		t.Fatal("the child never reached its refit")
-	}
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no deferred code runs
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	killtest.AtMarker(t, "TestKilledIngestChild", []string{"PARCOURS_KILL_DIR=" + dir, "PARCOURS_KILL_DB=" + url}, "REFITTING", 3*time.Minute)
 }
 
 // Issue 13.8: a kill -9 during ingest's refit left the new pupil without a profile, and
