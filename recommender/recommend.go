@@ -28,6 +28,7 @@ type pupil struct {
 	pos       map[string]int                   // competency -> syllabus position (sylCurrent...)
 	co        map[int32]float32                // resource index -> co-usage with what the pupil used
 	neigh     map[int32]float64                // resource index -> share of nearest profiles who used it
+	pol       policy                           // the request's ranking knobs (policyFor)
 }
 
 // Recommend ranks the resources the pupil should work on next. Without consent, or
@@ -44,6 +45,9 @@ func (e *Engine) Recommend(ctx context.Context, r Request) (Recommendations, err
 	if r.Subject != "" && !s.subjects[r.Subject] {
 		return Recommendations{}, datasets.Errorf(ErrInvalid, "subject", "unknown subject %q", r.Subject)
 	}
+	if err := CheckPolicy(r.Policy); err != nil {
+		return Recommendations{}, err
+	}
 	st, err := e.store.Student(ctx, r.StudentID)
 	if err != nil {
 		return Recommendations{}, fmt.Errorf("recommender.Recommend: student %q: %w", r.StudentID, storeErr(err))
@@ -58,6 +62,7 @@ func (e *Engine) Recommend(ctx context.Context, r Request) (Recommendations, err
 	if p.prof == nil {
 		return e.fallback(ctx, s, st, p.latest, r)
 	}
+	p.pol = e.policyFor(s, r)
 	e.prepare(s, p, r.Subject)
 	if err := e.neighbours(ctx, s, p); err != nil {
 		return Recommendations{}, fmt.Errorf("recommender.Recommend: %w", err)
@@ -442,7 +447,7 @@ func (e *Engine) bestFitting(s *snapshot, p *pupil, c string, allowed func(*data
 		if !allowed(r) || !e.typeFits(p, r) {
 			continue
 		}
-		fs = append(fs, fitted{i, e.fit(s, s.model.Predict(p.prof, r))})
+		fs = append(fs, fitted{i, e.fitTo(p.pol.target, s.model.Predict(p.prof, r))})
 	}
 	sort.Slice(fs, func(a, b int) bool {
 		if fs[a].fit != fs[b].fit {
@@ -487,11 +492,14 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // fit is how well a predicted success probability sits in the target band.
-func (e *Engine) fit(s *snapshot, p float64) float64 {
+func (e *Engine) fit(s *snapshot, p float64) float64 { return e.fitTo(s.target, p) }
+
+// fitTo is fit around a given target (a request's policy may move it).
+func (e *Engine) fitTo(target, p float64) float64 {
 	if e.cfg.NoFit {
 		return 1
 	}
-	z := (p - s.target) / e.cfg.Band
+	z := (p - target) / e.cfg.Band
 	return math.Exp(-z * z)
 }
 
@@ -583,9 +591,9 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 			continue
 		}
 		c.p = s.model.Predict(p.prof, r)
-		c.fit = e.fit(s, c.p)
-		if e.cfg.Explore == ExploreThompson {
-			c.fit = e.fit(s, e.thompson(p.prof, c.comp, c.p))
+		c.fit = e.fitTo(p.pol.target, c.p)
+		if p.pol.explore == ExploreThompson {
+			c.fit = e.fitTo(p.pol.target, e.thompson(p.prof, c.comp, c.p))
 		}
 		c.novelty = 1
 		switch {
@@ -604,7 +612,7 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 		}
 		c.co = p.co[int32(i)]
 		c.neigh = p.neigh[int32(i)]
-		if s.agg.Ranker.usable() && !e.cfg.NoReRanker {
+		if s.agg.Ranker.usable() && !p.pol.noReRanker {
 			// Expected learning: the chance the pupil takes it up and succeeds (the fitted
 			// re-ranker) times how much practice at that predicted success teaches (fit).
 			x := e.featuresOf(p, r, &c)

@@ -38,7 +38,33 @@ type Request struct {
 	// Prefetch marks a list computed ahead of any page view (after an event): it is not
 	// logged as served, since nobody was shown it.
 	Prefetch bool
+	// Policy overrides the engine's ranking knobs for this request (an experiment's arm);
+	// nil: the engine's configuration.
+	Policy *PolicyOverride
 }
+
+// PolicyOverride changes, for one request, the ranking knobs an online experiment varies
+// (recommender/experiment). Zero fields keep the engine's configuration.
+type PolicyOverride struct {
+	// Name identifies the override wherever answers are kept apart by it (the cache key,
+	// the exposure log), e.g. "E1/B".
+	Name string
+	// TargetSuccess is the predicted success a good next resource aims at, in (0, 1);
+	// 0: the engine's.
+	TargetSuccess float64
+	// Explore switches Thompson sampling on (true) or off (false); nil: the engine's.
+	Explore *bool
+	// Ranker is RankerReRank (the fitted re-ranker, when the engine has one), RankerBenefit
+	// (the hand-made benefit) or "" (the engine's).
+	Ranker string
+}
+
+// Ranker variants a PolicyOverride may ask for.
+const (
+	RankerDefault = ""
+	RankerReRank  = "rerank"
+	RankerBenefit = "benefit"
+)
 
 // Recommendations is the answer to a Request.
 type Recommendations struct {
@@ -47,6 +73,9 @@ type Recommendations struct {
 	ModelVersion string    `json:"model_version"`
 	GeneratedAt  time.Time `json:"generated_at"`
 	Source       string    `json:"source"`
+	// ListID names this list for feedback from the page that shows it (impressions and
+	// launches, POST /v1/feedback); set by the API when the pupil is in an experiment.
+	ListID string `json:"list_id,omitempty"`
 }
 
 // Step statuses.
