@@ -293,6 +293,7 @@ func (s *Store) DeleteStudent(ctx context.Context, id string) error {
 	removeFrom(s.bySchool, st.SchoolID, id)
 	delete(s.students, id)
 	delete(s.gen, id)
+	s.xp.erase(id)
 	s.tombstones[s.tombHash(id)] = struct{}{}
 	delete(s.profiles, id)
 	delete(s.on.profileGen, id)

@@ -66,7 +66,8 @@ type Store struct {
 	on           online
 	closed       bool
 	now          func() time.Time
-	x            extras // the second version's additions (xapi.go)
+	x            extras      // the second version's additions (xapi.go)
+	xp           experiments // online experiments (experiments.go)
 }
 
 // New returns an empty store.
