@@ -3,8 +3,8 @@ package experiment
 import (
 	"encoding/binary"
 	"hash/fnv"
-	"sort"
 	"slices"
+	"sort"
 )
 
 // Class is what assignment knows of a class: its school and level.
