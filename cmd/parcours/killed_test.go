@@ -126,6 +126,7 @@ func TestKillDuringIngestRefitIsResumed(t *testing.T) {
 	killDuringRefit(t, again, url)
 	cfg := testConfig(t, 40)
 	cfg.DatabaseURL = url
+	cfg.JWTSecret = "killed-test-secret-0123456789abcdef"
 	cfg.RefitInterval = 0
 	m := &Main{Config: cfg}
 	startMain(t, m)

@@ -212,7 +212,10 @@ func (m *Main) printBanner(loaded string, elapsed time.Duration) {
 		fmt.Fprintf(w, "  JWT secret of this run (for `parcours token`): export PARCOURS_JWT_SECRET=%s\n", m.secret)
 	}
 	if !m.showsDemo() {
-		fmt.Fprintln(w, "  no demo tokens on a database with a configured secret: mint one with `parcours token --role R --sub ID`")
+		fmt.Fprintln(w, "  no demo tokens on a database: mint one with `parcours token --role R --sub ID`")
+		if ids, err := m.Store.StudentIDs(context.Background()); err == nil && len(ids) == 0 {
+			fmt.Fprintln(w, "  the database holds no pupil: load a folder with `parcours ingest --data DIR`")
+		}
 		return
 	}
 	if m.Demo == nil {

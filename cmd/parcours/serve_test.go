@@ -465,6 +465,7 @@ func TestServeBannerWithoutDemoTokens(t *testing.T) {
 	t.Run("EmptyDatabaseSaysHowToLoadIt", func(t *testing.T) {
 		cfg := testConfig(t, 60)
 		cfg.DatabaseURL = pgtest.NewDatabase(t)
+		cfg.JWTSecret = "empty-database-secret-0123456789"
 		var out bytes.Buffer
 		m := &Main{Config: cfg, Stdout: &out}
 		startMain(t, m)
@@ -523,6 +524,16 @@ func (s *safeBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestServeOnDatabaseWithoutSecretRefuses(t *testing.T) {
+	testConfig(t, 60)
+	// The database is never reached: the check comes before anything is opened.
+	t.Setenv("DATABASE_URL", "postgres://127.0.0.1:1/absent")
+	code, _, stderr := runCLI(t, "serve", "--addr", "127.0.0.1:0")
+	if code != exitBadUse || !strings.Contains(stderr, "PARCOURS_JWT_SECRET") || !strings.Contains(stderr, "PARCOURS_JWKS_URL") {
+		t.Fatalf("exit %d, stderr %q: want 2 naming PARCOURS_JWT_SECRET and PARCOURS_JWKS_URL", code, stderr)
+	}
 }
 
 func TestServeShortSecretIsBadUsageBeforeLoading(t *testing.T) {

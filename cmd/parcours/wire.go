@@ -291,13 +291,19 @@ func (m *Main) openCache(ctx context.Context) error {
 }
 
 // verifier is the JWKS verifier when PARCOURS_JWKS_URL is set (no demo tokens then: the
-// ENT signs them), else HS256 with PARCOURS_JWT_SECRET or a random secret of this run.
+// ENT signs them), else HS256 with PARCOURS_JWT_SECRET or, on the embedded store only, a
+// random secret of this run. On a database one of the two must be configured.
 func (m *Main) verifier() (api.Verifier, error) {
 	if m.Config.JWKSURL != "" {
 		return api.NewJWKSVerifier(m.Config.JWKSURL, &http.Client{Timeout: 10 * time.Second}), nil
 	}
 	if m.Config.JWTSecret != "" {
 		m.secret = []byte(m.Config.JWTSecret)
+	} else if m.Config.DatabaseURL != "" {
+		// A random secret on a real database would print tokens for real pupils (the demo
+		// banner) and change at every restart, signing everyone out: refuse instead.
+		return nil, badUsage("serve: DATABASE_URL is set but neither PARCOURS_JWT_SECRET nor PARCOURS_JWKS_URL is: " +
+			"set PARCOURS_JWT_SECRET (at least 32 bytes, e.g. `openssl rand -hex 32`) or PARCOURS_JWKS_URL (the ENT's keys)")
 	} else {
 		m.secret = []byte(randomSecret())
 	}
@@ -339,11 +345,11 @@ func (m *Main) refitEvery(ctx context.Context, period time.Duration) {
 	}
 }
 
-// showsDemo tells whether serve prints tokens for real ids of the served data. Not on a
-// database with the deployment's own secret: those are real pupils, and tokens printed to
-// a production log would open their data to anyone who reads it.
+// showsDemo tells whether serve prints tokens for real ids of the served data. Never on a
+// database: those are real pupils, and tokens printed to a production log would open their
+// data to anyone who reads it.
 func (m *Main) showsDemo() bool {
-	return m.secret != nil && (m.Config.DatabaseURL == "" || m.Config.JWTSecret == "")
+	return m.secret != nil && m.Config.DatabaseURL == ""
 }
 
 func (m *Main) storeKind() string {
