@@ -41,7 +41,7 @@ type loader struct {
 	comps   map[string]int // id -> line
 	res     map[string]struct{}
 	pupils  map[string]struct{}
-	classes map[string]struct{}
+	classes map[string]string // class id -> the school of its first pupil
 }
 
 // open opens a folder file; a missing optional file reads as nil, nil.
@@ -123,12 +123,14 @@ func (l *loader) resources() error {
 
 func (l *loader) students() error {
 	l.pupils = make(map[string]struct{})
-	l.classes = make(map[string]struct{})
+	l.classes = make(map[string]string)
 	return each(l, StudentsFile, true, func(r io.Reader) error {
 		return readCSV(r, StudentsFile, StudentsHeader, l.lim, parseStudent, func(s Student, line int) error {
 			l.d.Students = append(l.d.Students, s)
 			l.pupils[s.ID] = struct{}{}
-			l.classes[s.ClassID] = struct{}{}
+			if _, ok := l.classes[s.ClassID]; !ok {
+				l.classes[s.ClassID] = s.SchoolID
+			}
 			return nil
 		})
 	})
@@ -224,7 +226,19 @@ func (l *loader) statements() error {
 
 func (l *loader) classLabels() error {
 	return each(l, ClassesFile, false, func(r io.Reader) error {
-		return readCSV(r, ClassesFile, ClassesHeader, l.lim, parseClass, func(c Class, _ int) error {
+		seen := make(map[string]int)
+		return readCSV(r, ClassesFile, ClassesHeader, l.lim, parseClass, func(c Class, line int) error {
+			if first, ok := seen[c.ID]; ok {
+				return &Error{File: ClassesFile, Line: line, Field: "class_id",
+					Msg: fmt.Sprintf("class %q is already labelled on line %d", c.ID, first)}
+			}
+			seen[c.ID] = line
+			// A class without pupils may be labelled (the ENT lists every class); one with
+			// pupils must be of their school.
+			if school, ok := l.classes[c.ID]; ok && school != c.SchoolID {
+				return &Error{File: ClassesFile, Line: line, Field: "school_id",
+					Msg: fmt.Sprintf("class %q belongs to school %q in %s", c.ID, school, StudentsFile)}
+			}
 			l.d.Classes = append(l.d.Classes, c)
 			return nil
 		})
@@ -268,8 +282,9 @@ func ValidateFile(path string, lim Limits) (int, error) {
 	return n, nil
 }
 
-// WriteFolder writes the seven files of d into dir, creating it if needed. Every file is
-// first written in full to a temporary file beside it; only when all seven are written
+// WriteFolder writes the seven files of d into dir (and classes.csv when d has class
+// labels), creating it if needed. Every file is first written in full to a temporary file
+// beside it; only when all are written
 // are they renamed into place, so a failure leaves no partial file behind.
 func WriteFolder(dir string, d *Dataset) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -286,6 +301,12 @@ func WriteFolder(dir string, d *Dataset) error {
 		{GradesFile, func(w io.Writer) error { return WriteGrades(w, d.Grades) }},
 		{AbsencesFile, func(w io.Writer) error { return WriteAbsences(w, d.Absences) }},
 		{UsageFile, func(w io.Writer) error { return WriteStatements(w, d.Statements) }},
+	}
+	if len(d.Classes) > 0 { // optional: written only when there are labels
+		files = append(files, struct {
+			name  string
+			write func(io.Writer) error
+		}{ClassesFile, func(w io.Writer) error { return WriteClasses(w, d.Classes) }})
 	}
 	var temps []string
 	cleanup := func() {

@@ -208,3 +208,53 @@ func TestLoadFolderReadsFilesAsOtherToolsWriteThem(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadFolderReadsNamesAndClassLabels(t *testing.T) {
+	named := func(d *Dataset) {
+		d.Students[0].DisplayName, d.Students[0].Mbox = "Anne Élève", "mailto:anne@example.fr"
+		d.Classes = []Class{{ID: "5eB", SchoolID: "0750001A", Label: "5e B"}, {ID: "4eC", SchoolID: "0750001A", Label: "4e C (sans élève)"}}
+	}
+	got, err := LoadFolder(writeSample(t, named), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := got.Students[0]; s.DisplayName != "Anne Élève" || s.Mbox != "mailto:anne@example.fr" || got.Students[1].DisplayName != "" {
+		t.Fatalf("students read back as %+v", got.Students[:2])
+	}
+	if len(got.Classes) != 2 || got.Classes[0].Label != "5e B" {
+		t.Fatalf("classes read back as %+v", got.Classes)
+	}
+	t.Run("FilesWithoutTheColumnsStayValid", func(t *testing.T) {
+		dir := writeSample(t, nil)
+		body := "student_id,school_id,class_id,level,consent\nS1,0750001A,5eB,5e,true\n"
+		if err := os.WriteFile(filepath.Join(dir, StudentsFile), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ValidateFile(filepath.Join(dir, StudentsFile), DefaultLimits); err != nil {
+			t.Fatal(err)
+		}
+	})
+	tests := []struct {
+		name   string
+		mutate func(*Dataset)
+		file   string
+		line   int
+		field  string
+	}{
+		{"RejectsMailboxThatIsNotOne", func(d *Dataset) { d.Students[1].Mbox = "mailto:nobody" }, StudentsFile, 3, "mbox"},
+		{"RejectsControlCharacterInName", func(d *Dataset) { d.Students[2].DisplayName = "Anne\x07" }, StudentsFile, 4, "display_name"},
+		{"RejectsClassLabelledTwice", func(d *Dataset) {
+			d.Classes = []Class{{ID: "5eB", SchoolID: "0750001A", Label: "5e B"}, {ID: "5eB", SchoolID: "0750001A", Label: "5e B bis"}}
+		}, ClassesFile, 3, "class_id"},
+		{"RejectsClassOfAnotherSchoolThanItsPupils", func(d *Dataset) {
+			d.Classes = []Class{{ID: "6eA", SchoolID: "0750001A", Label: "6e A"}}
+		}, ClassesFile, 2, "school_id"},
+		{"RejectsEmptyLabel", func(d *Dataset) { d.Classes = []Class{{ID: "6eA", SchoolID: "0750002B"}} }, ClassesFile, 2, "label"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadFolder(writeSample(t, tc.mutate), LoadOptions{})
+			wantRowError(t, err, tc.file, tc.line, tc.field)
+		})
+	}
+}
