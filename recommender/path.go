@@ -424,10 +424,8 @@ const MaxCommentLen = 2000
 // the next recommendation and path.
 func (e *Engine) Decide(ctx context.Context, d Decision) error {
 	s := e.snap.Load()
-	switch d.Decision {
-	case DecisionApprove, DecisionReject, DecisionPin:
-	default:
-		return datasets.Errorf(ErrInvalid, "/decision", "decision %q is not approve, reject or pin", d.Decision)
+	if !ValidDecision(d.Decision) {
+		return datasets.Errorf(ErrInvalid, "/decision", "decision %q is not approve, reject, pin or undo", d.Decision)
 	}
 	if strings.TrimSpace(d.TeacherID) == "" {
 		return datasets.Errorf(ErrInvalid, "", "no teacher")
@@ -443,6 +441,15 @@ func (e *Engine) Decide(ctx context.Context, d Decision) error {
 	}
 	if d.At.IsZero() {
 		d.At = e.cfg.Now()
+	}
+	if d.Decision == DecisionUndo {
+		ds, err := e.store.Decisions(ctx, d.StudentID)
+		if err != nil {
+			return fmt.Errorf("recommender.Decide: %w", storeErr(err))
+		}
+		if _, ok := LatestDecisions(ds)[d.ResourceID]; !ok {
+			return datasets.Errorf(ErrConflict, "/resource_id", "no decision on %q to undo", d.ResourceID)
+		}
 	}
 	if err := e.store.AddDecision(ctx, d); err != nil {
 		return fmt.Errorf("recommender.Decide: %w", storeErr(err))

@@ -116,9 +116,7 @@ func (e *Engine) loadPupil(ctx context.Context, st datasets.Student) (*pupil, er
 	if err != nil {
 		return nil, fmt.Errorf("decisions of %q: %w", st.ID, storeErr(err))
 	}
-	for _, d := range ds { // oldest first: the last one wins
-		p.latest[d.ResourceID] = d
-	}
+	p.latest = LatestDecisions(ds) // oldest first: the last one wins, undos replayed
 	prof, err := e.store.Profile(ctx, st.ID)
 	if errors.Is(err, ErrNotFound) {
 		return p, nil

@@ -76,7 +76,7 @@ type Changed struct {
 type Decision struct {
 	StudentID  string    `json:"student_id"`
 	ResourceID string    `json:"resource_id"`
-	Decision   string    `json:"decision"` // approve | reject | pin
+	Decision   string    `json:"decision"` // approve | reject | pin | undo (DecisionUndo)
 	Comment    string    `json:"comment"`
 	TeacherID  string    `json:"teacher_id"`
 	At         time.Time `json:"at"`

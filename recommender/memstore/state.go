@@ -77,9 +77,7 @@ func (s *Store) Decisions(ctx context.Context, studentID string) ([]recommender.
 
 // AddDecision records a teacher's decision; At defaults to now.
 func (s *Store) AddDecision(ctx context.Context, d recommender.Decision) error {
-	switch d.Decision {
-	case recommender.DecisionApprove, recommender.DecisionReject, recommender.DecisionPin:
-	default:
+	if !recommender.ValidDecision(d.Decision) {
 		return fmt.Errorf("memstore.AddDecision: decision %q: %w", d.Decision, recommender.ErrInvalid)
 	}
 	s.mu.Lock()

@@ -65,9 +65,7 @@ func decisions(ctx context.Context, q querier, studentID string) ([]recommender.
 // AddDecision records a teacher's decision: ErrInvalid for an unknown decision value or
 // resource, ErrNotFound for an unknown pupil.
 func (s *Store) AddDecision(ctx context.Context, d recommender.Decision) error {
-	switch d.Decision {
-	case recommender.DecisionApprove, recommender.DecisionReject, recommender.DecisionPin:
-	default:
+	if !recommender.ValidDecision(d.Decision) {
 		return fmt.Errorf("pgstore.AddDecision: decision %q: %w", d.Decision, recommender.ErrInvalid)
 	}
 	if d.At.IsZero() {

@@ -85,6 +85,7 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"ProfilesRoundTrip", s.profilesRoundTrip},
 		{"ModelStateRoundTrip", s.modelStateRoundTrip},
 		{"DecisionsOldestFirst", s.decisionsOldestFirst},
+		{"DecisionHistoryKeepsUndos", s.decisionHistoryKeepsUndos},
 		{"DecisionCountsBySchool", s.decisionCountsBySchool},
 		{"UptakeCounts", s.uptakeCounts},
 		{"AuditIsAppendOnlyAndOrdered", s.auditIsAppendOnlyAndOrdered},
