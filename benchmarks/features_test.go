@@ -171,7 +171,8 @@ func syntheticAcademie(t *testing.T, seed uint64, mc features.ModelConfig) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("fit %d pupils, %d statements, %d grades in %v", len(profs), len(d.Statements), len(d.Grades), time.Since(t0))
+	el, em := m.LessonEffects()
+	t.Logf("fit %d pupils, %d statements, %d grades in %v; lesson effects η_L %.3f, η_M %.3f", len(profs), len(d.Statements), len(d.Grades), time.Since(t0), el, em)
 	type pair struct{ est, tru float64 }
 	per := map[string][]pair{}
 	var all []pair

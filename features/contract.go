@@ -44,6 +44,11 @@ type CompetencyState struct {
 	Recent float64 `json:"recent"`
 	// LastEvidence is the time of the latest outcome (attempt or grade) on it.
 	LastEvidence time.Time `json:"last_evidence,omitzero"`
+	// Lessons and MissedLessons count the lessons on it the pupil attended and missed
+	// (a lesson on k competencies counts 1/k on each): learning opportunities of the
+	// model (its lesson effects, model.go).
+	Lessons       float64 `json:"lessons,omitempty"`
+	MissedLessons float64 `json:"missed_lessons,omitempty"`
 	// LastMissed is the start of the latest lesson on it the pupil missed.
 	LastMissed time.Time `json:"last_missed,omitzero"`
 }

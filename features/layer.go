@@ -146,7 +146,7 @@ func fitLayer(rows []layerRow) []float64 {
 }
 
 // layerX computes the layer's inputs for one item from the profile at time t.
-func layerX(p *Profile, comps []string, d float64, t time.Time) [layerDim]float64 {
+func (m *Model) rawLayerX(p *Profile, comps []string, d float64, t time.Time) [layerDim]float64 {
 	x := [layerDim]float64{1, p.Global - d}
 	if len(comps) == 0 {
 		return x
@@ -154,7 +154,7 @@ func layerX(p *Profile, comps []string, d float64, t time.Time) [layerDim]float6
 	inv := 1 / float64(len(comps))
 	for _, c := range comps {
 		cs := p.Competencies[c]
-		x[2] += cs.Local * inv
+		x[2] += m.local(cs) * inv
 		x[3] += math.Log1p(cs.Successes) * inv
 		x[4] += math.Log1p(cs.Failures) * inv
 		if !cs.LastEvidence.IsZero() && t.After(cs.LastEvidence) {

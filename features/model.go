@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,7 @@ type ModelConfig struct {
 	NoLayer      bool // P = σ(Elo logit), no fitted layer
 	NoCounts     bool // drop the success and failure counts
 	NoForgetting bool // drop the elapsed time since the latest evidence
+	NoLessons    bool // lessons are not learning opportunities (η fixed at 0)
 }
 
 // DefaultGradeHalfLife is 60 days: a grade from the previous term weighs about a quarter.
@@ -95,8 +97,12 @@ type Model struct {
 	fitting map[string]*offsetSum
 	// layer holds the combination weights (layer.go), nil for plain Elo; sample
 	// collects the training pass's outcomes while FitItems runs.
-	layer   []float64
-	sample  *layerSample
+	layer  []float64
+	sample *layerSample
+	// lessonEff holds the lesson effects η_L, η_M (logit per ln(1 + lessons) attended,
+	// missed) learned at FitItems; lessonN counts the outcomes that taught them.
+	lessonEff [2]float64
+	lessonN   int
 	version string
 	ref     atomic.Pointer[refTable] // derived from the parameters for one catalogue
 }
@@ -183,7 +189,7 @@ func (m *Model) Predict(p *Profile, r *datasets.Resource) float64 {
 func (m *Model) PredictAt(p *Profile, r *datasets.Resource, t time.Time) float64 {
 	d := m.Difficulty(r)
 	if m.layer == nil {
-		return sigmoid(abilityOn(p, r.Competencies) - d)
+		return sigmoid(m.abilityOn(p, r.Competencies) - d)
 	}
 	x := m.layerX(p, r.Competencies, d, t)
 	return sigmoid(layerDot(m.layer, &x))
@@ -191,7 +197,7 @@ func (m *Model) PredictAt(p *Profile, r *datasets.Resource, t time.Time) float64
 
 // layerX is layerX with the configured ablations applied.
 func (m *Model) layerX(p *Profile, comps []string, d float64, t time.Time) [layerDim]float64 {
-	x := layerX(p, comps, d, t)
+	x := m.rawLayerX(p, comps, d, t)
 	if m.cfg.NoCounts {
 		x[3], x[4], x[6] = 0, 0, 0
 	}
@@ -214,15 +220,33 @@ func (m *Model) localWeight() float64 {
 	return min(max(m.layer[2]/m.layer[1], 0), 1)
 }
 
-func abilityOn(p *Profile, comps []string) float64 {
+func (m *Model) abilityOn(p *Profile, comps []string) float64 {
 	if len(comps) == 0 {
 		return p.Global
 	}
 	s := 0.0
 	for _, c := range comps {
-		s += p.Global + p.Competencies[c].Local
+		s += p.Global + m.local(p.Competencies[c])
 	}
 	return s / float64(len(comps))
+}
+
+// local is the per-competency part of the ability: the Elo estimate θ_sc plus what the
+// lessons attended and missed on it taught, η_L·ln(1+L_sc) + η_M·ln(1+M_sc).
+func (m *Model) local(cs CompetencyState) float64 {
+	return cs.Local + m.lessonEff[0]*math.Log1p(cs.Lessons) + m.lessonEff[1]*math.Log1p(cs.MissedLessons)
+}
+
+// lessonX is the lesson part's inputs on the item's competencies: the means of
+// ln(1+L_sc) and ln(1+M_sc).
+func lessonX(p *Profile, comps []string) (xl, xm float64) {
+	for _, c := range comps {
+		cs := p.Competencies[c]
+		xl += math.Log1p(cs.Lessons)
+		xm += math.Log1p(cs.MissedLessons)
+	}
+	n := float64(len(comps))
+	return xl / n, xm / n
 }
 
 func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
@@ -242,15 +266,18 @@ type modelState struct {
 	Assess     map[string]itemParam `json:"assessments"`
 	Offsets    map[string]itemParam `json:"offsets"`
 	Layer      []float64            `json:"layer"`
+	Lessons    [2]float64           `json:"lessons"` // η_L, η_M
+	LessonsOff bool                 `json:"lessons_off"`
 }
 
-const modelFormat = 3
+const modelFormat = 4
 
 func (m *Model) state() modelState {
 	c := m.cfg
 	return modelState{Format: modelFormat, Alpha: c.Alpha, Beta: c.Beta, HalfLifeS: c.GradeHalfLife.Seconds(),
 		MinItemN: c.MinItemN, LocalScale: c.LocalScale, Flags: [4]bool{c.Plain, c.NoLayer, c.NoCounts, c.NoForgetting},
-		Resources: m.resources, Assess: m.assess, Offsets: m.offsets, Layer: m.layer}
+		Resources: m.resources, Assess: m.assess, Offsets: m.offsets, Layer: m.layer,
+		Lessons: m.lessonEff, LessonsOff: c.NoLessons}
 }
 
 // MarshalBinary persists the fitted parameters (JSON, keys sorted, so the same
@@ -282,14 +309,15 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	if st.Layer != nil && len(st.Layer) != layerDim {
 		return fmt.Errorf("features.Model.UnmarshalBinary: layer of %d weights, want %d", len(st.Layer), layerDim)
 	}
-	for _, v := range st.Layer {
+	for _, v := range append(slices.Clone(st.Layer), st.Lessons[:]...) {
 		if !finite(v) {
 			return fmt.Errorf("features.Model.UnmarshalBinary: layer: bad weight")
 		}
 	}
 	m.cfg = ModelConfig{Alpha: st.Alpha, Beta: st.Beta, GradeHalfLife: time.Duration(st.HalfLifeS * float64(time.Second)),
 		MinItemN: st.MinItemN, LocalScale: st.LocalScale, Plain: st.Flags[0], NoLayer: st.Flags[1], NoCounts: st.Flags[2],
-		NoForgetting: st.Flags[3]}.normalised()
+		NoForgetting: st.Flags[3], NoLessons: st.LessonsOff}.normalised()
+	m.lessonEff = st.Lessons
 	m.resources, m.assess, m.offsets, m.layer = st.Resources, st.Assess, st.Offsets, st.Layer
 	if m.offsets == nil {
 		m.offsets = map[string]itemParam{}
@@ -318,12 +346,25 @@ func (m *Model) hash() string {
 // the other way by w·K(n_item)·(y − p), and the layer's sample records the outcome with
 // the inputs the profile gave before it.
 func (m *Model) step(p *Profile, o *obs, learnItems bool) {
+	if o.lesson != 0 {
+		share := 1 / float64(len(o.comps))
+		for _, c := range o.comps {
+			cs := p.Competencies[c]
+			if o.lesson == lessonAttended {
+				cs.Lessons += share
+			} else {
+				cs.MissedLessons += share
+			}
+			p.Competencies[c] = cs
+		}
+		return
+	}
 	d := m.itemD(o)
 	z := p.Global - d
 	if !m.cfg.Plain && len(o.comps) > 0 {
 		s := 0.0
 		for _, c := range o.comps {
-			s += p.Competencies[c].Local
+			s += m.local(p.Competencies[c])
 		}
 		z += s / float64(len(o.comps))
 	}
@@ -331,6 +372,16 @@ func (m *Model) step(p *Profile, o *obs, learnItems bool) {
 		m.sample.add(layerRow{x: m.layerX(p, o.comps, d, o.t), y: o.y, w: o.w})
 	}
 	err := o.y - sigmoid(z)
+	if learnItems && !m.cfg.Plain && !m.cfg.NoLessons && len(o.comps) > 0 {
+		// The lesson effects are shared by every pupil: a stochastic gradient step on
+		// the outcome's log-likelihood with a Robbins–Monro rate.
+		if xl, xm := lessonX(p, o.comps); xl != 0 || xm != 0 {
+			rate := lessonRate0 / (1 + float64(m.lessonN)/lessonRateN)
+			m.lessonEff[0] += rate * o.w * err * xl
+			m.lessonEff[1] += rate * o.w * err * xm
+			m.lessonN++
+		}
+	}
 	p.Global += o.w * m.cfg.k(p.GlobalN) * err
 	p.GlobalN++
 	for _, c := range o.comps {
@@ -369,6 +420,12 @@ func (m *Model) step(p *Profile, o *obs, learnItems bool) {
 	m.addOffset(o.comps, delta, 0)
 }
 
+// The lesson effects' learning rate: lessonRate0/(1 + n/lessonRateN) after n outcomes.
+const (
+	lessonRate0 = 0.02
+	lessonRateN = 1000.0
+)
+
 // addOffset keeps the running offset sums of Fit current: an item's offset enters its
 // competencies' sums (and the global one) when first seen and follows its updates.
 func (m *Model) addOffset(comps []string, d float64, n int) {
@@ -386,3 +443,7 @@ func (m *Model) addOffset(comps []string, d float64, n int) {
 	}
 	add("")
 }
+
+// LessonEffects returns η_L and η_M, the logit a pupil's ability on a competency gains
+// per ln(1 + lessons) attended and missed on it, as learned by the latest fit.
+func (m *Model) LessonEffects() (attended, missed float64) { return m.lessonEff[0], m.lessonEff[1] }

@@ -359,3 +359,69 @@ func TestBuildProfileEqualsUpdatesEventByEvent(t *testing.T) {
 	r2, _ := cat.Resource("r2")
 	near(t, "PredictAt", m.PredictAt(&p, &r2, at(12, 0)), m.PredictAt(&built, &r2, at(12, 0)))
 }
+
+// Lessons are learning opportunities: where pupils who attended more lessons on a
+// competency succeed more, the fit learns a positive lesson effect, the profile counts
+// attended and missed lessons, and UpdateLesson event by event gives what BuildProfile
+// gives.
+func TestLessonsAreLearningOpportunities(t *testing.T) {
+	cat := testCatalogue(t)
+	var pupils []PupilEvents
+	for i := range 200 {
+		st := pupil()
+		st.ID = fmt.Sprint("e", i)
+		taught := i % 4 // lessons on c1 before the answers
+		var ls []datasets.Lesson
+		for j := range taught * 3 {
+			ls = append(ls, datasets.Lesson{ID: fmt.Sprint("l", i, "-", j), ClassID: "6A", Subject: "MATHS",
+				Competencies: []string{"c1"}, Start: at(-100+j, 0), End: at(-100+j, 55)})
+		}
+		var sts []datasets.Statement
+		for j := range 6 {
+			// success rate rises with the lessons taught: 1/6, 2/6, 4/6, 5/6
+			ok := j < []int{1, 2, 4, 5}[taught]
+			sts = append(sts, answered(fmt.Sprint(i, "-", j), "r1", at(8, 5*j), ok))
+		}
+		pupils = append(pupils, PupilEvents{Student: st, Statements: sts, Lessons: ls})
+	}
+	m := NewModel(DefaultModelConfig())
+	if _, err := m.Fit(cat, pupils, at(12, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if el, _ := m.LessonEffects(); el <= 0 {
+		t.Fatalf("lesson effect %v: lessons that go with success were not learnt", el)
+	}
+	// One pupil: three lessons, the middle one missed; an answer between them.
+	ls := []datasets.Lesson{
+		{ID: "a", ClassID: "6A", Subject: "MATHS", Competencies: []string{"c1", "c2"}, Start: at(1, 0), End: at(2, 0)},
+		{ID: "b", ClassID: "6A", Subject: "MATHS", Competencies: []string{"c1"}, Start: at(3, 0), End: at(4, 0)},
+		{ID: "c", ClassID: "6A", Subject: "MATHS", Competencies: []string{"c2", "zz-unknown"}, Start: at(5, 0), End: at(6, 0)},
+	}
+	abs := []datasets.Absence{{ID: "x", StudentID: "e1", Start: at(2, 50), End: at(4, 10)}}
+	sts := []datasets.Statement{answered("s1", "r1", at(2, 30), true), answered("s2", "r2", at(7, 0), false)}
+	built, err := m.BuildProfile(cat, PupilEvents{Student: pupil(), Statements: sts, Lessons: ls, Absences: abs}, at(8, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "c1 lessons", built.Competencies["c1"].Lessons, 0.5)
+	near(t, "c1 missed", built.Competencies["c1"].MissedLessons, 1)
+	near(t, "c2 lessons", built.Competencies["c2"].Lessons, 1.5)
+	p := Profile{StudentID: "e1"}
+	m.UpdateLesson(cat, &p, ls[0], false)
+	if err := m.Update(cat, &p, sts[0]); err != nil {
+		t.Fatal(err)
+	}
+	m.UpdateLesson(cat, &p, ls[1], true)
+	m.UpdateLesson(cat, &p, ls[2], false)
+	if err := m.Update(cat, &p, sts[1]); err != nil {
+		t.Fatal(err)
+	}
+	near(t, "Global", p.Global, built.Global)
+	for _, c := range []string{"c1", "c2"} {
+		a, b := p.Competencies[c], built.Competencies[c]
+		near(t, c+" Local", a.Local, b.Local)
+		near(t, c+" Theta", a.Theta, b.Theta)
+		near(t, c+" Lessons", a.Lessons, b.Lessons)
+		near(t, c+" MissedLessons", a.MissedLessons, b.MissedLessons)
+	}
+}

@@ -19,7 +19,16 @@ type obs struct {
 	d0         float64 // starting difficulty: the catalogue's for a resource, 0 for an assessment
 	y          float64 // outcome in [0, 1]
 	w          float64 // weight of the update
+	// lesson marks a lesson on comps rather than an outcome: lessonAttended or
+	// lessonMissed (a learning opportunity, no outcome; item, y and w unused).
+	lesson uint8
 }
+
+// Kinds of lesson observation.
+const (
+	lessonAttended uint8 = 1
+	lessonMissed   uint8 = 2
+)
 
 // maxGradeWeight caps a grade's weight in the model: a coefficient-8 exam is strong
 // evidence, but one mark must not move an ability eight times as far as an exercise.

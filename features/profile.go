@@ -34,7 +34,7 @@ func (m *Model) refs(cat *datasets.Catalogue) *refTable {
 // in time order, with the usage features folded in the same pass when withUsage.
 func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time, withUsage bool) ([]obs, UsageFeatures, []string, error) {
 	var u UsageFeatures
-	out := make([]obs, 0, len(ev.Grades)+len(ev.Statements))
+	out := make([]obs, 0, len(ev.Grades)+len(ev.Statements)+len(ev.Lessons))
 	for i := range ev.Grades {
 		g := &ev.Grades[i]
 		o, ok, err := gradeObs(cat, g)
@@ -67,6 +67,7 @@ func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time, withUsag
 			out = append(out, o)
 		}
 	}
+	out = append(out, lessonObs(cat, ev, asOf)...)
 	slices.SortStableFunc(out, func(a, b obs) int { return a.t.Compare(b.t) })
 	if u.Seen == nil {
 		u.Seen = []string{}
@@ -75,6 +76,45 @@ func pupilObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time, withUsag
 		u.Completed = []string{}
 	}
 	return out, u, at, nil
+}
+
+// lessonObs returns the lessons of the pupil's class that started by asOf as learning
+// opportunities on their catalogue competencies: missed when the pupil's absences cover
+// at least MissedShare of it, else attended.
+func lessonObs(cat *datasets.Catalogue, ev *PupilEvents, asOf time.Time) []obs {
+	if len(ev.Lessons) == 0 {
+		return nil
+	}
+	ls := sortedLessons(ev.Lessons)
+	miss := lessonMisses(sortedAbsences(ev.Absences, asOf), ls, asOf)
+	out := make([]obs, 0, len(ls))
+	for i := range ls {
+		l := &ls[i]
+		if l.Start.After(asOf) {
+			break
+		}
+		comps := l.Competencies // shared, never written
+		for j, c := range l.Competencies {
+			if _, ok := cat.CompetencyIndex(c); !ok {
+				comps = slices.Clone(l.Competencies[:j])
+				for _, c := range l.Competencies[j+1:] {
+					if _, ok := cat.CompetencyIndex(c); ok {
+						comps = append(comps, c)
+					}
+				}
+				break
+			}
+		}
+		if len(comps) == 0 {
+			continue
+		}
+		kind := lessonAttended
+		if m, ok := miss[i]; ok && l.End.After(l.Start) && float64(m.ov) >= MissedShare*float64(l.End.Sub(l.Start)) {
+			kind = lessonMissed
+		}
+		out = append(out, obs{t: l.Start, comps: comps, lesson: kind})
+	}
+	return out
 }
 
 // BuildProfile recomputes one pupil's profile from their events dated by asOf, with the
@@ -161,7 +201,7 @@ func (m *Model) buildProfile(cat *datasets.Catalogue, ev *PupilEvents, asOf time
 func (m *Model) refresh(p *Profile) {
 	lw := m.localWeight()
 	for c, cs := range p.Competencies {
-		cs.Theta = p.Global + lw*cs.Local
+		cs.Theta = p.Global + lw*m.local(cs)
 		cs.PMastery = sigmoid(cs.Theta)
 		cs.Need = need(cs, p.AsOf)
 		p.Competencies[c] = cs
@@ -198,6 +238,7 @@ func (m *Model) fitItems(cat *datasets.Catalogue, src PupilSource, asOf time.Tim
 	m.resources, m.assess, m.offsets = map[string]itemParam{}, map[string]itemParam{}, map[string]itemParam{}
 	m.fitting = map[string]*offsetSum{}
 	m.layer, m.sample = nil, nil
+	m.lessonEff, m.lessonN = [2]float64{}, 0
 	if !m.cfg.Plain && !m.cfg.NoLayer {
 		m.sample = newLayerSample()
 	}
@@ -313,4 +354,28 @@ func (m *Model) UpdateGrade(cat *datasets.Catalogue, p *Profile, g datasets.Grad
 	}
 	m.refresh(p)
 	return nil
+}
+
+// UpdateLesson applies one lesson of the pupil's class to a stored profile: a learning
+// opportunity on each of its catalogue competencies (attended, or missed when the pupil
+// was away for at least MissedShare of it), then every competency's Theta, PMastery and
+// Need. Lessons must arrive in time order, after the answers that preceded them; a
+// lesson without catalogue competencies changes nothing.
+func (m *Model) UpdateLesson(cat *datasets.Catalogue, p *Profile, l datasets.Lesson, missed bool) {
+	ev := PupilEvents{Lessons: []datasets.Lesson{l}}
+	os := lessonObs(cat, &ev, l.Start)
+	if len(os) == 0 {
+		return
+	}
+	if missed {
+		os[0].lesson = lessonMissed
+	}
+	if p.Competencies == nil {
+		p.Competencies = map[string]CompetencyState{}
+	}
+	m.step(p, &os[0], false)
+	if l.Start.After(p.AsOf) {
+		p.AsOf = l.Start
+	}
+	m.refresh(p)
 }
