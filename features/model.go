@@ -103,8 +103,8 @@ type Model struct {
 	// missed) learned at FitItems; lessonN counts the outcomes that taught them.
 	lessonEff [2]float64
 	lessonN   int
-	version string
-	ref     atomic.Pointer[refTable] // derived from the parameters for one catalogue
+	version   string
+	ref       atomic.Pointer[refTable] // derived from the parameters for one catalogue
 }
 
 // NewModel returns an empty model: every resource at its catalogue difficulty, every
