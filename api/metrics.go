@@ -14,6 +14,7 @@ type metrics struct {
 	storeErrors *prometheus.CounterVec
 	rateLimited prometheus.Counter
 	audit       *prometheus.CounterVec
+	exposures   *prometheus.CounterVec // experiments.go
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -40,7 +41,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Audit entries by destination (store, spool) and failures.",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.latency, m.cache, m.storeErrors, m.rateLimited, m.audit)
+	m.exposures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parcours_experiment_exposures_total",
+		Help: "Lists served to pupils of an experiment's classes, by logging result (ok, error).",
+	}, []string{"result"})
+	reg.MustRegister(m.latency, m.cache, m.storeErrors, m.rateLimited, m.audit, m.exposures)
 	return m
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/parcours-ent/parcours/recommender"
+	"github.com/parcours-ent/parcours/recommender/experiment"
 )
 
 var updateOpenAPI = flag.Bool("update-openapi", false, "rewrite api/openapi.json's schemas from the Go types")
@@ -30,6 +31,12 @@ var schemaTypes = map[string]any{
 	"Consent":         consentAnswer{},
 	"IngestResult":    ingestResult{},
 	"Similar":         recommender.Similar{},
+	// experiments.go
+	"Experiment":           experimentView{},
+	"Experiments":          experimentList{},
+	"ExperimentDefinition": experiment.Definition{},
+	"ClassExperiments":     classExperiments{},
+	"OptOut":               optOutAnswer{},
 }
 
 // auditEntries and consentAnswer are the shapes of GET /v1/audit and PUT .../consent.

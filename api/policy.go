@@ -29,6 +29,12 @@ const (
 	actAnalytics    action = "analytics.read"
 	actSimilar      action = "resources.similar" // no pupil's data: the catalogue only
 	actHide         action = "resources.hide"
+	// Experiments (experiments.go): define and read (aggregates only), a class's
+	// experiments and opt-out (its teacher), feedback on a served list (the pupil, the ENT).
+	actExperimentWrite action = "experiment.write"
+	actExperimentRead  action = "experiment.read"
+	actClassExperiment action = "class.experiment"
+	actFeedback        action = "feedback"
 )
 
 // target is whom or what an action is about; empty fields do not apply.
@@ -36,6 +42,8 @@ type target struct {
 	StudentID string
 	ClassID   string
 	SchoolID  string
+	// Schools are an experiment's schools (empty: every school).
+	Schools []string
 	// access is the pupil's row of record when the caller has read it already (nil with
 	// accessRead set: the pupil is unknown), so that a teacher's check reads it only once.
 	access     *recommender.Access
@@ -90,6 +98,29 @@ func (s *Server) authorize(ctx context.Context, cl *Claims, act action, t target
 		}
 	case actErase, actAudit, actLift:
 		return allowIf(cl.Role == RoleAdmin)
+	case actExperimentWrite, actExperimentRead:
+		switch cl.Role {
+		case RoleAdmin:
+			return nil
+		case RoleAnalyst:
+			// A school's analyst works on experiments within their school only.
+			return allowIf(cl.School == "" || (len(t.Schools) > 0 &&
+				!slices.ContainsFunc(t.Schools, func(sc string) bool { return sc != cl.School })))
+		}
+	case actClassExperiment:
+		switch cl.Role {
+		case RoleAdmin:
+			return nil
+		case RoleTeacher:
+			return allowIf(slices.Contains(cl.Classes, t.ClassID))
+		}
+	case actFeedback:
+		switch cl.Role {
+		case RoleService:
+			return nil
+		case RoleStudent:
+			return allowIf(cl.Subject == t.StudentID)
+		}
 	case actAnalytics:
 		switch cl.Role {
 		case RoleAdmin:

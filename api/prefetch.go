@@ -133,13 +133,25 @@ func (s *Server) prefetchOne(ctx context.Context, id string, since time.Time) {
 		s.metrics.cache.WithLabelValues("prefetch", "error").Inc()
 		return
 	}
+	pol, _, armKey, err := s.armOf(ctx, acc) // an experiment's class: the arm's list and key
+	if err != nil {
+		s.metrics.cache.WithLabelValues("prefetch", "error").Inc()
+		return
+	}
 	req := prefetchQuery
 	req.StudentID = id
 	req.Prefetch = true
+	req.Policy = pol
 	req.K = min(req.K+len(hidden), s.cfg.MaxK)
-	query := "k=" + strconv.Itoa(req.K) + "&subject=" + req.Subject + "&lang=" + req.Lang
+	query := "k=" + strconv.Itoa(req.K) + "&subject=" + req.Subject + "&lang=" + req.Lang + armKey
 	_, err = cachedAnswer(ctx, s, "recommendations", acc, query,
-		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) }, recsHit)
+		func(ctx context.Context) (recommender.Recommendations, error) {
+			rec, err := s.eng.Recommend(ctx, req)
+			if err == nil && pol != nil {
+				rec.ListID = listID(rec.StudentID, rec.ModelVersion, pol.Name, rec.GeneratedAt)
+			}
+			return rec, err
+		}, recsHit)
 	if err != nil {
 		s.metrics.cache.WithLabelValues("prefetch", "error").Inc()
 		return

@@ -65,6 +65,9 @@ type Config struct {
 	// Registry receives the metrics (default: a registry of the server's own, served at
 	// /metrics).
 	Registry *prometheus.Registry
+	// Now is the experiments' clock (which experiment runs, when a list was served);
+	// default time.Now. Tests that simulate weeks set it.
+	Now func() time.Time
 }
 
 func (c Config) withDefaults() Config {
@@ -129,6 +132,7 @@ type Server struct {
 	pre                *prefetcher
 	lrs                *lrs
 	hidden             *hiddenView
+	exps               Experiments // nil when the store keeps no experiments
 	handler            http.Handler
 }
 
@@ -152,6 +156,9 @@ func New(cfg Config, eng Engine, store Store, cache recommender.Cache, logger *s
 	s.pre = newPrefetcher(cfg.Registry)
 	s.lrs = newLRS(store, cfg.Registry)
 	s.hidden = newHiddenView(store)
+	if x, ok := store.(Experiments); ok {
+		s.exps = x
+	}
 	s.handler = s.routes()
 	return s
 }
@@ -215,6 +222,7 @@ func (s *Server) routes() http.Handler {
 	v1.POST("/ingest/:kind", big, s.postIngest)
 	v1.GET("/audit", small, s.getAudit)
 	v1.GET("/analytics/overview", small, s.getAnalytics)
+	s.experimentRoutes(v1, small)
 	s.xapiRoutes(r, big)
 	return r
 }

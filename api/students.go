@@ -151,13 +151,28 @@ func (s *Server) getRecommendations(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	pol, ce, armKey, err := s.armOf(c.Request.Context(), acc)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	ek := min(k+len(hidden), s.cfg.MaxK) // room for the hidden ones, left out after
-	req := recommender.Request{StudentID: acc.StudentID, K: ek, Subject: subject, Lang: lang}
-	query := "k=" + strconv.Itoa(ek) + "&subject=" + subject + "&lang=" + lang
+	req := recommender.Request{StudentID: acc.StudentID, K: ek, Subject: subject, Lang: lang, Policy: pol}
+	query := "k=" + strconv.Itoa(ek) + "&subject=" + subject + "&lang=" + lang + armKey
 	contentLanguage(c, lang)
+	var sent func(body []byte)
+	if pol != nil {
+		sent = func(body []byte) { s.logExposure(c.Request.Context(), acc, ce, body) }
+	}
 	serveCachedRead(c, s, "recommendations", acc, query,
-		func(ctx context.Context) (recommender.Recommendations, error) { return s.eng.Recommend(ctx, req) },
-		recsHit, hidden, k)
+		func(ctx context.Context) (recommender.Recommendations, error) {
+			rec, err := s.eng.Recommend(ctx, req)
+			if err == nil && pol != nil {
+				rec.ListID = listID(rec.StudentID, rec.ModelVersion, pol.Name, rec.GeneratedAt)
+			}
+			return rec, err
+		},
+		recsHit, hidden, k, sent)
 }
 
 func (s *Server) getPath(c *gin.Context) {
@@ -186,14 +201,15 @@ func (s *Server) getPath(c *gin.Context) {
 	contentLanguage(c, lang)
 	serveCachedRead(c, s, "path", acc, query,
 		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) },
-		pathHit, hidden, length)
+		pathHit, hidden, length, nil)
 }
 
 // serveCachedRead answers a read of a pupil's computed data (kind "recommendations" or
 // "path") from the cache or by computing it, audits the read as kind+".read" before the
-// answer leaves, and sends it. asHit gives the answer as a cache hit sends it.
+// answer leaves, and sends it. asHit gives the answer as a cache hit sends it; sent, when
+// set, is told the body sent (an experiment's exposure log).
 func serveCachedRead[T any](c *gin.Context, s *Server, kind string, acc recommender.Access, query string,
-	compute func(context.Context) (T, error), asHit func(T) T, hidden []string, keep int) {
+	compute func(context.Context) (T, error), asHit func(T) T, hidden []string, keep int, sent func([]byte)) {
 	body, err := cachedAnswer(c.Request.Context(), s, kind, acc, query, compute, asHit)
 	if err != nil {
 		s.fail(c, err)
@@ -206,6 +222,9 @@ func serveCachedRead[T any](c *gin.Context, s *Server, kind string, acc recommen
 	if err := s.audit(c, action(kind+".read"), acc.StudentID); err != nil {
 		s.fail(c, err)
 		return
+	}
+	if sent != nil {
+		sent(body)
 	}
 	c.Data(http.StatusOK, jsonType, body)
 }
