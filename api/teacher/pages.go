@@ -209,6 +209,8 @@ type classView struct {
 	Rows     []heatRow
 	Groups   []groupView
 	Bands    []band
+	// Experiments the class is in (experiments.go).
+	Experiments []classExperiment
 }
 
 // maxAllColumns is the most competencies the heat map shows at once by default; a class
@@ -234,6 +236,10 @@ func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := classView{ClassID: classID, Bands: []band{bandLow, bandMid, bandHigh}}
+	if v.Experiments, err = a.classExperiments(r.Context(), ref.s.token, classID); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	v.Subjects, v.Subject = classSubjects(&ov, cat, r.URL.Query().Get("subject"))
 	var shown []string
 	for _, c := range ov.Competencies {

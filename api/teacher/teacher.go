@@ -162,6 +162,7 @@ func (a *App) routes() *http.ServeMux {
 	m.Handle("GET "+Prefix+"/classes/{class}", a.headers(a.signedIn(a.getClass)))
 	m.Handle("GET "+Prefix+"/pupils/{pupil}", a.headers(a.signedIn(a.getPupil)))
 	m.Handle("POST "+Prefix+"/pupils/{pupil}/decisions", a.headers(a.sameOrigin(a.signedIn(a.checkCSRF(a.postDecision)))))
+	m.Handle("POST "+Prefix+"/classes/{class}/experiments/{experiment}", a.headers(a.sameOrigin(a.signedIn(a.checkCSRF(a.postOptOut)))))
 	m.Handle(Prefix+"/", a.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.errorPage(w, r, nil, http.StatusNotFound)
 	})))
