@@ -14,6 +14,7 @@ package benchmarks
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -22,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,6 +96,22 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
+// onlineSeq numbers the benchmark's statements (ids and timestamps) across runs.
+var onlineSeq atomic.Int64
+
+// benchConcurrency is the list of concurrencies in PARCOURS_ONLINE_CONC (default 1,8,32).
+func benchConcurrency(tb testing.TB) []int {
+	var out []int
+	for f := range strings.SplitSeq(cmp.Or(os.Getenv("PARCOURS_ONLINE_CONC"), "1,8,32"), ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || c < 1 || c > 256 {
+			tb.Fatalf("PARCOURS_ONLINE_CONC: %q is not a concurrency from 1 to 256", f)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 func BenchmarkOnlineUpdatePostgres(b *testing.B) {
 	if os.Getenv("PARCOURS_ONLINE_BENCH") == "" {
 		b.Skip("set PARCOURS_ONLINE_BENCH=1 (needs PostgreSQL)")
@@ -115,30 +133,57 @@ func BenchmarkOnlineUpdatePostgres(b *testing.B) {
 	b.Logf("load average %s; pupils' history: %d grades, %d statements, %d lessons on average",
 		loadAvg(), hist[0]/n, hist[1]/n, hist[2]/n)
 
-	b.Run("EngineIngest", func(b *testing.B) {
-		var lat []time.Duration
-		ok := true
-		i := 0
-		for b.Loop() {
-			p := &ps[i%len(ps)]
-			ok = !ok
-			s := datasets.Statement{ID: statementID("online", uint64(i)), StudentID: p.StudentID, Verb: datasets.VerbAnswered,
-				ObjectID: p.Usage.Seen[i%len(p.Usage.Seen)], Timestamp: clock.Add(time.Duration(i) * time.Second), Success: &ok}
-			t0 := time.Now()
-			ch, err := e.Ingest(ctx, &datasets.Dataset{Statements: []datasets.Statement{s}})
-			lat = append(lat, time.Since(t0))
-			if err != nil || len(ch.Students) != 1 {
-				b.Fatalf("ingest: %+v, %v", ch, err)
+	// Concurrency C: C goroutines each send one event at a time (each about its own
+	// pupils), as C concurrent POSTs do; every event is timed from the call to its
+	// return, so the figures are per event, group commit included.
+	for _, c := range benchConcurrency(b) {
+		b.Run(fmt.Sprintf("EngineIngest/conc=%d", c), func(b *testing.B) {
+			lat := make([]time.Duration, b.N)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			errs := make(chan error, c)
+			began := time.Now()
+			for g := range c {
+				wg.Go(func() {
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= b.N {
+							return
+						}
+						// Pupils g, g+c, g+2c...: two goroutines never wait on one pupil.
+						p := &ps[(g+(i/c)*c)%len(ps)]
+						ok := i%2 == 0
+						s := datasets.Statement{ID: statementID("online", uint64(onlineSeq.Add(1))), StudentID: p.StudentID, Verb: datasets.VerbAnswered,
+							ObjectID: p.Usage.Seen[i%len(p.Usage.Seen)], Timestamp: clock.Add(time.Duration(onlineSeq.Load()) * time.Second), Success: &ok}
+						t0 := time.Now()
+						ch, err := e.Ingest(ctx, &datasets.Dataset{Statements: []datasets.Statement{s}})
+						lat[i] = time.Since(t0)
+						if err == nil && len(ch.Students) != 1 {
+							err = fmt.Errorf("ingest touched %v", ch.Students)
+						}
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
 			}
-			i++
-		}
-		b.ReportMetric(float64(quantile(lat, 0.5).Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(quantile(lat, 0.99).Microseconds())/1000, "p99-ms")
-		stale, err := st.StalePupils(ctx, 0)
-		if err != nil || len(stale) != 0 {
-			b.Fatalf("%d pupils left stale (%v): the online update did not fold the events in", len(stale), err)
-		}
-	})
+			wg.Wait()
+			elapsed := time.Since(began)
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(quantile(lat, 0.5).Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(quantile(lat, 0.99).Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+			stale, err := st.StalePupils(ctx, 0)
+			if err != nil || len(stale) != 0 {
+				b.Fatalf("%d pupils left stale (%v): the online update did not fold the events in", len(stale), err)
+			}
+		})
+	}
+	b.Logf("load average after %s", loadAvg())
 
 	// The path this replaced: the pupil's profile rebuilt from their whole history.
 	b.Run("RebuildFromHistory", func(b *testing.B) {

@@ -2,6 +2,8 @@ package recommender
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/features"
@@ -85,4 +87,20 @@ type ProfileStore interface {
 	MarkRefitPending(ctx context.Context) (int64, error)
 	// ClearRefitPending removes the mark if its generation is still gen.
 	ClearRefitPending(ctx context.Context, gen int64) error
+}
+
+// CloneProfile returns a deep copy of p: nothing of it aliases p. A store hands each
+// ApplyFunc call its own copy, since the online update changes the profile in place.
+func CloneProfile(p features.Profile) features.Profile {
+	p.Competencies = maps.Clone(p.Competencies)
+	p.Subjects = maps.Clone(p.Subjects)
+	p.Missed = slices.Clone(p.Missed)
+	for i := range p.Missed {
+		p.Missed[i].Competencies = slices.Clone(p.Missed[i].Competencies)
+	}
+	p.Usage.Seen = slices.Clone(p.Usage.Seen)
+	p.Usage.Completed = slices.Clone(p.Usage.Completed)
+	p.OpenAttempts = slices.Clone(p.OpenAttempts)
+	p.Vector = slices.Clone(p.Vector)
+	return p
 }

@@ -1,12 +1,11 @@
 package memstore
 
 import (
-	"maps"
 	"slices"
 	"time"
 
 	"github.com/parcours-ent/parcours/datasets"
-	"github.com/parcours-ent/parcours/features"
+	"github.com/parcours-ent/parcours/recommender"
 )
 
 // Copies: nothing a caller holds may alias the store's state, in either direction.
@@ -115,17 +114,8 @@ func clonePtr[T any](p *T) *T {
 	return &v
 }
 
-func copyProfile(p features.Profile) features.Profile {
-	p.Competencies = maps.Clone(p.Competencies)
-	p.Missed = slices.Clone(p.Missed)
-	for i := range p.Missed {
-		p.Missed[i].Competencies = slices.Clone(p.Missed[i].Competencies)
-	}
-	p.Usage.Seen = slices.Clone(p.Usage.Seen)
-	p.Usage.Completed = slices.Clone(p.Usage.Completed)
-	p.Vector = slices.Clone(p.Vector)
-	return p
-}
+// copyProfile: see recommender.CloneProfile.
+var copyProfile = recommender.CloneProfile
 
 // Equality on content, times compared as instants: a row re-sent with its timestamps in
 // another zone is the same row.

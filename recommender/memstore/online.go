@@ -87,38 +87,19 @@ func (s *Store) IngestApply(ctx context.Context, d *datasets.Dataset, fn recomme
 
 // allNew reports whether no row of d is stored yet (checked before apply).
 func (s *Store) allNew(d *datasets.Dataset) bool {
-	for _, x := range d.Competencies {
-		if _, ok := s.comps[x.ID]; ok {
-			return false
-		}
-	}
-	for _, x := range d.Resources {
-		if _, ok := s.res[x.ID]; ok {
-			return false
-		}
-	}
-	for _, x := range d.Students {
-		if _, ok := s.students[x.ID]; ok {
-			return false
-		}
-	}
-	for _, x := range d.Lessons {
-		if _, ok := s.lessons[x.ID]; ok {
-			return false
-		}
-	}
-	for _, x := range d.Grades {
-		if _, ok := s.grades[x.ID]; ok {
-			return false
-		}
-	}
-	for _, x := range d.Absences {
-		if _, ok := s.absences[x.ID]; ok {
-			return false
-		}
-	}
-	for _, x := range d.Statements {
-		if _, ok := s.statements[x.ID]; ok {
+	return noneStored(s.comps, d.Competencies, func(x *datasets.Competency) string { return x.ID }) &&
+		noneStored(s.res, d.Resources, func(x *datasets.Resource) string { return x.ID }) &&
+		noneStored(s.students, d.Students, func(x *datasets.Student) string { return x.ID }) &&
+		noneStored(s.lessons, d.Lessons, func(x *datasets.Lesson) string { return x.ID }) &&
+		noneStored(s.grades, d.Grades, func(x *datasets.Grade) string { return x.ID }) &&
+		noneStored(s.absences, d.Absences, func(x *datasets.Absence) string { return x.ID }) &&
+		noneStored(s.statements, d.Statements, func(x *datasets.Statement) string { return x.ID })
+}
+
+// noneStored reports whether no row's id is a key of stored.
+func noneStored[V, R any](stored map[string]V, rows []R, id func(*R) string) bool {
+	for i := range rows {
+		if _, ok := stored[id(&rows[i])]; ok {
 			return false
 		}
 	}

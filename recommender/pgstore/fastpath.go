@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,52 +20,261 @@ import (
 // maxFastStatements bounds the batches ingestFast takes: what an LRS sends per POST.
 const maxFastStatements = 200
 
+// maxGroupStatements bounds the statements of one group transaction.
+const maxGroupStatements = 2000
+
+// groupWriters is how many group transactions run at once: while one waits for its WAL
+// flush, the next gathers and sends the calls that came in meanwhile.
+const groupWriters = 2
+
 // ingestFast is IngestApply's path for what the service receives all day: a small batch
-// of new xAPI statements about known pupils and resources. The whole transaction is two
-// round trips: BEGIN, the write lock (shared), the insert (of every row, or of none when one of
-// them is already stored or names an unknown pupil or resource), the pupils' locks and
-// their profiles in one; the profiles, generations, marks and COMMIT in the other. The
-// general path's dozen round trips are what an event paid before, each one a wait for the
-// scheduler on a busy machine.
+// of new xAPI statements about known pupils and resources.
 //
-// It reports ok=false, having written nothing, when the batch is not of that kind or the
-// insert took none of it; IngestApply then runs the general path, which validates, names
-// the bad row, and upserts.
+// Group commit: the calls that arrive while a transaction is in flight wait in a queue,
+// and the next transaction takes all of them (in arrival order, up to
+// maxGroupStatements): it inserts their statements, locks their pupils and reads their
+// profiles in one round trip, folds each call's statements into the profiles with the
+// call's fn (in arrival order, each call seeing the profiles as the calls before it left
+// them), and writes the profiles, generations, marks and COMMIT in a second. Each call
+// returns only once that commit is done, so an acknowledged event is durable and in its
+// pupil's profile (or its pupil is marked), as on the single path; but one WAL flush and
+// two round trips serve every call of the group. A call on its own is a group of one.
+//
+// Each call stays all-or-nothing: the insert takes all of a call's statements or none
+// (one already stored, or naming an unknown pupil or resource), and a call whose rows
+// were taken only in part (a twin committed by another transaction meanwhile) has them
+// deleted again in the same transaction. Such a call reports ok=false, having written
+// nothing, as does any call that is not of that kind; IngestApply then runs the general
+// path for it, which validates, names the bad row, and upserts.
 func (s *Store) ingestFast(ctx context.Context, b *datasets.Dataset, fn recommender.ApplyFunc) (recommender.Changed, bool, error) {
-	n := len(b.Statements)
-	if fn == nil || n == 0 || n > maxFastStatements || len(b.Competencies)+len(b.Resources)+len(b.Students)+
-		len(b.Lessons)+len(b.Grades)+len(b.Absences) > 0 {
+	r := newFastCall(ctx, b, fn)
+	if r == nil {
 		return recommender.Changed{}, false, nil
 	}
-	var (
-		ids, students, verbs, objects []string
-		ts                            []time.Time
-		scaled                        []*float64
-		success, completion           []*bool
-		durations                     []*int64
-	)
+	s.groups.submit(s, r)
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		if s.groups.withdraw(r) {
+			return recommender.Changed{}, true, fmt.Errorf("pgstore.Ingest: %w", ctx.Err())
+		}
+		<-r.done // in a transaction already: its outcome is the answer
+	}
+	switch {
+	case r.err != nil:
+		return r.ch, true, fmt.Errorf("pgstore.Ingest: %w", r.err)
+	case !r.ok:
+		return recommender.Changed{}, false, nil
+	}
+	return r.ch, true, nil
+}
+
+// fastCall is one ingestFast call waiting for, or in, a group transaction.
+type fastCall struct {
+	ctx context.Context
+	b   *datasets.Dataset
+	fn  recommender.ApplyFunc
+	ch  recommender.Changed // Students: the batch's pupils, sorted
+
+	// The outcome, set by the group before done is closed: err, or ok when the call's
+	// statements are committed with its profiles (else nothing of it was written).
+	ok   bool
+	err  error
+	done chan struct{}
+}
+
+// newFastCall returns the call for b, or nil when b is not for the fast path.
+func newFastCall(ctx context.Context, b *datasets.Dataset, fn recommender.ApplyFunc) *fastCall {
+	n := len(b.Statements)
+	if fn == nil || n == 0 || n > maxFastStatements || len(b.Competencies)+len(b.Resources)+len(b.Students)+
+		len(b.Lessons)+len(b.Grades)+len(b.Absences)+len(b.Unmapped)+len(b.Classes) > 0 {
+		return nil
+	}
 	seen := make(map[string]bool, n)
 	pupils := map[string]bool{}
 	for i := range b.Statements {
 		st := &b.Statements[i]
 		if st.Verb == datasets.VerbVoided || st.ID == "" || seen[st.ID] {
-			return recommender.Changed{}, false, nil
+			return nil
 		}
 		if field, _ := checkStatement(st); field != "" {
-			return recommender.Changed{}, false, nil
+			return nil
 		}
 		seen[st.ID] = true
 		pupils[st.StudentID] = true
-		ids, students, verbs, objects = append(ids, st.ID), append(students, st.StudentID), append(verbs, st.Verb), append(objects, st.ObjectID)
-		ts = append(ts, st.Timestamp)
-		scaled, success, completion = append(scaled, st.Scaled), append(success, st.Success), append(completion, st.Completion)
-		durations = append(durations, durationNS(st.Duration))
 	}
-	ch := recommender.Changed{Students: sortedKeys(pupils)}
+	return &fastCall{ctx: ctx, b: b, fn: fn, ch: recommender.Changed{Students: sortedKeys(pupils)}, done: make(chan struct{})}
+}
 
+// groups queues fast calls for the group transactions.
+type groups struct {
+	mu      sync.Mutex
+	pending []*fastCall
+	writers int // goroutines running group transactions (at most groupWriters)
+}
+
+// submit queues r, and starts a writer if fewer than groupWriters run.
+func (g *groups) submit(s *Store, r *fastCall) {
+	g.mu.Lock()
+	g.pending = append(g.pending, r)
+	start := g.writers < groupWriters
+	if start {
+		g.writers++
+	}
+	g.mu.Unlock()
+	if start {
+		go s.writeGroups()
+	}
+}
+
+// withdraw removes r from the queue; false when a group has taken it already.
+func (g *groups) withdraw(r *fastCall) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i := slices.Index(g.pending, r)
+	if i < 0 {
+		return false
+	}
+	g.pending = slices.Delete(g.pending, i, i+1)
+	return true
+}
+
+// take removes the next group from the queue: the oldest calls, in order, up to
+// maxGroupStatements and up to the first call that sends a statement id already in the
+// group (the insert could not tell the two apart). With none left, the writer retires.
+func (g *groups) take() []*fastCall {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	ids := map[string]bool{}
+	n, k := 0, 0
+	for _, r := range g.pending {
+		sts := r.b.Statements
+		if k > 0 && (n+len(sts) > maxGroupStatements || slices.ContainsFunc(sts, func(st datasets.Statement) bool { return ids[st.ID] })) {
+			break
+		}
+		for _, st := range sts {
+			ids[st.ID] = true
+		}
+		n += len(sts)
+		k++
+	}
+	if k == 0 {
+		g.writers--
+		return nil
+	}
+	grp := slices.Clone(g.pending[:k])
+	g.pending = slices.Delete(g.pending, 0, k)
+	return grp
+}
+
+// writeGroups runs group transactions until the queue is empty.
+func (s *Store) writeGroups() {
+	for {
+		grp := s.groups.take()
+		if grp == nil {
+			return
+		}
+		s.writeGroup(grp)
+	}
+}
+
+// writeGroup runs one group transaction and hands each call its outcome.
+func (s *Store) writeGroup(grp []*fastCall) {
+	ctx, stop := groupContext(grp)
+	defer stop()
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil { // from an fn: the transaction is rolled back
+				err = fmt.Errorf("online update panicked: %v", p)
+			}
+		}()
+		return s.runGroup(ctx, grp)
+	}()
+	var pgErr *pgconn.PgError
+	retry := errors.As(err, &pgErr) && pgErr.Code[:2] == "40" // deadlock, serialization
+	for _, r := range grp {
+		switch {
+		case retry:
+			r.ok = false // each on its own through the general path
+		case err != nil:
+			r.ok, r.err = false, wrap(err)
+		}
+		close(r.done)
+	}
+}
+
+// groupContext is the context of a group's transaction: it ends when every call's
+// context has ended (nobody waits for the outcome any more), not when one has.
+func groupContext(grp []*fastCall) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(grp[0].ctx))
+	var left atomic.Int64
+	left.Store(int64(len(grp)))
+	stops := make([]func() bool, len(grp))
+	for i, r := range grp {
+		stops[i] = context.AfterFunc(r.ctx, func() {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+// statementRows are a group's statements as the insert's column arrays.
+type statementRows struct {
+	ids, students, verbs, objects []string
+	ts                            []time.Time
+	scaled                        []*float64
+	success, completion           []*bool
+	durations                     []*int64
+	call                          []int32 // index of the statement's call in the group
+}
+
+func (c *statementRows) add(call int, st *datasets.Statement) {
+	c.ids, c.students, c.verbs, c.objects = append(c.ids, st.ID), append(c.students, st.StudentID), append(c.verbs, st.Verb), append(c.objects, st.ObjectID)
+	c.ts = append(c.ts, st.Timestamp)
+	c.scaled, c.success, c.completion = append(c.scaled, st.Scaled), append(c.success, st.Success), append(c.completion, st.Completion)
+	c.durations = append(c.durations, durationNS(st.Duration))
+	c.call = append(c.call, int32(call))
+}
+
+// insertWhole inserts the statements of every call all of whose statements are new and
+// name known pupils and resources (checked in the transaction's snapshot), and returns
+// the ids inserted. A twin committed by another transaction after the snapshot is
+// skipped (ON CONFLICT), so a call may be inserted in part: the caller undoes it.
+const insertWhole = `WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+		$6::float8[], $7::bool[], $8::bool[], $9::bigint[], $10::int[])
+		AS u(id, student_id, verb, object_id, ts, scaled, success, completion, duration_ns, call)),
+	whole AS (SELECT call FROM u GROUP BY call HAVING bool_and(
+		EXISTS (SELECT 1 FROM students x WHERE x.id = u.student_id) AND
+		EXISTS (SELECT 1 FROM resources x WHERE x.id = u.object_id) AND
+		NOT EXISTS (SELECT 1 FROM statements x WHERE x.id = u.id)))
+	INSERT INTO statements (id, student_id, verb, object_id, ts, scaled, success, completion, duration_ns)
+	SELECT u.id, u.student_id, u.verb, u.object_id, u.ts, u.scaled, u.success, u.completion, u.duration_ns
+	FROM u JOIN whole USING (call)
+	ON CONFLICT (id) DO NOTHING RETURNING id`
+
+// runGroup is the group transaction: two round trips, one COMMIT. On success it sets ok
+// on the calls it stored; on error nothing of the group was written.
+func (s *Store) runGroup(ctx context.Context, grp []*fastCall) error {
+	var rows statementRows
+	pupils := map[string]bool{}
+	for i, r := range grp {
+		for j := range r.b.Statements {
+			rows.add(i, &r.b.Statements[j])
+		}
+		for _, id := range r.ch.Students {
+			pupils[id] = true
+		}
+	}
 	conn, err := s.db.Acquire(ctx)
 	if err != nil {
-		return ch, true, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
+		return err
 	}
 	defer conn.Release()
 	open := false
@@ -74,63 +285,151 @@ func (s *Store) ingestFast(ctx context.Context, b *datasets.Dataset, fn recommen
 	}()
 	batch := &pgx.Batch{}
 	batch.Queue("BEGIN")
-	// Shared: fast ingests run side by side (their commits share WAL flushes), while an
-	// erasure or a general ingest, which take the lock exclusively, waits for them and
-	// they for it. Two of them inserting the same id meet on the primary key: the second
-	// fails with a unique violation and takes the general path, which finds the row.
+	// Shared: groups run side by side, while an erasure or a general ingest, which take
+	// the lock exclusively, waits for them and they for it.
 	batch.Queue("SELECT pg_advisory_xact_lock_shared($1)", writeLock)
-	batch.Queue(`WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-			$6::float8[], $7::bool[], $8::bool[], $9::bigint[])
-			AS u(id, student_id, verb, object_id, ts, scaled, success, completion, duration_ns))
-		INSERT INTO statements (id, student_id, verb, object_id, ts, scaled, success, completion, duration_ns)
-		SELECT u.* FROM u WHERE (SELECT bool_and(
-			EXISTS (SELECT 1 FROM students x WHERE x.id = u.student_id) AND
-			EXISTS (SELECT 1 FROM resources x WHERE x.id = u.object_id) AND
-			NOT EXISTS (SELECT 1 FROM statements x WHERE x.id = u.id)) FROM u)`,
-		ids, students, verbs, objects, ts, scaled, success, completion, durations)
-	queueDelta(batch, ch.Students)
+	batch.Queue(insertWhole, rows.ids, rows.students, rows.verbs, rows.objects, rows.ts,
+		rows.scaled, rows.success, rows.completion, rows.durations, rows.call)
+	queueDelta(batch, sortedKeys(pupils))
 	open = true
 	br := conn.SendBatch(ctx, batch)
-	for range 2 {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return ch, true, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
+	inserted, stored, err := readGroup(br)
+	if err != nil {
+		return err
+	}
+	// Which calls are whole; the rows of a call taken in part are deleted again.
+	callOf := make(map[string]int32, len(rows.ids))
+	for i, id := range rows.ids {
+		callOf[id] = rows.call[i]
+	}
+	got := make([]int, len(grp))
+	for _, id := range inserted {
+		got[callOf[id]]++
+	}
+	var undo []string
+	for _, id := range inserted {
+		if c := callOf[id]; got[c] != len(grp[c].b.Statements) {
+			undo = append(undo, id)
 		}
 	}
-	tag, err := br.Exec()
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		tag, err = pgconn.CommandTag{}, nil // a concurrent twin: the general path decides
-	}
+	whole := func(i int) bool { return got[i] == len(grp[i].b.Statements) }
+	delta, ps, err := foldGroup(grp, whole, stored)
 	if err != nil {
-		br.Close()
-		return ch, true, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
-	}
-	if tag.RowsAffected() != int64(n) {
-		br.Close()
-		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
-			return ch, true, fmt.Errorf("pgstore.Ingest: %w", wrap(err))
-		}
-		open = false
-		return recommender.Changed{}, false, nil
-	}
-	delta, err := scanDelta(br, b, ch, true)
-	if err != nil {
-		return ch, true, fmt.Errorf("pgstore.Ingest: %w", err)
-	}
-	var ps []features.Profile
-	if len(delta.Pupils) > 0 {
-		ps = fn(delta)
+		return err
 	}
 	batch = &pgx.Batch{}
-	if err := queueSettle(batch, ch, delta, ps); err != nil {
-		return ch, true, fmt.Errorf("pgstore.Ingest: %w", err)
+	if len(undo) > 0 {
+		batch.Queue(`DELETE FROM statements WHERE id = ANY($1)`, undo)
+	}
+	if err := queueSettle(batch, delta.Changed, delta, ps); err != nil {
+		return err
 	}
 	batch.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
-		return ch, true, fmt.Errorf("pgstore.Ingest: commit: %w", wrap(err))
+		return fmt.Errorf("commit: %w", err)
 	}
 	open = false
-	ch.Students = slices.Clip(ch.Students)
-	return ch, true, nil
+	for i, r := range grp {
+		r.ok = whole(i)
+	}
+	return nil
+}
+
+// readGroup reads the results of the group's first round trip and closes br.
+func readGroup(br pgx.BatchResults) (inserted []string, stored map[string]*storedPupil, err error) {
+	defer br.Close()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, err
+		}
+	}
+	rs, err := br.Query()
+	if err != nil {
+		return nil, nil, err
+	}
+	if inserted, err = pgx.CollectRows(rs, pgx.RowTo[string]); err != nil {
+		return nil, nil, fmt.Errorf("insert statements: %w", err)
+	}
+	if stored, err = readPupils(br); err != nil {
+		return nil, nil, err
+	}
+	return inserted, stored, br.Close()
+}
+
+// foldGroup runs the fn of every whole call in arrival order, each on the profiles as
+// the calls before it left them. It returns what queueSettle writes: a delta of every
+// pupil of the whole calls (Stale when their profile misses an event: marked before, or
+// a call's fn did not bring it up to date) and the profiles to write.
+func foldGroup(grp []*fastCall, whole func(int) bool, stored map[string]*storedPupil) (*recommender.Delta, []features.Profile, error) {
+	uses := map[string]int{}
+	for i, r := range grp {
+		if whole(i) {
+			for _, id := range r.ch.Students {
+				uses[id]++
+			}
+		}
+	}
+	type state struct {
+		p       *features.Profile
+		stale   bool
+		written bool
+	}
+	states := make(map[string]*state, len(uses))
+	for id := range uses {
+		sp, ok := stored[id]
+		if !ok {
+			continue // erased: cannot be, the insert found the pupil under the shared lock
+		}
+		p, err := sp.profile()
+		if err != nil {
+			return nil, nil, err
+		}
+		states[id] = &state{p: p, stale: sp.markGen != 0}
+	}
+	for i, r := range grp {
+		if !whole(i) {
+			continue
+		}
+		d := &recommender.Delta{Batch: r.b, Changed: r.ch, Fresh: true, Pupils: make(map[string]recommender.PupilDelta, len(r.ch.Students))}
+		for _, id := range r.ch.Students {
+			st, ok := states[id]
+			if !ok {
+				continue
+			}
+			pd := recommender.PupilDelta{Student: stored[id].student, Stale: st.stale}
+			if st.p != nil {
+				pd.Profile = st.p
+				if uses[id] > 1 {
+					// fn changes it in place: a later call must not see what an fn
+					// that then gave up on the pupil half did.
+					cp := recommender.CloneProfile(*st.p)
+					pd.Profile = &cp
+				}
+			}
+			d.Pupils[id] = pd
+		}
+		folded := map[string]bool{}
+		for _, p := range r.fn(d) {
+			if _, ok := d.Pupils[p.StudentID]; !ok {
+				continue // only pupils of this call are locked for it
+			}
+			states[p.StudentID].p, states[p.StudentID].written = &p, true
+			folded[p.StudentID] = true
+		}
+		for id := range d.Pupils {
+			states[id].stale = states[id].stale || !folded[id]
+		}
+	}
+	delta := &recommender.Delta{Changed: recommender.Changed{Students: make([]string, 0, len(states))},
+		Pupils: make(map[string]recommender.PupilDelta, len(states))}
+	var ps []features.Profile
+	for id, st := range states {
+		delta.Changed.Students = append(delta.Changed.Students, id)
+		delta.Pupils[id] = recommender.PupilDelta{Student: stored[id].student, Stale: st.stale}
+		if st.written {
+			ps = append(ps, *st.p)
+		}
+	}
+	slices.Sort(delta.Changed.Students)
+	return delta, ps, nil
 }

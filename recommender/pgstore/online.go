@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -108,7 +107,7 @@ func queueMarks(batch *pgx.Batch, ids []string) {
 // their rows, profiles and marks, in a snapshot taken after the locks were granted.
 func queueDelta(batch *pgx.Batch, ids []string) {
 	batch.Queue(`SELECT id FROM students WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
-	batch.Queue(`SELECT s.id, s.school_id, s.class_id, s.level, s.consent, p.data, p.embedding, coalesce(m.gen, 0)
+	batch.Queue(`SELECT s.id, s.school_id, s.class_id, s.level, s.consent, p.data, p.body, p.embedding, coalesce(m.gen, 0)
 		FROM students s LEFT JOIN profiles p ON p.student_id = s.id LEFT JOIN stale_pupils m ON m.student_id = s.id
 		WHERE s.id = ANY($1)`, ids)
 }
@@ -116,73 +115,77 @@ func queueDelta(batch *pgx.Batch, ids []string) {
 // scanDelta reads the results of queueDelta's queries, the next ones of br, and closes br.
 func scanDelta(br pgx.BatchResults, b *datasets.Dataset, ch recommender.Changed, fresh bool) (*recommender.Delta, error) {
 	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, fmt.Errorf("lock pupils: %w", wrap(err))
-	}
-	rows, err := br.Query()
+	stored, err := readPupils(br)
 	if err != nil {
-		return nil, fmt.Errorf("read profiles: %w", wrap(err))
+		return nil, wrap(err)
 	}
-	d := &recommender.Delta{Batch: b, Changed: ch, Fresh: fresh, Pupils: make(map[string]recommender.PupilDelta, len(ch.Students))}
-	var (
-		st   datasets.Student
-		data []byte
-		emb  *pgvector.Vector
-		gen  int64
-	)
-	_, err = pgx.ForEachRow(rows, []any{&st.ID, &st.SchoolID, &st.ClassID, &st.Level, &st.Consent, &data, &emb, &gen}, func() error {
-		pd := recommender.PupilDelta{Student: st, Stale: gen != 0}
-		if data != nil {
-			p, err := decodeProfile(st.ID, data, emb)
-			if err != nil {
-				return err
-			}
-			pd.Profile = &p
+	d := &recommender.Delta{Batch: b, Changed: ch, Fresh: fresh, Pupils: make(map[string]recommender.PupilDelta, len(stored))}
+	for id, sp := range stored {
+		pd := recommender.PupilDelta{Student: sp.student, Stale: sp.markGen != 0}
+		if pd.Profile, err = sp.profile(); err != nil {
+			return nil, err
 		}
-		d.Pupils[st.ID] = pd
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read profiles: %w", wrap(err))
+		d.Pupils[id] = pd
 	}
 	return d, br.Close()
 }
 
-func decodeProfile(id string, data []byte, emb *pgvector.Vector) (features.Profile, error) {
-	var p features.Profile
-	if err := json.Unmarshal(data, &p); err != nil {
-		return p, fmt.Errorf("profile %q: %w", id, err)
-	}
-	if emb != nil {
-		p.Vector = emb.Slice()
-	}
-	return p, nil
+// storedPupil is a pupil's row as queueDelta reads it, the profile still encoded.
+type storedPupil struct {
+	student    datasets.Student
+	data, body []byte
+	emb        *pgvector.Vector
+	markGen    int64 // 0: not marked stale
 }
 
-func profileArgs(p *features.Profile) ([]byte, *pgvector.Vector, error) {
-	data, err := json.Marshal(p)
+// profile decodes the stored profile; nil when the pupil has none.
+func (sp *storedPupil) profile() (*features.Profile, error) {
+	if sp.data == nil && sp.body == nil {
+		return nil, nil
+	}
+	p, err := decodeProfile(sp.student.ID, sp.data, sp.body, sp.emb)
 	if err != nil {
-		return nil, nil, fmt.Errorf("profile %q: %w", p.StudentID, err)
+		return nil, err
 	}
-	var emb *pgvector.Vector
-	if p.Vector != nil {
-		v := pgvector.NewVector(p.Vector)
-		emb = &v
+	return &p, nil
+}
+
+// readPupils reads the results of queueDelta's queries, the next ones of br.
+func readPupils(br pgx.BatchResults) (map[string]*storedPupil, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("lock pupils: %w", err)
 	}
-	return data, emb, nil
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("read profiles: %w", err)
+	}
+	out := map[string]*storedPupil{}
+	for rows.Next() {
+		sp := &storedPupil{}
+		st := &sp.student
+		if err := rows.Scan(&st.ID, &st.SchoolID, &st.ClassID, &st.Level, &st.Consent, &sp.data, &sp.body, &sp.emb, &sp.markGen); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read profiles: %w", err)
+		}
+		out[st.ID] = sp
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read profiles: %w", err)
+	}
+	return out, nil
 }
 
 // queueProfile queues an unconditional upsert of p with a fresh generation.
 func queueProfile(batch *pgx.Batch, p *features.Profile) error {
-	data, emb, err := profileArgs(p)
+	body, emb, err := profileArgs(p)
 	if err != nil {
 		return err
 	}
-	batch.Queue(`INSERT INTO profiles (student_id, data, embedding, schema_version, updated_at)
+	batch.Queue(`INSERT INTO profiles (student_id, body, embedding, schema_version, updated_at)
 		VALUES ($1, $2, $3, $4, now())
-		ON CONFLICT (student_id) DO UPDATE SET data = EXCLUDED.data, embedding = EXCLUDED.embedding,
+		ON CONFLICT (student_id) DO UPDATE SET data = NULL, body = EXCLUDED.body, embedding = EXCLUDED.embedding,
 			schema_version = EXCLUDED.schema_version, updated_at = EXCLUDED.updated_at, gen = nextval('pupil_gen')`,
-		p.StudentID, data, emb, p.SchemaVersion)
+		p.StudentID, body, emb, p.SchemaVersion)
 	return nil
 }
 
@@ -255,7 +258,7 @@ func putProfilesIf(ctx context.Context, tx pgx.Tx, sorted []recommender.Versione
 	batch.Queue(`SELECT id FROM students WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
 	for i := range sorted {
 		vp := &sorted[i]
-		data, emb, err := profileArgs(&vp.Profile)
+		body, emb, err := profileArgs(&vp.Profile)
 		if err != nil {
 			return err
 		}
@@ -263,14 +266,14 @@ func putProfilesIf(ctx context.Context, tx pgx.Tx, sorted []recommender.Versione
 		// after it is not deleted below (other generation), so it is rebuilt again.
 		const markIs = `coalesce((SELECT gen FROM stale_pupils WHERE student_id = $1), 0) = $6`
 		if vp.Version.Profile == 0 {
-			batch.Queue(`INSERT INTO profiles (student_id, data, embedding, schema_version, updated_at)
+			batch.Queue(`INSERT INTO profiles (student_id, body, embedding, schema_version, updated_at)
 					SELECT $1, $2, $3, $4, now() WHERE $5::bigint = 0 AND EXISTS (SELECT 1 FROM students WHERE id = $1) AND `+markIs+`
 					ON CONFLICT (student_id) DO NOTHING`,
-				vp.Profile.StudentID, data, emb, vp.Profile.SchemaVersion, vp.Version.Profile, vp.Version.Mark)
+				vp.Profile.StudentID, body, emb, vp.Profile.SchemaVersion, vp.Version.Profile, vp.Version.Mark)
 		} else {
-			batch.Queue(`UPDATE profiles SET data = $2, embedding = $3, schema_version = $4, updated_at = now(),
+			batch.Queue(`UPDATE profiles SET data = NULL, body = $2, embedding = $3, schema_version = $4, updated_at = now(),
 					gen = nextval('pupil_gen') WHERE student_id = $1 AND gen = $5 AND `+markIs,
-				vp.Profile.StudentID, data, emb, vp.Profile.SchemaVersion, vp.Version.Profile, vp.Version.Mark)
+				vp.Profile.StudentID, body, emb, vp.Profile.SchemaVersion, vp.Version.Profile, vp.Version.Mark)
 		}
 	}
 	br := tx.SendBatch(ctx, batch)

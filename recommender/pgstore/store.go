@@ -93,6 +93,7 @@ type Store struct {
 	// (benchmarks: the strategy measured against rebuilding them).
 	bulkKeepIndexes bool
 	mirror          *mirror // nil unless Options.VectorMirror
+	groups          groups  // fast ingests waiting for a group commit (fastpath.go)
 }
 
 var _ recommender.Store = (*Store)(nil)

@@ -3,7 +3,6 @@ package pgstore
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -43,24 +42,18 @@ func profiles(ctx context.Context, q querier, ids []string) ([]features.Profile,
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := q.Query(ctx, `SELECT student_id, data, embedding FROM profiles WHERE student_id = ANY($1)`, ids)
+	rows, err := q.Query(ctx, `SELECT student_id, `+profileColumns+` FROM profiles WHERE student_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, wrap(err)
 	}
 	byID := make(map[string]features.Profile, len(ids))
 	var id string
-	var data []byte
+	var data, body []byte
 	var emb *pgvector.Vector
-	_, err = pgx.ForEachRow(rows, []any{&id, &data, &emb}, func() error {
-		var p features.Profile
-		if err := json.Unmarshal(data, &p); err != nil {
-			return fmt.Errorf("profile %q: %w", id, err)
-		}
-		if emb != nil {
-			p.Vector = emb.Slice()
-		}
+	_, err = pgx.ForEachRow(rows, []any{&id, &data, &body, &emb}, func() error {
+		p, err := decodeProfile(id, data, body, emb)
 		byID[id] = p
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, wrap(err)
