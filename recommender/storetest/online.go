@@ -292,3 +292,75 @@ func (s suite) concurrentTwinStatementsStoredOnce(t *testing.T) {
 		t.Fatalf("S2's profile counted the statement %d times (%v), want once", p.GlobalN-FixtureProfile("S2", 0).GlobalN, err)
 	}
 }
+
+// Many batches at once, as concurrent POSTs send them (a store may commit them together):
+// each is stored whole or not at all, a bad one fails alone, and every good one is
+// counted once in its pupils' profiles, in whatever order they were folded in.
+func (s suite) concurrentBatchesEachAllOrNothing(t *testing.T) {
+	st := s.settled(t)
+	pupils := []string{"S1", "S2", "S3", "S4", "S5"}
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	bad := func(i int) bool { return i%10 == 7 }
+	for i := range n {
+		wg.Go(func() {
+			// Two statements of two pupils; every tenth batch names an unknown resource
+			// in its second statement.
+			a, b := newStatement(3000+2*i, pupils[i%5]), newStatement(3001+2*i, pupils[(i+1)%5])
+			if bad(i) {
+				b.ObjectID = "R404"
+			}
+			_, errs[i] = st.IngestApply(context.Background(), &datasets.Dataset{Statements: []datasets.Statement{a, b}},
+				func(d *recommender.Delta) []features.Profile {
+					var out []features.Profile
+					for id, pd := range d.Pupils {
+						p := *pd.Profile
+						p.GlobalN++
+						p.StudentID = id
+						out = append(out, p)
+					}
+					return out
+				})
+		})
+	}
+	wg.Wait()
+	want := map[string]int{}
+	for i := range n {
+		if bad(i) {
+			if errs[i] == nil {
+				t.Errorf("batch %d names an unknown resource but was stored", i)
+			}
+			continue
+		}
+		if errs[i] != nil {
+			t.Fatalf("batch %d: %v", i, errs[i])
+		}
+		want[pupils[i%5]]++
+		want[pupils[(i+1)%5]]++
+	}
+	for i := range n {
+		if !bad(i) {
+			continue
+		}
+		ex, err := st.Export(ctx(), pupils[i%5])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range ex.Statements {
+			if x.ID == StatementID(1000+3000+2*i) {
+				t.Fatalf("the valid statement of the refused batch %d is stored", i)
+			}
+		}
+	}
+	for _, id := range pupils {
+		p, err := st.Profile(ctx(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.GlobalN - FixtureProfile(id, 0).GlobalN; got != want[id] {
+			t.Errorf("%s: profile counted %d statements, want %d", id, got, want[id])
+		}
+	}
+	wantStale(t, st)
+}

@@ -107,6 +107,7 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"RefitPendingClearedOnlyByItsGeneration", s.refitPendingClearedOnlyByItsGeneration},
 		{"ConcurrentIngestApplySerialisesPerPupil", s.concurrentIngestApplySerialisesPerPupil},
 		{"ConcurrentTwinStatementsStoredOnce", s.concurrentTwinStatementsStoredOnce},
+		{"ConcurrentBatchesEachAllOrNothing", s.concurrentBatchesEachAllOrNothing},
 		// xapi.go
 		{"XAPIAdditions", s.xapiAdditions},
 	}
