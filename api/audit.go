@@ -92,7 +92,18 @@ func (s *Server) auditDenied(c *gin.Context, act action, studentID string) {
 	}
 }
 
-func (s *Server) auditAs(c *gin.Context, act action, outcome string, studentIDs ...string) error {
+// auditAsync writes the entry of a successful act on one pupil in the background; the
+// channel yields auditOne's result. The entry is built from c before it returns.
+func (s *Server) auditAsync(c *gin.Context, act action, studentID string) <-chan error {
+	e := s.auditEntry(c, act, outcomeOK)(studentID)
+	ctx := c.Request.Context()
+	done := make(chan error, 1)
+	go func() { done <- s.auditOne(ctx, e) }()
+	return done
+}
+
+// auditEntry returns a function making the entry of act about one pupil.
+func (s *Server) auditEntry(c *gin.Context, act action, outcome string) func(id string) recommender.AuditEntry {
 	actorID, actorRole := "", "anonymous"
 	if cl := claimsOf(c); cl != nil {
 		actorID, actorRole = cl.Subject, cl.Role
@@ -100,16 +111,21 @@ func (s *Server) auditAs(c *gin.Context, act action, outcome string, studentIDs 
 		// No valid token: the caller is known by their address only.
 		actorID = "addr:" + s.clientAddr(c)
 	}
+	now := time.Now().UTC()
+	detail := c.Request.Method + " " + c.FullPath()
+	return func(id string) recommender.AuditEntry {
+		return recommender.AuditEntry{
+			At: now, ActorID: actorID, ActorRole: actorRole, StudentID: id,
+			Action: string(act), Detail: detail, Outcome: outcome,
+		}
+	}
+}
+
+func (s *Server) auditAs(c *gin.Context, act action, outcome string, studentIDs ...string) error {
 	if len(studentIDs) == 0 {
 		studentIDs = []string{""}
 	}
-	now := time.Now().UTC()
-	entry := func(id string) recommender.AuditEntry {
-		return recommender.AuditEntry{
-			At: now, ActorID: actorID, ActorRole: actorRole, StudentID: id,
-			Action: string(act), Detail: c.Request.Method + " " + c.FullPath(), Outcome: outcome,
-		}
-	}
+	entry := s.auditEntry(c, act, outcome)
 	ctx := c.Request.Context()
 	if len(studentIDs) == 1 {
 		return s.auditOne(ctx, entry(studentIDs[0]))

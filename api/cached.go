@@ -28,11 +28,27 @@ func bucketOf(studentID string) string { return "p:" + studentID }
 // so that a hit sends the stored bytes untouched and costs no decoding.
 func cachedAnswer[T any](ctx context.Context, s *Server, kind string, acc recommender.Access, query string,
 	compute func(context.Context) (T, error), asHit func(T) T) ([]byte, error) {
+	return cachedAnswerAhead(ctx, s, kind, acc, query, compute, asHit, nil, "")
+}
+
+// cachedAnswerAhead is cachedAnswer taking the result of a lookahead (speculate.go) when
+// it looked up the very field this read needs, and remembering the field under hint
+// (when not empty) for the pupil's next read.
+func cachedAnswerAhead[T any](ctx context.Context, s *Server, kind string, acc recommender.Access, query string,
+	compute func(context.Context) (T, error), asHit func(T) T, la *lookahead, hint string) ([]byte, error) {
 	bucket := bucketOf(acc.StudentID)
 	field := kind + "|" + s.eng.ModelVersion() + "|g" + strconv.FormatInt(acc.Generation, 36) + "|" + query
 	version := ""
 	if s.cache != nil {
-		v, val, ok, err := s.cache.Lookup(ctx, bucket, field, s.cfg.CacheTTL)
+		v, val, ok, err, used := la.result(bucket, field)
+		if used {
+			s.metrics.cache.WithLabelValues(kind, "lookahead").Inc()
+		} else {
+			v, val, ok, err = s.cache.Lookup(ctx, bucket, field, s.cfg.CacheTTL)
+		}
+		if hint != "" && s.hints != nil && !used {
+			s.hints.put(acc.StudentID, kind+"\x00"+hint, field)
+		}
 		switch {
 		case err != nil:
 			s.metrics.cache.WithLabelValues(kind, "error").Inc()
@@ -104,6 +120,9 @@ func pathHit(p recommender.Path) recommender.Path {
 func (s *Server) invalidate(ctx context.Context, studentIDs []string) error {
 	if s.cache == nil || len(studentIDs) == 0 {
 		return nil
+	}
+	if s.hints != nil {
+		s.hints.forget(studentIDs)
 	}
 	buckets := make([]string, len(studentIDs))
 	for i, id := range studentIDs {

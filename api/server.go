@@ -133,6 +133,7 @@ type Server struct {
 	lrs                *lrs
 	hidden             *hiddenView
 	exps               Experiments // nil when the store keeps no experiments
+	hints              *fieldHints
 	handler            http.Handler
 }
 
@@ -159,6 +160,7 @@ func New(cfg Config, eng Engine, store Store, cache recommender.Cache, logger *s
 	if x, ok := store.(Experiments); ok {
 		s.exps = x
 	}
+	s.hints = newFieldHints(cfg.CacheTTL)
 	s.handler = s.routes()
 	return s
 }

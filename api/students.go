@@ -142,6 +142,10 @@ func (s *Server) getRecommendations(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
+	// The request as the pupil's hint knows it (speculate.go): what the field depends on
+	// besides the access row.
+	hint := "k=" + strconv.Itoa(k) + "&subject=" + subject + "&lang=" + lang
+	la := s.startLookahead(c.Request.Context(), "recommendations", c.Param("id"), hint)
 	acc, ok := s.readablePupil(c, actReadPupil)
 	if !ok {
 		return
@@ -172,7 +176,7 @@ func (s *Server) getRecommendations(c *gin.Context) {
 			}
 			return rec, err
 		},
-		recsHit, hidden, k, sent)
+		recsHit, hidden, k, sent, la, hint)
 }
 
 func (s *Server) getPath(c *gin.Context) {
@@ -186,6 +190,8 @@ func (s *Server) getPath(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
+	hint := "length=" + strconv.Itoa(length) + "&subject=" + subject + "&lang=" + lang
+	la := s.startLookahead(c.Request.Context(), "path", c.Param("id"), hint)
 	acc, ok := s.readablePupil(c, actReadPupil)
 	if !ok {
 		return
@@ -201,16 +207,25 @@ func (s *Server) getPath(c *gin.Context) {
 	contentLanguage(c, lang)
 	serveCachedRead(c, s, "path", acc, query,
 		func(ctx context.Context) (recommender.Path, error) { return s.eng.Path(ctx, req) },
-		pathHit, hidden, length, nil)
+		pathHit, hidden, length, nil, la, hint)
 }
 
 // serveCachedRead answers a read of a pupil's computed data (kind "recommendations" or
 // "path") from the cache or by computing it, audits the read as kind+".read" before the
 // answer leaves, and sends it. asHit gives the answer as a cache hit sends it; sent, when
-// set, is told the body sent (an experiment's exposure log).
+// set, is told the body sent (an experiment's exposure log); la and hint are the
+// lookahead (speculate.go).
+//
+// The audit entry is written while the answer is looked up or computed, not after: the
+// requester is authorised by then, and the answer is sent only once the entry is
+// durable, so a read that was answered is always in the log (one that then failed may
+// be too, as a read abandoned by its client may). The durable commit and the cache's
+// round trip overlap instead of adding up.
 func serveCachedRead[T any](c *gin.Context, s *Server, kind string, acc recommender.Access, query string,
-	compute func(context.Context) (T, error), asHit func(T) T, hidden []string, keep int, sent func([]byte)) {
-	body, err := cachedAnswer(c.Request.Context(), s, kind, acc, query, compute, asHit)
+	compute func(context.Context) (T, error), asHit func(T) T, hidden []string, keep int, sent func([]byte), la *lookahead, hint string) {
+	audited := s.auditAsync(c, action(kind+".read"), acc.StudentID)
+	body, err := cachedAnswerAhead(c.Request.Context(), s, kind, acc, query, compute, asHit, la, hint)
+	aerr := <-audited
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -219,8 +234,8 @@ func serveCachedRead[T any](c *gin.Context, s *Server, kind string, acc recommen
 		s.fail(c, err)
 		return
 	}
-	if err := s.audit(c, action(kind+".read"), acc.StudentID); err != nil {
-		s.fail(c, err)
+	if aerr != nil {
+		s.fail(c, aerr)
 		return
 	}
 	if sent != nil {

@@ -32,6 +32,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/parcours-ent/parcours/api"
+	"github.com/parcours-ent/parcours/recommender/cache/redistest"
 )
 
 const serveLoadSecret = "serveload-secret-not-for-production"
@@ -107,6 +108,19 @@ func TestServeLoad(t *testing.T) {
 			serveEnv[k] = v
 		}
 	}
+	if os.Getenv("PARCOURS_SERVE_LOAD_REDIS") == "1" {
+		// The deployment's shared cache: Redis, under a prefix of this test's own.
+		_, prefix := redistest.New(t)
+		serveEnv["REDIS_URL"] = redistest.URL(t)
+		serveEnv["PARCOURS_REDIS_PREFIX"] = prefix
+	}
+	only := map[string]bool{}
+	for _, s := range strings.Split(os.Getenv("PARCOURS_SERVE_LOAD_ONLY"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			only[s] = true
+		}
+	}
+	want := func(s string) bool { return len(only) == 0 || only[s] }
 	began := time.Now()
 	srv := startServe(t, serveEnv)
 	t.Logf("parcours serve ready at %s in %.1fs (build included)", srv.URL, time.Since(began).Seconds())
@@ -153,55 +167,77 @@ func TestServeLoad(t *testing.T) {
 	// Cached: one pupil and query, answered once before the run (a miss), hits after.
 	p0 := pupils[0]
 	cachedURL := srv.URL + "/v1/students/" + p0.ID + "/recommendations?k=10"
-	for range 100 {
-		getJSON(t, cachedURL, p0.Token, nil)
+	if want("cached") {
+		for range 100 {
+			getJSON(t, cachedURL, p0.Token, nil)
+		}
+		m0 := misses("recommendations")
+		run := attack(t, "recommendations, cached (one pupil, k=10)", cachedRate, d, fixedTargeter(func(uint64) vegeta.Target {
+			return vegeta.Target{Method: http.MethodGet, URL: cachedURL, Header: auth(p0.Token)}
+		}))
+		yard(run, fmt.Sprintf("%.0f misses", misses("recommendations")-m0))
 	}
-	m0 := misses("recommendations")
-	run := attack(t, "recommendations, cached (one pupil, k=10)", cachedRate, d, fixedTargeter(func(uint64) vegeta.Target {
-		return vegeta.Target{Method: http.MethodGet, URL: cachedURL, Header: auth(p0.Token)}
-	}))
-	yard(run, fmt.Sprintf("%.0f misses", misses("recommendations")-m0))
+	// Cached, as the pupils' teacher (the access check reads the teacher's classes from
+	// the token and the pupil's class from the store of record), rotating over every
+	// pupil: each answered once before the run.
+	if want("cached-teacher") {
+		for _, p := range pupils {
+			getJSON(t, srv.URL+"/v1/students/"+p.ID+"/recommendations?k=10", teacher, nil)
+		}
+		m0 := misses("recommendations")
+		run := attack(t, fmt.Sprintf("recommendations, cached, teacher token (%d pupils)", len(pupils)), cachedRate, d, fixedTargeter(func(i uint64) vegeta.Target {
+			p := pupils[i%uint64(len(pupils))]
+			return vegeta.Target{Method: http.MethodGet, URL: srv.URL + "/v1/students/" + p.ID + "/recommendations?k=10", Header: auth(teacher)}
+		}))
+		yard(run, fmt.Sprintf("%.0f misses", misses("recommendations")-m0))
+	}
 
 	// Uncached: request i asks pupil i mod P for k = 1 + (i div P) mod 49. Each (pupil, k)
 	// pair is a distinct cache key, never asked before (the probe used k=50), so every
 	// request misses as long as i < 49·P; the misses counter of /metrics checks it.
-	m0 = misses("recommendations")
-	run = attack(t, fmt.Sprintf("recommendations, uncached (%d pupils × k)", len(pupils)), uncachedRate, d, fixedTargeter(func(i uint64) vegeta.Target {
-		p := pupils[i%uint64(len(pupils))]
-		k := 1 + (i/uint64(len(pupils)))%49
-		return vegeta.Target{Method: http.MethodGet, URL: srv.URL + "/v1/students/" + p.ID + "/recommendations?k=" + strconv.FormatUint(k, 10), Header: auth(p.Token)}
-	}))
-	missed := misses("recommendations") - m0
-	yard(run, fmt.Sprintf("%.0f misses", missed))
-	if run.N > 0 && missed < 0.9*float64(run.N) {
-		t.Errorf("uncached scenario: only %.0f cache misses for %d requests", missed, run.N)
+	if want("uncached") {
+		m0 := misses("recommendations")
+		run := attack(t, fmt.Sprintf("recommendations, uncached (%d pupils × k)", len(pupils)), uncachedRate, d, fixedTargeter(func(i uint64) vegeta.Target {
+			p := pupils[i%uint64(len(pupils))]
+			k := 1 + (i/uint64(len(pupils)))%49
+			return vegeta.Target{Method: http.MethodGet, URL: srv.URL + "/v1/students/" + p.ID + "/recommendations?k=" + strconv.FormatUint(k, 10), Header: auth(p.Token)}
+		}))
+		missed := misses("recommendations") - m0
+		yard(run, fmt.Sprintf("%.0f misses", missed))
+		if run.N > 0 && missed < 0.9*float64(run.N) {
+			t.Errorf("uncached scenario: only %.0f cache misses for %d requests", missed, run.N)
+		}
 	}
 
 	// Learning paths, as the pupils' teacher: pupil i mod P, length 1 + (i div P) mod 20,
 	// MATHS; distinct keys too, so mostly computed.
-	m0 = misses("path")
-	run = attack(t, "learning paths, teacher token, MATHS", pathRate, d, fixedTargeter(func(i uint64) vegeta.Target {
-		p := pupils[i%uint64(len(pupils))]
-		n := 1 + (i/uint64(len(pupils)))%20
-		return vegeta.Target{Method: http.MethodGet, URL: srv.URL + "/v1/students/" + p.ID + "/path?subject=MATHS&length=" + strconv.FormatUint(n, 10), Header: auth(teacher)}
-	}))
-	yard(run, fmt.Sprintf("%.0f misses", misses("path")-m0))
+	if want("path") {
+		m0 := misses("path")
+		run := attack(t, "learning paths, teacher token, MATHS", pathRate, d, fixedTargeter(func(i uint64) vegeta.Target {
+			p := pupils[i%uint64(len(pupils))]
+			n := 1 + (i/uint64(len(pupils)))%20
+			return vegeta.Target{Method: http.MethodGet, URL: srv.URL + "/v1/students/" + p.ID + "/path?subject=MATHS&length=" + strconv.FormatUint(n, 10), Header: auth(teacher)}
+		}))
+		yard(run, fmt.Sprintf("%.0f misses", misses("path")-m0))
+	}
 
 	// xAPI intake: one valid statement per request, a fresh id each time, a pupil's
 	// completion of an existing resource, with the service token.
-	stamp := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
-	xh := auth(service)
-	xh.Set("X-Experience-API-Version", "1.0.3")
-	xh.Set("Content-Type", "application/json")
-	run = attack(t, "xAPI statements, one per POST", xapiRate, d, fixedTargeter(func(i uint64) vegeta.Target {
-		p := pupils[i%uint64(len(pupils))]
-		body := fmt.Sprintf(`{"id":%q,"actor":{"objectType":"Agent","account":{"homePage":"https://ent.example","name":%q}},`+
-			`"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"res-%05d"},`+
-			`"result":{"score":{"scaled":0.8},"success":true,"completion":true,"duration":"PT4M"},"timestamp":%q}`,
-			statementID("serveload", i), p.ID, 1+i%50, stamp)
-		return vegeta.Target{Method: http.MethodPost, URL: srv.URL + "/xapi/statements", Header: xh, Body: []byte(body)}
-	}))
-	yard(run, "")
+	if want("xapi") {
+		stamp := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+		xh := auth(service)
+		xh.Set("X-Experience-API-Version", "1.0.3")
+		xh.Set("Content-Type", "application/json")
+		run := attack(t, "xAPI statements, one per POST", xapiRate, d, fixedTargeter(func(i uint64) vegeta.Target {
+			p := pupils[i%uint64(len(pupils))]
+			body := fmt.Sprintf(`{"id":%q,"actor":{"objectType":"Agent","account":{"homePage":"https://ent.example","name":%q}},`+
+				`"verb":{"id":"http://adlnet.gov/expapi/verbs/completed"},"object":{"id":"res-%05d"},`+
+				`"result":{"score":{"scaled":0.8},"success":true,"completion":true,"duration":"PT4M"},"timestamp":%q}`,
+				statementID("serveload", i), p.ID, 1+i%50, stamp)
+			return vegeta.Target{Method: http.MethodPost, URL: srv.URL + "/xapi/statements", Header: xh, Body: []byte(body)}
+		}))
+		yard(run, "")
+	}
 
 	for _, r := range rows {
 		if r.Main.Errors > 0 || r.Bare.Errors > 0 {
