@@ -113,6 +113,7 @@ func (b *Bulk) loadFile(ctx context.Context, path, name string, opts FolderOptio
 	}
 	if b.trace != nil {
 		b.trace(name, "read+copy", float64(time.Since(t0).Microseconds())/1000)
+		b.traceStage(name)
 	}
 	return b.Merge(ctx, name)
 }

@@ -65,9 +65,16 @@ func (s *Store) checkTombstones(ctx context.Context, tx pgx.Tx, b *datasets.Data
 	if len(rows) == 0 {
 		return nil
 	}
-	byHash := map[string]int{} // hash -> first row
+	// One keyed hash per pupil, not per row (a chunk of grades holds about 90 rows per
+	// pupil).
+	firstRow := map[string]int{} // pupil -> first row
+	byHash := map[string]int{}   // hash -> first row
 	hashes := make([][]byte, 0, 16)
 	for i, r := range rows {
+		if _, ok := firstRow[r.StudentID]; ok {
+			continue
+		}
+		firstRow[r.StudentID] = i
 		h := recommender.TombstoneHash(s.tombKey, r.StudentID)
 		if _, ok := byHash[string(h)]; !ok {
 			byHash[string(h)] = i
