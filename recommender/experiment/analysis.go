@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/parcours-ent/parcours/datasets"
 	"github.com/parcours-ent/parcours/features"
 	"github.com/parcours-ent/parcours/recommender"
@@ -426,8 +429,13 @@ func clusterMean(cs []cluster) float64 {
 	return s / float64(n)
 }
 
-// bootstrap returns mean(treat) − mean(ctrl) and its percentile interval, resampling
-// classes with replacement within each arm.
+// bootstrap returns mean(treat) − mean(ctrl) and its interval from a bootstrap that
+// resamples classes with replacement within each arm. With few classes a percentile
+// interval is too narrow (an A/A test over 200 re-assignments of 17 classes found an
+// effect 12.5 % of the time at 95 %), so the interval is eff ± t·SE: the bootstrap
+// standard error, inflated by √(G/(G−1)) for the smaller arm's G classes (the bootstrap
+// variance of a mean of G clusters is (G−1)/G of the unbiased one), and Student's t
+// with G_ctrl + G_treat − 2 degrees of freedom.
 func bootstrap(ctrl, treat []cluster, b int, seed uint64) (eff, lo, hi float64) {
 	eff = clusterMean(treat) - clusterMean(ctrl)
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
@@ -445,21 +453,14 @@ func bootstrap(ctrl, treat []cluster, b int, seed uint64) (eff, lo, hi float64) 
 	for range b {
 		draws = append(draws, resample(treat)-resample(ctrl))
 	}
-	sort.Float64s(draws)
-	alpha := (1 - Confidence) / 2
-	lo = quantile(draws, alpha)
-	hi = quantile(draws, 1-alpha)
-	return round4(eff), round4(lo), round4(hi)
-}
-
-func quantile(sorted []float64, q float64) float64 {
-	pos := q * float64(len(sorted)-1)
-	i := int(math.Floor(pos))
-	if i+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
+	se := stat.StdDev(draws, nil)
+	g := min(len(ctrl), len(treat))
+	if g > 1 {
+		se *= math.Sqrt(float64(g) / float64(g-1))
 	}
-	f := pos - float64(i)
-	return sorted[i]*(1-f) + sorted[i+1]*f
+	df := float64(max(len(ctrl)+len(treat)-2, 1))
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - (1-Confidence)/2)
+	return round4(eff), round4(eff - t*se), round4(eff + t*se)
 }
 
 func verdict(a *Analysis) string {

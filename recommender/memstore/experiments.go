@@ -37,6 +37,14 @@ func (x *experiments) erase(id string) {
 	x.feedback = slices.DeleteFunc(x.feedback, func(f experiment.Feedback) bool { return f.StudentID == id })
 }
 
+// purge drops exposures and feedback older than before (the retention of school data).
+func (x *experiments) purge(before time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.exposures = slices.DeleteFunc(x.exposures, func(e experiment.Exposure) bool { return e.At.Before(before) })
+	x.feedback = slices.DeleteFunc(x.feedback, func(f experiment.Feedback) bool { return f.At.Before(before) })
+}
+
 func copyExperiment(x *experiment.Experiment) experiment.Experiment {
 	c := *x
 	c.Arms = slices.Clone(x.Arms)

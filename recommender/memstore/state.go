@@ -324,6 +324,7 @@ func (s *Store) removeStatement(xid string) bool {
 func (s *Store) Purge(ctx context.Context, auditBefore, dataBefore time.Time) (recommender.PurgeCounts, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.xp.purge(dataBefore)
 	var n recommender.PurgeCounts
 	kept := s.audit[:0]
 	for _, e := range s.audit {

@@ -365,6 +365,8 @@ func (s *Store) Purge(ctx context.Context, auditBefore, dataBefore time.Time) (r
 			{`DELETE FROM unmapped_statements WHERE ts < $1`, dataBefore, &unmapped},
 			{`DELETE FROM lessons WHERE end_at < $1`, dataBefore, &pc.Lessons},
 			{`DELETE FROM served WHERE at < $1`, dataBefore, new(int64)},
+			{`DELETE FROM experiment_exposures WHERE at < $1`, dataBefore, new(int64)},
+			{`DELETE FROM experiment_feedback WHERE at < $1`, dataBefore, new(int64)},
 		} {
 			tag, err := tx.Exec(ctx, d.q, d.before)
 			if err != nil {

@@ -5,6 +5,7 @@ package exptest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExposuresAndFeedbackReadBackInTimeOrder", exposuresReadBack},
 		{"ExposureOfUnknownPupilIsNotFound", exposureOfUnknownPupil},
 		{"ErasureRemovesExposuresAndFeedback", erasureRemovesExposures},
+		{"PurgeRemovesOldExposuresAndFeedback", purgeRemovesOld},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -212,5 +214,27 @@ func erasureRemovesExposures(t *testing.T, s recommender.Store, x experiment.Sto
 	}
 	if _, err := x.ExposureByList(ctx, "LP1"); !errors.Is(err, recommender.ErrNotFound) {
 		t.Errorf("erased pupil's list still found: %v", err)
+	}
+}
+
+func purgeRemovesOld(t *testing.T, s recommender.Store, x experiment.Store) {
+	ctx := context.Background()
+	create(t, x)
+	for i, at := range []time.Time{t0, t0.Add(48 * time.Hour)} {
+		l := fmt.Sprint("L", i)
+		if err := x.LogExposure(ctx, experiment.Exposure{ExperimentID: "E1", Arm: "A", ClassID: "C1", StudentID: "P1", ListID: l, ResourceIDs: []string{"R1"}, Source: "computed", At: at}); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.LogFeedback(ctx, experiment.Feedback{ExperimentID: "E1", Arm: "A", StudentID: "P1", ListID: l, Kind: experiment.FeedbackImpression, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Purge(ctx, t0.Add(-time.Hour), t0.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	es, _ := x.Exposures(ctx, "E1")
+	fs, _ := x.Feedback(ctx, "E1")
+	if len(es) != 1 || es[0].ListID != "L1" || len(fs) != 1 || fs[0].ListID != "L1" {
+		t.Errorf("after the purge: exposures %+v, feedback %+v", es, fs)
 	}
 }
