@@ -30,12 +30,18 @@ type coHit struct {
 // number of pupils who used both among their latest coHistory distinct resources. Counts
 // only: no pupil id survives.
 func buildCoUsage(cat *datasets.Catalogue, pupils []features.PupilEvents, cut time.Time) map[string][]coHit {
+	return buildCoUsageFrom(cat, features.SliceSource(pupils), cut)
+}
+
+// buildCoUsageFrom is buildCoUsage over a source (one pass); src's errors are its
+// owner's to report.
+func buildCoUsageFrom(cat *datasets.Catalogue, src features.PupilSource, cut time.Time) map[string][]coHit {
 	n := len(cat.Resources)
 	rows := make([]map[int32]float32, n)
 	diag := make([]float32, n)
 	var hist []int32
-	for i := range pupils {
-		hist = recentDistinct(cat, pupils[i].Statements, cut, hist[:0])
+	_ = src(func(ev *features.PupilEvents) error {
+		hist = recentDistinct(cat, ev.Statements, cut, hist[:0])
 		for _, a := range hist {
 			diag[a]++
 			if rows[a] == nil {
@@ -47,7 +53,8 @@ func buildCoUsage(cat *datasets.Catalogue, pupils []features.PupilEvents, cut ti
 				}
 			}
 		}
-	}
+		return nil
+	})
 	out := map[string][]coHit{}
 	type pair struct {
 		b int32

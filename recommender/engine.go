@@ -280,66 +280,44 @@ func (e *Engine) refit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("profile versions: %w", err)
 	}
-	pupils := make([]features.PupilEvents, 0, len(ids))
-	var refused []datasets.Student // no consent: their profiles are emptied
-	for _, id := range ids {
-		st, err := e.store.Student(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue // erased meanwhile
-		}
-		if err != nil {
-			return fmt.Errorf("student %s: %w", id, err)
-		}
-		if !st.Consent {
-			refused = append(refused, st)
-			continue
-		}
-		ev, err := e.store.PupilEvents(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("events of %s: %w", id, err)
-		}
-		pupils = append(pupils, ev)
-	}
+	ids = nil
+	// Pupils are streamed from the store in batches, one pass per use (refitsource.go):
+	// memory holds one batch of events, the compact usage rows and the aggregates, never
+	// every pupil's events nor every profile.
+	src := e.consenting(ctx, vers)
+	// Pass 1: the data's clock, the usage matrix of the layout and the aggregates.
 	// Profiles are taken as of the data's own clock: served on a past school year, a
 	// wall-clock "now" would age every mark and hide every missed lesson.
 	clock := time.Time{}
 	now := e.cfg.Now()
-	for i := range pupils {
-		clock = laterOf(clock, latestEvent(&pupils[i], now))
+	usage := features.NewUsageMatrix(cat)
+	agg := newAggregator(cat)
+	if err := src.pass(func(ev *features.PupilEvents) error {
+		clock = laterOf(clock, latestEvent(ev, now))
+		usage.Add(ev)
+		agg.add(ev)
+		return nil
+	}); err != nil {
+		return err
 	}
 	asOf := now
 	if !clock.IsZero() {
 		asOf = clock
 	}
+	// Pass 2: the items.
 	model := features.NewModel(*e.cfg.Model)
-	profiles, err := model.Fit(cat, pupils, asOf)
-	if err != nil {
+	if err := model.FitItemsFrom(cat, src.pass, asOf); err != nil {
+		if src.err != nil {
+			return src.err
+		}
 		return fmt.Errorf("fit: %w", err)
 	}
-	layout := features.NewLayout(cat, pupils)
-	for i := range profiles {
-		profiles[i].Vector = layout.StudentVector(&profiles[i])
-	}
-	blankSnap := &snapshot{layout: layout}
-	for _, st := range refused {
-		profiles = append(profiles, e.blankProfile(blankSnap, st))
-	}
-	const batch = 500
-	lost := 0
-	for lo := 0; lo < len(profiles); lo += batch {
-		hi := min(lo+batch, len(profiles))
-		vps := make([]VersionedProfile, 0, hi-lo)
-		for _, p := range profiles[lo:hi] {
-			vps = append(vps, VersionedProfile{Profile: p, Version: vers[p.StudentID]})
-		}
-		l, err := e.store.PutProfilesIf(ctx, vps)
-		if err != nil {
-			return fmt.Errorf("put profiles: %w", err)
-		}
-		lost += len(l)
+	layout := features.NewLayoutUsage(cat, usage)
+	usage = nil
+	// Pass 3: the profiles, written batch by batch; pupils without consent get an empty one.
+	lost, err := e.writeProfiles(ctx, cat, model, layout, vers, asOf)
+	if err != nil {
+		return err
 	}
 	rids := make([]string, len(cat.Resources))
 	vecs := make([][]float32, len(cat.Resources))
@@ -350,17 +328,20 @@ func (e *Engine) refit(ctx context.Context) error {
 	if err := e.store.PutResourceVectors(ctx, features.SchemaVersion, rids, vecs); err != nil {
 		return fmt.Errorf("put resource vectors: %w", err)
 	}
-	agg := computeAggregates(cat, pupils)
-	agg.Clock = clock
-	e.fitRanking(&agg, cat, model, layout, pupils)
-	raw, err := encodeState(cat, model, layout, agg)
+	ag := agg.result()
+	ag.Clock = clock
+	e.fitRanking(&ag, cat, model, layout, src.pass)
+	if src.err != nil {
+		return src.err // a pass of the ranking's fit failed: store nothing from it
+	}
+	raw, err := encodeState(cat, model, layout, ag)
 	if err != nil {
 		return err
 	}
 	if err := e.store.PutModelState(ctx, raw); err != nil {
 		return fmt.Errorf("put model state: %w", err)
 	}
-	e.snap.Store(newSnapshot(cat, model, layout, agg, e.cfg.TargetSuccess))
+	e.snap.Store(newSnapshot(cat, model, layout, ag, e.cfg.TargetSuccess))
 	if lost > 0 {
 		e.kick(e.repairKick) // marked by the store: rebuilt with the new model
 	}

@@ -63,9 +63,13 @@ func (e *Engine) featuresOf(p *pupil, r *datasets.Resource, c *scored) [nFeature
 // look-ahead the ranking features share with serving). When the data are too few or
 // the fit does not beat the base rate, no ranker is stored and requests use the
 // hand-made benefit.
-func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *features.Model, layout *features.Layout, pupils []features.PupilEvents) {
-	agg.Syllabus = buildSyllabus(cat, pupils, time.Time{})
-	agg.CoUsage = buildCoUsage(cat, pupils, time.Time{})
+//
+// The pupils come from src, one pass per use (the refit streams them from the store);
+// only the sampled pupils' events are held. src's errors are its owner's to report.
+func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *features.Model, layout *features.Layout, src features.PupilSource) {
+	agg.Syllabus = buildSyllabusFrom(cat, src, time.Time{})
+	agg.CoUsage = buildCoUsageFrom(cat, src, time.Time{})
+	pupils := e.rankerPupils(src)
 	agg.Ranker, agg.Target = nil, nil
 	if agg.Clock.IsZero() {
 		return
@@ -79,9 +83,9 @@ func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *fea
 		return
 	}
 	cut := agg.Clock.Add(-e.cfg.ValidationWindow)
-	s0 := &snapshot{cat: cat, model: model, agg: aggregates{Syllabus: buildSyllabus(cat, pupils, cut)}}
+	s0 := &snapshot{cat: cat, model: model, agg: aggregates{Syllabus: buildSyllabusFrom(cat, src, cut)}}
 	s0.target = effectiveTarget(e.cfg.TargetSuccess, agg)
-	s0.co = newCoIndex(cat, buildCoUsage(cat, pupils, cut))
+	s0.co = newCoIndex(cat, buildCoUsageFrom(cat, src, cut))
 	var rows [][nFeatures]float64
 	var ys []bool
 	type held struct {
@@ -154,6 +158,69 @@ func (e *Engine) rankerSample(pupils []features.PupilEvents) []int {
 		out = append(out, x.i)
 	}
 	sort.Ints(out)
+	return out
+}
+
+// rankerPupils keeps, in source order, the events of the pupils rankerSample would pick
+// among all of src's (a bounded heap over one pass): rankerSample on them picks them all.
+func (e *Engine) rankerPupils(src features.PupilSource) []features.PupilEvents {
+	type kept struct {
+		h   uint64
+		pos int
+		ev  features.PupilEvents
+	}
+	var hp []kept // max-heap on h: the root is the first to go
+	less := func(a, b int) bool { return hp[a].h > hp[b].h }
+	down := func(i int) {
+		for {
+			l, m := 2*i+1, i
+			if l < len(hp) && less(l, m) {
+				m = l
+			}
+			if r := l + 1; r < len(hp) && less(r, m) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			hp[i], hp[m] = hp[m], hp[i]
+			i = m
+		}
+	}
+	up := func(i int) {
+		for i > 0 {
+			p := (i - 1) / 2
+			if !less(i, p) {
+				return
+			}
+			hp[i], hp[p] = hp[p], hp[i]
+			i = p
+		}
+	}
+	n, pos := e.cfg.RankerPupils, 0
+	_ = src(func(ev *features.PupilEvents) error {
+		pos++
+		if len(ev.Statements) == 0 || n <= 0 {
+			return nil
+		}
+		f := fnv.New64a()
+		f.Write([]byte(ev.Student.ID))
+		h := f.Sum64() ^ e.cfg.Seed*0x9e3779b97f4a7c15
+		switch {
+		case len(hp) < n:
+			hp = append(hp, kept{h, pos, *ev})
+			up(len(hp) - 1)
+		case h < hp[0].h:
+			hp[0] = kept{h, pos, *ev}
+			down(0)
+		}
+		return nil
+	})
+	sort.Slice(hp, func(a, b int) bool { return hp[a].pos < hp[b].pos })
+	out := make([]features.PupilEvents, len(hp))
+	for i := range hp {
+		out[i] = hp[i].ev
+	}
 	return out
 }
 

@@ -112,43 +112,62 @@ func catalogueHash(cat *datasets.Catalogue) string {
 // computeAggregates derives the usage and progress counts from the consenting pupils'
 // events. Counts only: no pupil id survives.
 func computeAggregates(cat *datasets.Catalogue, pupils []features.PupilEvents) aggregates {
-	agg := aggregates{Usage: map[string]usageStat{}, Progress: map[string]progressStat{}}
+	a := newAggregator(cat)
 	for i := range pupils {
-		ev := &pupils[i]
-		first := map[string]time.Time{}
-		for _, s := range ev.Statements {
-			if _, ok := cat.ResourceIndex(s.ObjectID); !ok {
-				continue
-			}
-			u := agg.Usage[s.ObjectID]
-			if _, seen := first[s.ObjectID]; !seen {
-				first[s.ObjectID] = s.Timestamp
-				u.Users++
-			}
-			if ok, has := s.Outcome(); has {
-				u.Attempts++
-				if ok {
-					u.Successes++
-				}
-			}
-			agg.Usage[s.ObjectID] = u
-		}
-		for rid, t := range first {
-			r, _ := cat.Resource(rid)
-			weak, progressed := progressAround(ev.Grades, r.Competencies, t)
-			if !weak {
-				continue
-			}
-			p := agg.Progress[rid]
-			p.Weak++
-			if progressed {
-				p.Progressed++
-			}
-			agg.Progress[rid] = p
-		}
+		a.add(&pupils[i])
 	}
-	return agg
+	return a.result()
 }
+
+// aggregator is computeAggregates pupil by pupil, for a refit that streams pupils: its
+// memory is bounded by the catalogue.
+type aggregator struct {
+	cat   *datasets.Catalogue
+	agg   aggregates
+	first map[string]time.Time
+}
+
+func newAggregator(cat *datasets.Catalogue) *aggregator {
+	return &aggregator{cat: cat, agg: aggregates{Usage: map[string]usageStat{}, Progress: map[string]progressStat{}},
+		first: map[string]time.Time{}}
+}
+
+func (a *aggregator) add(ev *features.PupilEvents) {
+	cat, agg, first := a.cat, &a.agg, a.first
+	clear(first)
+	for _, s := range ev.Statements {
+		if _, ok := cat.ResourceIndex(s.ObjectID); !ok {
+			continue
+		}
+		u := agg.Usage[s.ObjectID]
+		if _, seen := first[s.ObjectID]; !seen {
+			first[s.ObjectID] = s.Timestamp
+			u.Users++
+		}
+		if ok, has := s.Outcome(); has {
+			u.Attempts++
+			if ok {
+				u.Successes++
+			}
+		}
+		agg.Usage[s.ObjectID] = u
+	}
+	for rid, t := range first {
+		r, _ := cat.Resource(rid)
+		weak, progressed := progressAround(ev.Grades, r.Competencies, t)
+		if !weak {
+			continue
+		}
+		p := agg.Progress[rid]
+		p.Weak++
+		if progressed {
+			p.Progressed++
+		}
+		agg.Progress[rid] = p
+	}
+}
+
+func (a *aggregator) result() aggregates { return a.agg }
 
 // progressAround tells whether the pupil was weak (grade mean under half marks) on one
 // of comps before t, and whether their grades on it after t rose by at least a tenth of

@@ -183,6 +183,14 @@ type Pupils interface {
 	// PupilEvents returns the pupil's grades, absences, non-voided statements and their
 	// class's lessons, each in time order.
 	PupilEvents(ctx context.Context, id string) (features.PupilEvents, error)
+	// EachPupilEvents calls fn with every pupil, in id order, at most batchSize (>= 1) per
+	// call: for a consenting pupil their events as PupilEvents gives them; for one without
+	// consent the Student only (their events are not read). Each batch is read in one
+	// snapshot with a few set-based reads; pupils of one class in a batch share their
+	// Lessons slice. fn must not modify the events; the store does not reuse them, so fn
+	// may keep them. An error from fn stops the pass and is returned as is. This is how
+	// a refit reads pupils in memory bounded by the batch.
+	EachPupilEvents(ctx context.Context, batchSize int, fn func([]features.PupilEvents) error) error
 }
 
 // ProfileReader reads stored profiles.

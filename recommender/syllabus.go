@@ -40,20 +40,25 @@ const (
 // class is enough: classmates share it), from the lessons that start before the cut
 // (all when the cut is zero).
 func buildSyllabus(cat *datasets.Catalogue, pupils []features.PupilEvents, cut time.Time) syllabus {
+	return buildSyllabusFrom(cat, features.SliceSource(pupils), cut)
+}
+
+// buildSyllabusFrom is buildSyllabus over a source (one pass); src's errors are its
+// owner's to report.
+func buildSyllabusFrom(cat *datasets.Catalogue, src features.PupilSource, cut time.Time) syllabus {
 	sy := syllabus{Order: map[string][]string{}, Classes: map[string]map[string][]chapter{}}
 	type rankSum struct {
 		sum float64
 		n   int
 	}
 	ranks := map[string]map[string]*rankSum{} // level|subject -> comp -> ranks
-	for i := range pupils {
-		ev := &pupils[i]
+	_ = src(func(ev *features.PupilEvents) error {
 		cl := ev.Student.ClassID
 		if cl == "" || len(ev.Lessons) == 0 {
-			continue
+			return nil
 		}
 		if _, done := sy.Classes[cl]; done {
-			continue
+			return nil
 		}
 		first := map[string]time.Time{}
 		subj := map[string]string{}
@@ -102,7 +107,8 @@ func buildSyllabus(cat *datasets.Catalogue, pupils []features.PupilEvents, cut t
 			}
 		}
 		sy.Classes[cl] = bySubj
-	}
+		return nil
+	})
 	for key, m := range ranks {
 		ids := make([]string, 0, len(m))
 		for c := range m {

@@ -306,3 +306,54 @@ func (s *Store) Close() error {
 	s.closed = true
 	return nil
 }
+
+// EachPupilEvents calls fn with every pupil in id order, batchSize at a time: their
+// events when they consent, the Student only otherwise. The read lock is held while a
+// batch is copied, not while fn runs.
+func (s *Store) EachPupilEvents(ctx context.Context, batchSize int, fn func([]features.PupilEvents) error) error {
+	if batchSize < 1 {
+		return fmt.Errorf("memstore.EachPupilEvents: batch size %d: %w", batchSize, recommender.ErrInvalid)
+	}
+	ids, err := s.StudentIDs(ctx)
+	if err != nil {
+		return err
+	}
+	for lo := 0; lo < len(ids); lo += batchSize {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		batch := s.pupilBatch(ids[lo:min(lo+batchSize, len(ids))])
+		if len(batch) == 0 {
+			continue
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) pupilBatch(ids []string) []features.PupilEvents {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]features.PupilEvents, 0, len(ids))
+	tt := map[string][]datasets.Lesson{}
+	for _, id := range ids {
+		st, ok := s.students[id]
+		if !ok {
+			continue // erased since the ids were listed
+		}
+		if !st.Consent {
+			out = append(out, features.PupilEvents{Student: st})
+			continue
+		}
+		ls, ok := tt[st.ClassID]
+		if !ok {
+			ls = copyLessons(s.timetable[st.ClassID])
+			tt[st.ClassID] = ls
+		}
+		out = append(out, features.PupilEvents{Student: st, Grades: s.gradesOf(id), Absences: s.absencesOf(id),
+			Statements: s.statementsOf(id, false), Lessons: ls})
+	}
+	return out
+}

@@ -67,6 +67,7 @@ func RunWith(t *testing.T, open Opener, opts Options) {
 		{"PupilEventsInTimeOrder", s.pupilEventsInTimeOrder},
 		{"SetConsentPersists", s.setConsentPersists},
 		{"MovedPupilSeesNewTimetable", s.movedPupilSeesNewTimetable},
+		{"EachPupilEventsMatchesPupilEvents", s.eachPupilEventsMatchesPupilEvents}, // pupilbatch.go
 		// access.go
 		{"AccessGenerationChangesWithEveryWrite", s.accessGenerationChangesWithEveryWrite},
 		{"ErasureLeavesATombstone", s.erasureLeavesATombstone},
