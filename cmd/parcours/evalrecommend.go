@@ -50,6 +50,7 @@ func evalRecommendCmd() *cobra.Command {
 				// that a 20,000-pupil académie stays near 2 GiB (benchmarks/RESULTS.md).
 				debug.SetMemoryLimit(evalMemoryLimit)
 			}
+			defer profileRun()()
 			update, finish := progress(c.ErrOrStderr(), "evaluate")
 			rep, err := offline.Run(c.Context(), offline.Config{
 				DataDir: data, OutDir: out, K: k, Seed: seed, SimWeeks: weeks, SimVariants: variants,
