@@ -75,10 +75,11 @@ func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *fea
 		return
 	}
 	sample := e.rankerSample(pupils)
-	if e.cfg.AutoTarget {
-		tc := chooseTarget(cat, model, pupils, sample)
-		agg.Target = &tc
-	}
+	// The target read from the data is stored whatever the configuration, so that an
+	// engine configured with PARCOURS_TARGET_SUCCESS=auto (or an offline variant sharing
+	// this fitted state) uses it; a configured target takes precedence (effectiveTarget).
+	tc := chooseTarget(cat, model, pupils, sample)
+	agg.Target = &tc
 	if e.cfg.NoReRanker {
 		return
 	}
@@ -239,29 +240,8 @@ func successesAround(stmts []datasets.Statement, cut time.Time) (before, after m
 	return before, after
 }
 
-// eventsBefore is the pupil's events dated strictly before the cut (grades by date,
-// absences and lessons by start, statements by timestamp).
+// eventsBefore is the pupil's events dated strictly before the cut (datasets.Events.Before).
 func eventsBefore(ev *features.PupilEvents, cut time.Time) features.PupilEvents {
-	out := features.PupilEvents{Student: ev.Student}
-	for _, g := range ev.Grades {
-		if g.Date.Before(cut) {
-			out.Grades = append(out.Grades, g)
-		}
-	}
-	for _, a := range ev.Absences {
-		if a.Start.Before(cut) {
-			out.Absences = append(out.Absences, a)
-		}
-	}
-	for _, l := range ev.Lessons {
-		if l.Start.Before(cut) {
-			out.Lessons = append(out.Lessons, l)
-		}
-	}
-	for _, s := range ev.Statements {
-		if s.Timestamp.Before(cut) {
-			out.Statements = append(out.Statements, s)
-		}
-	}
-	return out
+	b := datasets.Events{Grades: ev.Grades, Absences: ev.Absences, Lessons: ev.Lessons, Statements: ev.Statements}.Before(cut)
+	return features.PupilEvents{Student: ev.Student, Grades: b.Grades, Absences: b.Absences, Lessons: b.Lessons, Statements: b.Statements}
 }

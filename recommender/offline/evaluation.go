@@ -74,6 +74,9 @@ func Evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 func evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg Config, owned bool) (*Report, error) {
 	cfg = cfg.withDefaults()
 	begin := time.Now()
+	if err := cfg.checkArms(); err != nil {
+		return nil, err
+	}
 	cat, err := datasets.NewCatalogue(ds.Competencies, ds.Resources)
 	if err != nil {
 		return nil, fmt.Errorf("catalogue: %w", err)
@@ -131,7 +134,7 @@ func evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 		}
 	}
 	jobs := ev.simJobs(variants)
-	total := len(es.ids) * (len(References) + len(Variants()))
+	total := len(es.ids) * (len(References) + len(cfg.arms()))
 	if ev.sd != nil {
 		total += len(jobs) * len(ev.sd.pupils) * cfg.SimWeeks
 	}
@@ -188,7 +191,7 @@ func (ev *evaluator) rank(ctx context.Context, rep *Report, sp *Split, es evalSe
 		}
 		policies = append(policies, ev.reference(name, r, sc.sim, c))
 	}
-	for _, v := range Variants() {
+	for _, v := range cfg.arms() {
 		e, err := ev.ts.engine(ctx, ev.ts.st, v, c)
 		if err != nil {
 			return err
@@ -234,7 +237,7 @@ func (ev *evaluator) rank(ctx context.Context, rep *Report, sp *Split, es evalSe
 		}
 	}
 	holm(rep.PairedRanking)
-	for _, v := range Variants()[1:] {
+	for _, v := range cfg.arms()[1:] {
 		rep.AblationsRanking = append(rep.AblationsRanking, cl.effect("parcours", v.Name, MNDCG, ndcg["parcours"], ndcg[v.Name], d))
 	}
 	holm(rep.AblationsRanking)
@@ -288,7 +291,7 @@ func (ev *evaluator) simJobs(variants []synth.Variant) []*simJob {
 			jobs = append(jobs, &simJob{variant: v, policy: name})
 		}
 		if v.Name == "default" {
-			for _, a := range Variants()[1:] {
+			for _, a := range ev.cfg.arms()[1:] {
 				jobs = append(jobs, &simJob{variant: v, policy: a.Name})
 			}
 		}

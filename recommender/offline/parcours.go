@@ -3,6 +3,8 @@ package offline
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +41,31 @@ func Variants() []Variant {
 		{"parcours-auto_target", func(c *recommender.Config) { c.AutoTarget = true }},
 		{"parcours-thompson", func(c *recommender.Config) { c.Explore = recommender.ExploreThompson }},
 	}
+}
+
+// arms is the full engine followed by the variants cfg.Arms names (all when empty).
+func (c Config) arms() []Variant {
+	all := Variants()
+	if len(c.Arms) == 0 {
+		return all
+	}
+	out := all[:1:1]
+	for _, v := range all[1:] {
+		if slices.Contains(c.Arms, v.Name) || slices.Contains(c.Arms, strings.TrimPrefix(v.Name, "parcours-")) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// checkArms refuses a name in cfg.Arms that is no variant.
+func (c Config) checkArms() error {
+	for _, a := range c.Arms {
+		if !slices.ContainsFunc(Variants(), func(v Variant) bool { return v.Name == a || v.Name == "parcours-"+a }) {
+			return fmt.Errorf("unknown Parcours variant %q (known: no_gating, no_fit, ..., see offline.Variants): %w", a, datasets.ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // clock is an engine clock the simulation moves week by week.

@@ -38,6 +38,9 @@ type Config struct {
 	// of those with a ground truth when there are more (default 4000; the ranking of every
 	// policy and ablation through the engine is most of a large run's time).
 	RankPupils int
+	// Arms names the Parcours variants (ablations and arms such as exploration, see
+	// Variants) evaluated beside the full engine; empty: all of them.
+	Arms []string
 }
 
 // Slice is one group of pupils in a slice kind.

@@ -43,21 +43,8 @@ func mondayOnOrBefore(t time.Time) time.Time {
 func SplitAt(ds *datasets.Dataset, at time.Time) *Split {
 	sp := &Split{At: at, Truth: map[string]map[string]bool{}, TrainSuccess: map[string]map[string]bool{}}
 	train := &datasets.Dataset{Competencies: ds.Competencies, Resources: ds.Resources, Students: ds.Students}
-	for _, g := range ds.Grades {
-		if g.Date.Before(at) {
-			train.Grades = append(train.Grades, g)
-		}
-	}
-	for _, a := range ds.Absences {
-		if a.Start.Before(at) {
-			train.Absences = append(train.Absences, a)
-		}
-	}
-	for _, l := range ds.Lessons {
-		if l.Start.Before(at) {
-			train.Lessons = append(train.Lessons, l)
-		}
-	}
+	b := datasets.Events{Grades: ds.Grades, Absences: ds.Absences, Lessons: ds.Lessons}.Before(at)
+	train.Grades, train.Absences, train.Lessons = b.Grades, b.Absences, b.Lessons
 	voidedLater := map[string]bool{}
 	trainIDs := map[string]bool{}
 	for _, s := range ds.Statements {
