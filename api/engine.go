@@ -23,7 +23,7 @@ type Engine interface {
 	Recommend(ctx context.Context, r recommender.Request) (recommender.Recommendations, error)
 	Path(ctx context.Context, r recommender.PathRequest) (recommender.Path, error)
 	Decide(ctx context.Context, d recommender.Decision) error
-	ClassOverview(ctx context.Context, classID, lang string) (recommender.Overview, error)
+	ClassOverviewFor(ctx context.Context, classID, subject, lang string) (recommender.Overview, error)
 	Analytics(ctx context.Context, schoolID string) (recommender.Analytics, error)
 	SetConsent(ctx context.Context, id string, consent bool) error
 	Export(ctx context.Context, id string) (recommender.Export, error)
@@ -40,5 +40,7 @@ type Store interface {
 	recommender.StudentReader
 	recommender.AuditLog
 	recommender.Tombstones
+	// Decisions is a pupil's decision history, oldest first (recommender.DecisionLog).
+	Decisions(ctx context.Context, studentID string) ([]recommender.Decision, error)
 	Ping(ctx context.Context) error
 }

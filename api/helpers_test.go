@@ -101,7 +101,7 @@ func (e *fakeEngine) Decide(ctx context.Context, d recommender.Decision) error {
 	return e.store.AddDecision(ctx, d)
 }
 
-func (e *fakeEngine) ClassOverview(ctx context.Context, classID, lang string) (recommender.Overview, error) {
+func (e *fakeEngine) ClassOverviewFor(ctx context.Context, classID, subject, lang string) (recommender.Overview, error) {
 	sts, err := e.store.ClassStudents(ctx, classID)
 	if err != nil {
 		return recommender.Overview{}, err

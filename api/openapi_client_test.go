@@ -66,6 +66,13 @@ func TestGeneratedTypeScriptClientCompilesAgainstRealResponses(t *testing.T) {
 	}
 	_ = os.WriteFile(filepath.Join(dir, "decision.json"), w.Body.Bytes(), 0o644)
 	ts.WriteString("import decision from \"./decision.json\";\nexport const decisionTyped: components[\"schemas\"][\"Decision\"] = decision;\n")
+	// The history then holds it.
+	w = e.do(t, req{method: http.MethodGet, path: "/v1/students/" + e.pupil + "/path/decisions", token: teacher})
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"decision":"pin"`) {
+		t.Fatalf("decision history: %d %s", w.Code, w.Body.String())
+	}
+	_ = os.WriteFile(filepath.Join(dir, "history.json"), w.Body.Bytes(), 0o644)
+	ts.WriteString("import history from \"./history.json\";\nexport const historyTyped: components[\"schemas\"][\"DecisionHistory\"] = history;\n")
 	if err := os.WriteFile(filepath.Join(dir, "check.ts"), []byte(ts.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ var schemaTypes = map[string]any{
 	"Export":          recommender.Export{},
 	"Analytics":       recommender.Analytics{},
 	"Decision":        recommender.Decision{},
+	"DecisionHistory": decisionHistory{},
 	"AuditEntries":    auditEntries{},
 	"Consent":         consentAnswer{},
 	"IngestResult":    ingestResult{},

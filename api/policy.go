@@ -12,16 +12,17 @@ import (
 type action string
 
 const (
-	actReadPupil action = "pupil.read"      // recommendations, path
-	actDecide    action = "path.decide"     // a teacher's decision on a step
-	actOverview  action = "class.overview"  // a teacher's class view
-	actIngest    action = "ingest"          // batch intake
-	actXAPI      action = "xapi.statements" // usage intake
-	actXAPIRead  action = "xapi.statement.read"
-	actConsent   action = "consent.write"
-	actExport    action = "export"
-	actErase     action = "erase"
-	actLift      action = "tombstone.lift"
+	actReadPupil     action = "pupil.read"          // recommendations, path
+	actDecide        action = "path.decide"         // a teacher's decision on a step
+	actDecisionsRead action = "path.decisions.read" // the history of a pupil's decisions
+	actOverview      action = "class.overview"      // a teacher's class view
+	actIngest        action = "ingest"              // batch intake
+	actXAPI          action = "xapi.statements"     // usage intake
+	actXAPIRead      action = "xapi.statement.read"
+	actConsent       action = "consent.write"
+	actExport        action = "export"
+	actErase         action = "erase"
+	actLift          action = "tombstone.lift"
 	// actAuthenticate is a request refused for its token (401): audited with the
 	// caller's address, never the token.
 	actAuthenticate action = "authenticate"
@@ -68,7 +69,7 @@ func (s *Server) authorize(ctx context.Context, cl *Claims, act action, t target
 		case RoleTeacher:
 			return s.teachesPupil(ctx, cl, t)
 		}
-	case actDecide:
+	case actDecide, actDecisionsRead:
 		if cl.Role == RoleTeacher {
 			return s.teachesPupil(ctx, cl, t)
 		}

@@ -213,6 +213,7 @@ func (s *Server) routes() http.Handler {
 	v1.GET("/students/:id/recommendations", small, s.getRecommendations)
 	v1.GET("/students/:id/path", small, s.getPath)
 	v1.POST("/students/:id/path/decisions", small, s.postDecision)
+	v1.GET("/students/:id/path/decisions", small, s.getDecisions)
 	v1.PUT("/students/:id/consent", small, s.putConsent)
 	v1.GET("/students/:id/export", small, s.getExport)
 	v1.DELETE("/students/:id", small, s.deleteStudent)

@@ -304,10 +304,8 @@ func (s *Server) postDecision(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	switch b.Decision {
-	case recommender.DecisionApprove, recommender.DecisionReject, recommender.DecisionPin:
-	default:
-		writeProblem(c, badRequest("/decision", "decision must be approve, reject or pin"))
+	if !recommender.ValidDecision(b.Decision) {
+		writeProblem(c, badRequest("/decision", "decision must be approve, reject, pin or undo"))
 		return
 	}
 	if len(b.Comment) > 2000 || strings.IndexFunc(b.Comment, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) >= 0 {
@@ -332,8 +330,36 @@ func (s *Server) postDecision(c *gin.Context) {
 	c.JSON(http.StatusCreated, d)
 }
 
+// getDecisions answers the pupil's decision history, oldest first (undos included), for
+// the teachers who may decide on the pupil's path.
+func (s *Server) getDecisions(c *gin.Context) {
+	id, ok := s.pupilID(c, actDecisionsRead)
+	if !ok {
+		return
+	}
+	ds, err := s.store.Decisions(c.Request.Context(), id)
+	if err == nil {
+		err = s.audit(c, actDecisionsRead, id)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, decisionHistory{StudentID: id, Decisions: ds})
+}
+
+type decisionHistory struct {
+	StudentID string                 `json:"student_id"`
+	Decisions []recommender.Decision `json:"decisions"`
+}
+
 func (s *Server) getOverview(c *gin.Context) {
 	lang, p := langOf(c)
+	if p != nil {
+		writeProblem(c, p)
+		return
+	}
+	subject, p := querySubject(c)
 	if p != nil {
 		writeProblem(c, p)
 		return
@@ -347,7 +373,7 @@ func (s *Server) getOverview(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ov, err := s.eng.ClassOverview(c.Request.Context(), id, lang)
+	ov, err := s.eng.ClassOverviewFor(c.Request.Context(), id, subject, lang)
 	if err != nil {
 		s.fail(c, err)
 		return

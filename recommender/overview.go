@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,6 +22,12 @@ const maxLabelComps = 3
 // of pupils with similar needs (k-means, k chosen by silhouette). It reads no profile of
 // a pupil without consent.
 func (e *Engine) ClassOverview(ctx context.Context, classID, lang string) (Overview, error) {
+	return e.ClassOverviewFor(ctx, classID, "", lang)
+}
+
+// ClassOverviewFor is ClassOverview on one subject's competencies (every subject when
+// subject is empty): the needs shown and the groups formed are that subject's only.
+func (e *Engine) ClassOverviewFor(ctx context.Context, classID, subject, lang string) (Overview, error) {
 	s := e.snap.Load()
 	sts, err := e.store.ClassStudents(ctx, classID)
 	if err != nil {
@@ -49,7 +56,13 @@ func (e *Engine) ClassOverview(ctx context.Context, classID, lang string) (Overv
 		}
 	}
 	comps := e.overviewCompetencies(profs)
-	ov := Overview{ClassID: classID, Competencies: comps, GeneratedAt: e.cfg.Now(), Pupils: make([]PupilNeeds, 0, len(sts)), Groups: []Group{}}
+	if subject != "" {
+		comps = slices.DeleteFunc(comps, func(c string) bool {
+			cp, ok := s.cat.Competency(c)
+			return !ok || cp.Subject != subject
+		})
+	}
+	ov := Overview{ClassID: classID, Subject: subject, Competencies: comps, GeneratedAt: e.cfg.Now(), Pupils: make([]PupilNeeds, 0, len(sts)), Groups: []Group{}}
 	var rows [][]float64
 	var rowPupil []int
 	for _, st := range sts {
@@ -67,7 +80,7 @@ func (e *Engine) ClassOverview(ctx context.Context, classID, lang string) (Overv
 		}
 		ov.Pupils = append(ov.Pupils, pn)
 	}
-	if len(rows) == 0 {
+	if len(rows) == 0 || len(comps) == 0 {
 		return ov, nil
 	}
 	assign, centroids := chooseClusters(rows, 5, e.cfg.Seed)

@@ -144,6 +144,7 @@ type Group struct {
 // Overview is a teacher's view of one class.
 type Overview struct {
 	ClassID      string       `json:"class_id"`
+	Subject      string       `json:"subject,omitempty"` // the subject asked for; empty: every subject
 	Competencies []string     `json:"competencies"`
 	Pupils       []PupilNeeds `json:"pupils"`
 	Groups       []Group      `json:"groups"`
