@@ -85,13 +85,25 @@ func eval[T any](tb testing.TB, ctx context.Context, js string) T {
 
 func screenshot(tb testing.TB, ctx context.Context, name string) {
 	tb.Helper()
+	shoot(tb, ctx, name, chromedp.FullScreenshot(100))
+}
+
+// screenshotViewport is what the window shows (a full-page capture would lay the page
+// out again at its full size, losing the phone's width and the scroll positions).
+func screenshotViewport(tb testing.TB, ctx context.Context, name string) {
+	tb.Helper()
+	shoot(tb, ctx, name, chromedp.CaptureScreenshot())
+}
+
+func shoot(tb testing.TB, ctx context.Context, name string, capture chromedp.Action[[]byte]) {
+	tb.Helper()
 	dir := os.Getenv("PARCOURS_SCREENSHOTS")
 	if dir == "" {
 		dir = tb.TempDir()
 	}
 	c, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(c, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(c, capture)
 	if err != nil {
 		tb.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -138,11 +150,26 @@ func TestTeacherReviewsAPathInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`table.heat`)),
 	)
 	t.Logf("class overview shown in %v", d)
+	if first := eval[string](t, ctx, `document.querySelector("table.heat tbody th a").textContent`); !strings.Contains(first, "Élève-"+classMine) {
+		t.Fatalf("the heat map's first pupil shows as %q, want their name", first)
+	}
 	rows := eval[int](t, ctx, `document.querySelectorAll("table.heat tbody tr").length`)
 	headers := eval[int](t, ctx, `document.querySelectorAll("table.heat th[scope=col]").length`)
 	numbers := eval[int](t, ctx, `document.querySelectorAll("table.heat td.cell .need").length`)
 	if rows != 10 || headers < 3 || numbers == 0 {
 		t.Fatalf("heat map: %d rows (want 10), %d column headers, %d cells with a number", rows, headers, numbers)
+	}
+	// One subject: its groups share its needs only.
+	step(t, ctx, "show maths only",
+		chromedp.Click(chromedp.CSS(`nav.subjects a[href$="subject=MATHS"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`nav.subjects a[aria-current][href$="subject=MATHS"]`)),
+	)
+	shared := eval[string](t, ctx, `Array.from(document.querySelectorAll(".groups li.card > p:first-of-type")).map(p => p.textContent).join(" ")`)
+	if strings.Contains(shared, "Lecture") || strings.Contains(shared, "Grammaire") {
+		t.Fatalf("maths groups name French needs: %q", shared)
+	}
+	if cols := eval[int](t, ctx, `document.querySelectorAll("table.heat thead th").length`); cols != 2+5 {
+		t.Fatalf("maths heat map has %d columns, want pupil, group and 5 competencies", cols)
 	}
 	screenshot(t, ctx, "teacher-overview.png")
 
@@ -157,6 +184,14 @@ func TestTeacherReviewsAPathInABrowser(t *testing.T) {
 	}
 	if eval[int](t, ctx, `document.querySelectorAll("li.step h3").length`) < 3*len(before) {
 		t.Fatal("steps lack their reasons, evidence and alternatives sections")
+	}
+
+	href := eval[string](t, ctx, `document.querySelector("#step-1 h2 a.open").href`)
+	if href != resourceURL(before[0]) {
+		t.Fatalf("the first step links to %q, want the resource's url %q", href, resourceURL(before[0]))
+	}
+	if n := eval[int](t, ctx, `document.querySelectorAll("li.step .no-prediction").length`); n != 0 {
+		t.Fatalf("a consenting pupil's steps say %d times there is no prediction", n)
 	}
 
 	rejected := before[0]
@@ -197,7 +232,52 @@ func TestTeacherReviewsAPathInABrowser(t *testing.T) {
 	if !strings.Contains(log, "Rejetée") || !strings.Contains(log, "Déjà travaillé en classe") {
 		t.Fatalf("decision log %q lacks the rejection", log)
 	}
-	screenshot(t, ctx, "teacher-path.png")
+
+	// Choose an alternative in place of the third step.
+	third := now[2]
+	alt := eval[string](t, ctx, `document.querySelector("#step-3 button.choose").dataset.alternative`)
+	step(t, ctx, "choose an alternative for the third step",
+		chromedp.Evaluate[chromedp.Void](`window.confirm = () => true; undefined`),
+		chromedp.Click(chromedp.CSS(`#step-3 button.choose`)),
+		chromedp.WaitVisible(chromedp.ID("flash")),
+	)
+	replaced := eval[[]string](t, ctx, stepsJS)
+	if slices.Contains(replaced, third) || !slices.Contains(replaced, alt) {
+		t.Fatalf("after choosing %s instead of %s: steps %v", alt, third, replaced)
+	}
+
+	// The history is stored: a new browser session (another sign-in) sees it, and undoes
+	// the rejection from it.
+	ctx2 := browser(t, 1280, 900)
+	link, err := e.app.OneTimeLink(base, mint(t, "teacher", classMine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx2, "sign in again elsewhere", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`a.class-link`)))
+	step(t, ctx2, "open the pupil",
+		chromedp.Navigate(base+"/teacher/pupils/"+url.PathEscape(pupilMine)+"?subject=MATHS&class="+classMine),
+		chromedp.WaitVisible(chromedp.CSS(`table.log`)),
+	)
+	step(t, ctx2, "undo the rejection from the history",
+		chromedp.Click(chromedp.CSS(`table.log button.undo[data-undo="`+rejected+`"]`)),
+		chromedp.WaitVisible(chromedp.ID("flash")),
+	)
+	if back := eval[[]string](t, ctx2, stepsJS); !slices.Contains(back, rejected) {
+		t.Fatalf("after undoing the rejection of %s: steps %v", rejected, back)
+	}
+	if log := eval[string](t, ctx2, `document.querySelector("table.log tbody tr").textContent`); !strings.Contains(log, "Annulation") {
+		t.Fatalf("the history's newest line %q is not the undo", log)
+	}
+	screenshot(t, ctx2, "teacher-path.png")
+
+	// A pupil without consent: no personalised prediction, said so instead of 0 %.
+	step(t, ctx, "open a pupil without consent",
+		chromedp.Navigate(base+"/teacher/pupils/"+url.PathEscape(pupilNoConsent)+"?subject=MATHS&class="+classMine),
+		chromedp.WaitVisible(chromedp.CSS(`ol.steps`)),
+	)
+	if txt := eval[string](t, ctx, `document.querySelector("ol.steps").textContent`); strings.Contains(txt, "Réussite prévue") || !strings.Contains(txt, "Pas de prédiction personnalisée") {
+		t.Fatalf("a pupil without consent: %q", txt)
+	}
 
 	step(t, ctx, "open a pupil of another class",
 		chromedp.Navigate(base+"/teacher/pupils/"+url.PathEscape(pupilOther)+"?subject=MATHS"),
@@ -209,6 +289,42 @@ func TestTeacherReviewsAPathInABrowser(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll("li.step").length`); n != 0 {
 		t.Fatalf("refused page shows %d steps", n)
 	}
+}
+
+// TestHeatMapKeepsThePupilColumnOnAPhone: at 390 px the heat map scrolls sideways inside
+// its region and the pupil column stays in view.
+func TestHeatMapKeepsThePupilColumnOnAPhone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	e := newEnv(t)
+	ctx := browser(t, 390, 844)
+	link, err := e.app.OneTimeLink(e.server.URL, mint(t, "teacher", classMine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "sign in", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`a.class-link`)))
+	step(t, ctx, "open the class", chromedp.Navigate(e.server.URL+"/teacher/classes/"+classMine+"?subject=toutes"),
+		chromedp.WaitVisible(chromedp.CSS(`table.heat`)))
+	if over := eval[int](t, ctx, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
+		t.Errorf("the class page is %d px wider than the phone", over)
+	}
+	scroll := eval[int](t, ctx, `(() => { const w = document.querySelector(".table-wrap"); w.scrollLeft = 400; return w.scrollLeft; })()`)
+	if scroll < 100 {
+		t.Fatalf("the heat map scrolled by %d px only: nothing to check", scroll)
+	}
+	shift := eval[float64](t, ctx, `(() => { const w = document.querySelector(".table-wrap").getBoundingClientRect();
+		const c = document.querySelector("table.heat tbody th.pupil-col").getBoundingClientRect(); return c.left - w.left; })()`)
+	if shift < -1 || shift > 2 {
+		t.Fatalf("the pupil column moved %.1f px away from the region's edge while the map scrolled %d px", shift, scroll)
+	}
+	name := eval[string](t, ctx, `(() => { const c = document.querySelector("table.heat tbody th.pupil-col").getBoundingClientRect();
+		const el = document.elementFromPoint(c.left + 5, c.top + c.height / 2); return el ? el.textContent : ""; })()`)
+	if !strings.Contains(name, "Élève-") {
+		t.Fatalf("over the pupil column the page shows %q, want the pupil's name (a cell scrolled over it?)", name)
+	}
+	eval[bool](t, ctx, `(() => { document.querySelector("table.heat").scrollIntoView(); window.scrollBy(0, -8); return true; })()`)
+	screenshotViewport(t, ctx, "teacher-phone.png")
 }
 
 // TestPagesFitATablet checks that the class and pupil pages need no sideways scrolling

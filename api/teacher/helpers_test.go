@@ -3,6 +3,7 @@ package teacher
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -21,11 +22,12 @@ var testSecret = []byte("teacher-page-test-secret-32-bytes")
 
 // The fixture: class 6A (the teacher's) and class 6B (another teacher's).
 const (
-	classMine  = "6A"
-	classOther = "6B"
-	pupilMine  = "P-6A-01" // weak on fractions: a personalised path in MATHS
-	pupilOther = "P-6B-01"
-	teacherID  = "T-DUPONT"
+	classMine      = "6A"
+	classOther     = "6B"
+	pupilMine      = "P-6A-01" // weak on fractions: a personalised path in MATHS
+	pupilOther     = "P-6B-01"
+	pupilNoConsent = "P-6A-10" // the last pupil of each class has not consented
+	teacherID      = "T-DUPONT"
 )
 
 var fixedNow = time.Date(2026, time.March, 20, 12, 0, 0, 0, time.UTC)
@@ -49,15 +51,16 @@ func fixture() *datasets.Dataset {
 			ds.Resources = append(ds.Resources, datasets.Resource{
 				ID: fmt.Sprintf("R-%s-%d", c.ID, j+1), Title: fmt.Sprintf("%s : %s n°%d", c.Label, types[j%4], j+1),
 				Subject: c.Subject, Level: c.Level, Type: types[j%4], Competencies: []string{c.ID},
-				Difficulty: -2.5 + float64(j), DurationMin: 15,
+				Difficulty: -2.5 + float64(j), DurationMin: 15, URL: resourceURL(fmt.Sprintf("R-%s-%d", c.ID, j+1)),
 			})
 		}
 	}
 	add := func(class string, n int) {
 		for i := range n {
 			ds.Students = append(ds.Students, datasets.Student{ID: fmt.Sprintf("P-%s-%02d", class, i+1),
-				SchoolID: "0750001A", ClassID: class, Level: "6e", Consent: i != n-1})
+				SchoolID: "0750001A", ClassID: class, Level: "6e", Consent: i != n-1, DisplayName: pupilName(class, i)})
 		}
+		ds.Classes = append(ds.Classes, datasets.Class{ID: class, SchoolID: "0750001A", Label: classLabels[class]})
 	}
 	add(classMine, 10)
 	add(classOther, 4)
@@ -97,6 +100,18 @@ func fixture() *datasets.Dataset {
 	return ds
 }
 
+// Names of the fixture: personal data the page shows to the pupils' teacher only.
+var (
+	firstNames  = []string{"Léa", "Hugo", "Chloé", "Louis", "Manon", "Nathan", "Inès", "Gabriel", "Jade", "Adam"}
+	classLabels = map[string]string{classMine: "6e A — Mme Dupont", classOther: "6e B"}
+)
+
+func pupilName(class string, i int) string {
+	return firstNames[i%len(firstNames)] + " Élève-" + class
+}
+
+func resourceURL(id string) string { return "https://ent.example.fr/ressources/" + id }
+
 // testEnv is the API and the teacher page on the real engine over a memstore.
 type testEnv struct {
 	app    *App
@@ -117,6 +132,12 @@ func newEnvWith(tb testing.TB, cfg api.Config) *testEnv {
 // newEnvSessions is newEnvWith with the page's session store (nil: in memory).
 func newEnvSessions(tb testing.TB, cfg api.Config, sessions SessionStore) *testEnv {
 	tb.Helper()
+	return newEnvLogged(tb, cfg, sessions, nil)
+}
+
+// newEnvLogged is newEnvSessions with one logger for the API and the page (nil: none).
+func newEnvLogged(tb testing.TB, cfg api.Config, sessions SessionStore, logger *slog.Logger) *testEnv {
+	tb.Helper()
 	ctx := context.Background()
 	st := memstore.New()
 	tb.Cleanup(func() { _ = st.Close() })
@@ -132,8 +153,8 @@ func newEnvSessions(tb testing.TB, cfg api.Config, sessions SessionStore) *testE
 		tb.Fatal(err)
 	}
 	cfg.Verifier = v
-	srv := api.New(cfg, eng, st, nil, nil)
-	app, err := New(Config{API: srv.Handler(), Verifier: v, Catalogue: st, Sessions: sessions})
+	srv := api.New(cfg, eng, st, nil, logger)
+	app, err := New(Config{API: srv.Handler(), Verifier: v, Catalogue: st, Sessions: sessions, Roster: st, Logger: logger})
 	if err != nil {
 		tb.Fatalf("teacher.New: %v", err)
 	}

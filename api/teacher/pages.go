@@ -3,6 +3,7 @@ package teacher
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -63,8 +64,9 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 			}
 			return u
 		},
-		"verb":     func(d string) string { return decisionVerbs[d] },
-		"classURL": func(id string) string { return Prefix + "/classes/" + url.PathEscape(id) },
+		"verb":         func(d string) string { return decisionVerbs[d] },
+		"subjectLabel": subjectLabel,
+		"classURL":     func(id string) string { return Prefix + "/classes/" + url.PathEscape(id) },
 		"classSubjectURL": func(id, subject string) string {
 			return Prefix + "/classes/" + url.PathEscape(id) + "?subject=" + url.QueryEscape(subject)
 		},
@@ -97,6 +99,7 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page st
 type catalogue struct {
 	comps    map[string]datasets.Competency
 	titles   map[string]string
+	urls     map[string]string
 	subjects []string
 }
 
@@ -137,7 +140,8 @@ func (c *catalogueCache) get(ctx context.Context) (*catalogue, error) {
 		}
 		return nil, fmt.Errorf("teacher: catalogue: %w", err)
 	}
-	cat := &catalogue{comps: make(map[string]datasets.Competency, len(comps)), titles: make(map[string]string, len(res))}
+	cat := &catalogue{comps: make(map[string]datasets.Competency, len(comps)), titles: make(map[string]string, len(res)),
+		urls: make(map[string]string)}
 	seen := map[string]bool{}
 	for _, cp := range comps {
 		cat.comps[cp.ID] = cp
@@ -149,6 +153,9 @@ func (c *catalogueCache) get(ctx context.Context) (*catalogue, error) {
 	slices.Sort(cat.subjects)
 	for _, r := range res {
 		cat.titles[r.ID] = r.Title
+		if r.URL != "" {
+			cat.urls[r.ID] = r.URL
+		}
 	}
 	c.cur, c.at = cat, c.now()
 	return cat, nil
@@ -186,6 +193,7 @@ type heatCell struct {
 
 type heatRow struct {
 	StudentID string
+	Name      string // display name, "" when the roster has none
 	Personal  bool
 	Group     int
 	Subject   string // subject of the strongest need: where the pupil's link opens
@@ -198,11 +206,15 @@ type groupView struct {
 	ID           int
 	Label        string
 	Competencies []string
-	Students     []string
+	Students     []pupilRef
 }
+
+// pupilRef is a pupil as a link shows them: their name, else their id.
+type pupilRef struct{ ID, Name string }
 
 type classView struct {
 	ClassID  string
+	Label    string // the class's label, or "Classe <id>"
 	Subject  string // the subject shown, or subjectAll
 	Subjects []string
 	Cols     []heatCol
@@ -223,14 +235,28 @@ const subjectAll = "toutes"
 func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
 	ref := sessionOf(r)
 	classID := r.PathValue("class")
-	var ov recommender.Overview
-	err := a.call(r.Context(), ref.s.token, http.MethodGet, "/v1/classes/"+url.PathEscape(classID)+"/overview",
-		url.Values{"lang": {"fr"}}, nil, &ov)
+	cat, err := a.cat.get(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	cat, err := a.cat.get(r.Context())
+	overview := func(subject string) (recommender.Overview, error) {
+		q := url.Values{"lang": {"fr"}}
+		if subject != "" && subject != subjectAll {
+			q.Set("subject", subject)
+		}
+		var ov recommender.Overview
+		err := a.call(r.Context(), ref.s.token, http.MethodGet, "/v1/classes/"+url.PathEscape(classID)+"/overview", q, nil, &ov)
+		return ov, err
+	}
+	// Needs and groups are the chosen subject's: the groups of every subject at once
+	// would list the shared needs of all of them. Without a choice, one read of every
+	// subject picks the one shown (the class's greatest mean need).
+	want := r.URL.Query().Get("subject")
+	if !slices.Contains(cat.subjects, want) {
+		want = ""
+	}
+	ov, err := overview(want)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -240,16 +266,35 @@ func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	v.Subjects, v.Subject = classSubjects(&ov, cat, r.URL.Query().Get("subject"))
+	if want != "" {
+		v.Subject = want
+		all, err := overview("")
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		v.Subjects, _ = classSubjects(&all, cat, want)
+	} else {
+		v.Subjects, v.Subject = classSubjects(&ov, cat, r.URL.Query().Get("subject"))
+		if v.Subject != subjectAll {
+			if ov, err = overview(v.Subject); err != nil {
+				a.fail(w, r, err)
+				return
+			}
+		}
+	}
+	// The API answered: this teacher may read these pupils, so their names may show.
+	names := a.pupilNames(r.Context(), classID)
+	v.Label = a.classLabel(r.Context(), classID)
 	var shown []string
 	for _, c := range ov.Competencies {
 		if v.Subject == subjectAll || cat.comps[c].Subject == v.Subject {
 			shown = append(shown, c)
-			v.Cols = append(v.Cols, heatCol{ID: c, Label: cat.label(c), Subject: cat.comps[c].Subject})
+			v.Cols = append(v.Cols, heatCol{ID: c, Label: cat.label(c), Subject: subjectLabel(cat.comps[c].Subject)})
 		}
 	}
 	for _, p := range ov.Pupils {
-		row := heatRow{StudentID: p.StudentID, Personal: p.Personal, Group: p.Group}
+		row := heatRow{StudentID: p.StudentID, Name: names[p.StudentID], Personal: p.Personal, Group: p.Group}
 		byComp := make(map[string]recommender.CompetencyNeed, len(p.Needs))
 		for _, n := range p.Needs {
 			byComp[n.Competency] = n
@@ -262,17 +307,32 @@ func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
 				best, row.Subject = n.Need, cat.comps[c].Subject
 			}
 		}
+		if v.Subject != subjectAll {
+			row.Subject = v.Subject
+		}
 		v.Rows = append(v.Rows, row)
 	}
+	slices.SortStableFunc(v.Rows, func(x, y heatRow) int { return strings.Compare(x.sortKey(), y.sortKey()) })
 	for _, g := range ov.Groups {
-		gv := groupView{ID: g.ID, Label: g.Label, Students: g.Students}
+		gv := groupView{ID: g.ID, Label: g.Label}
 		for _, c := range g.Competencies {
 			gv.Competencies = append(gv.Competencies, cat.label(c))
 		}
+		for _, id := range g.Students {
+			gv.Students = append(gv.Students, pupilRef{ID: id, Name: names[id]})
+		}
 		v.Groups = append(v.Groups, gv)
 	}
-	a.render(w, r, http.StatusOK, "class", pageData{Title: "Classe " + classID, Session: ref.s,
+	a.render(w, r, http.StatusOK, "class", pageData{Title: v.Label, Session: ref.s,
 		Flash: a.sessions.takeFlash(ref.s), Crumbs: []crumb{{Prefix + "/", "Mes classes"}}, Body: v})
+}
+
+// sortKey orders the heat map by name (then id) when names are known.
+func (h heatRow) sortKey() string {
+	if h.Name != "" {
+		return strings.ToLower(h.Name) + "\x00" + h.StudentID
+	}
+	return "\uffff" + h.StudentID
 }
 
 // classSubjects lists the subjects of the overview's competencies and picks the one
@@ -321,19 +381,38 @@ type stepView struct {
 	StatusLabel  string
 	Why          []string
 	Evidence     []string
-	Alternatives []string
+	Alternatives []altView
 	DecisionText string
+}
+
+// altView is an alternative to a step: the teacher may choose it instead.
+type altView struct{ ID, Title, URL string }
+
+// historyEntry is one decision of the pupil's stored history, newest first on the page.
+type historyEntry struct {
+	recommender.Decision
+	Title   string
+	InForce bool // the decision in force on its resource: it may be undone
 }
 
 type pupilView struct {
 	StudentID string
+	Name      string // display name, "" when the roster has none
 	ClassID   string
 	Subject   string
 	Subjects  []string
 	Fallback  bool
 	Generated time.Time
 	Steps     []stepView
-	Log       []decisionLog
+	History   []historyEntry
+}
+
+// Who is how the page names the pupil.
+func (v pupilView) Who() string {
+	if v.Name != "" {
+		return v.Name
+	}
+	return "l'élève " + v.StudentID
 }
 
 var statusLabels = map[string]string{
@@ -347,6 +426,7 @@ var decisionVerbs = map[string]string{
 	recommender.DecisionApprove: "Approuvée",
 	recommender.DecisionReject:  "Rejetée",
 	recommender.DecisionPin:     "Épinglée",
+	recommender.DecisionUndo:    "Annulation",
 }
 
 // pupilParams reads the subject (one of the catalogue's, default the first) and the
@@ -386,12 +466,23 @@ func (a *App) getPupil(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	v := pupilView{StudentID: id, ClassID: class, Subject: subject, Subjects: cat.subjects,
-		Fallback: p.Source == recommender.SourceFallback, Generated: p.GeneratedAt, Log: a.sessions.logFor(ref.s, id)}
+	var hist struct {
+		Decisions []recommender.Decision `json:"decisions"`
+	}
+	if err := a.call(r.Context(), ref.s.token, http.MethodGet, "/v1/students/"+url.PathEscape(id)+"/path/decisions", nil, nil, &hist); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// The API answered: this teacher may read this pupil, so the name may show.
+	v := pupilView{StudentID: id, Name: a.pupilName(r.Context(), id), ClassID: class, Subject: subject, Subjects: cat.subjects,
+		Fallback: p.Source == recommender.SourceFallback, Generated: p.GeneratedAt}
 	for _, st := range p.Steps {
 		sv := stepView{Step: st, CompLabel: cat.label(st.Competency), StatusLabel: statusLabels[st.Status]}
 		if sv.StatusLabel == "" {
 			sv.StatusLabel = st.Status
+		}
+		if sv.URL == "" {
+			sv.URL = cat.urls[st.ResourceID]
 		}
 		for _, rs := range st.Reasons {
 			if evidenceCodes[rs.Code] {
@@ -401,7 +492,7 @@ func (a *App) getPupil(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		for _, alt := range st.Alternatives {
-			sv.Alternatives = append(sv.Alternatives, cat.title(alt))
+			sv.Alternatives = append(sv.Alternatives, altView{ID: alt, Title: cat.title(alt), URL: cat.urls[alt]})
 		}
 		if d := st.Decision; d != nil {
 			sv.DecisionText = fmt.Sprintf("%s par %s le %s", decisionVerbs[d.Decision], d.TeacherID,
@@ -409,12 +500,43 @@ func (a *App) getPupil(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Steps = append(v.Steps, sv)
 	}
+	inForce := recommender.LatestDecisions(hist.Decisions)
+	for i := len(hist.Decisions) - 1; i >= 0; i-- {
+		d := hist.Decisions[i]
+		cur, ok := inForce[d.ResourceID]
+		v.History = append(v.History, historyEntry{Decision: d, Title: cat.title(d.ResourceID),
+			InForce: ok && d.Decision != recommender.DecisionUndo && cur == d})
+		if ok && cur == d {
+			delete(inForce, d.ResourceID) // only the newest equal entry carries the button
+		}
+	}
 	crumbs := []crumb{{Prefix + "/", "Mes classes"}}
 	if class != "" {
-		crumbs = append(crumbs, crumb{Prefix + "/classes/" + url.PathEscape(class), "Classe " + class})
+		crumbs = append(crumbs, crumb{Prefix + "/classes/" + url.PathEscape(class), a.classLabel(r.Context(), class)})
 	}
-	a.render(w, r, http.StatusOK, "pupil", pageData{Title: "Parcours de l'élève " + id, Session: ref.s,
+	a.render(w, r, http.StatusOK, "pupil", pageData{Title: "Parcours de " + v.Who(), Session: ref.s,
 		Flash: a.sessions.takeFlash(ref.s), Crumbs: crumbs, Body: v})
+}
+
+// decide posts one decision through the API and returns it as stored.
+func (a *App) decide(r *http.Request, id, resource, decision, comment string) (recommender.Decision, error) {
+	body := struct {
+		ResourceID string `json:"resource_id"`
+		Decision   string `json:"decision"`
+		Comment    string `json:"comment"`
+	}{resource, decision, comment}
+	var d recommender.Decision
+	err := a.call(r.Context(), sessionOf(r).s.token, http.MethodPost, "/v1/students/"+url.PathEscape(id)+"/path/decisions", nil, body, &d)
+	return d, err
+}
+
+// backToPupil redirects to the pupil's page on the same subject and class.
+func backToPupil(w http.ResponseWriter, r *http.Request, id, subject, class string) {
+	q := url.Values{"subject": {subject}}
+	if class != "" {
+		q.Set("class", class)
+	}
+	http.Redirect(w, r, Prefix+"/pupils/"+url.PathEscape(id)+"?"+q.Encode()+"#flash", http.StatusSeeOther)
 }
 
 func (a *App) postDecision(w http.ResponseWriter, r *http.Request) {
@@ -426,29 +548,53 @@ func (a *App) postDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subject, class := pupilParams(r, cat, ref.s.claims.Classes)
-	body := struct {
-		ResourceID string `json:"resource_id"`
-		Decision   string `json:"decision"`
-		Comment    string `json:"comment"`
-	}{r.PostFormValue("resource_id"), r.PostFormValue("decision"), strings.TrimSpace(r.PostFormValue("comment"))}
-	var d recommender.Decision
-	if err := a.call(r.Context(), ref.s.token, http.MethodPost, "/v1/students/"+url.PathEscape(id)+"/path/decisions",
-		nil, body, &d); err != nil {
+	d, err := a.decide(r, id, r.PostFormValue("resource_id"), r.PostFormValue("decision"), strings.TrimSpace(r.PostFormValue("comment")))
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+			a.sessions.setFlash(ref.s, &flash{Kind: "error", Text: "Il n'y a plus de décision à annuler sur cette ressource."})
+			backToPupil(w, r, id, subject, class)
+			return
+		}
 		a.fail(w, r, err)
 		return
 	}
-	title := cat.title(d.ResourceID)
-	a.sessions.addLog(ref.s, decisionLog{StudentID: id, Resource: d.ResourceID, Title: title, Decision: d.Decision,
-		Comment: d.Comment, TeacherID: d.TeacherID, At: d.At})
 	msg := map[string]string{
 		recommender.DecisionApprove: "Étape « %s » approuvée.",
 		recommender.DecisionReject:  "Étape « %s » rejetée : le parcours a été recalculé sans elle.",
 		recommender.DecisionPin:     "Étape « %s » épinglée : elle restera dans le parcours.",
+		recommender.DecisionUndo:    "Décision sur « %s » annulée : le parcours a été recalculé.",
 	}[d.Decision]
-	a.sessions.setFlash(ref.s, &flash{Kind: "ok", Text: fmt.Sprintf(msg, title)})
-	q := url.Values{"subject": {subject}}
-	if class != "" {
-		q.Set("class", class)
+	a.sessions.setFlash(ref.s, &flash{Kind: "ok", Text: fmt.Sprintf(msg, cat.title(d.ResourceID))})
+	backToPupil(w, r, id, subject, class)
+}
+
+// postReplace puts an alternative in place of a step: the alternative is pinned (it
+// stays in the path), then the step is rejected with a comment naming its replacement.
+// Both decisions are in the history and each can be undone.
+func (a *App) postReplace(w http.ResponseWriter, r *http.Request) {
+	ref := sessionOf(r)
+	id := r.PathValue("pupil")
+	cat, err := a.cat.get(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
 	}
-	http.Redirect(w, r, Prefix+"/pupils/"+url.PathEscape(id)+"?"+q.Encode()+"#flash", http.StatusSeeOther)
+	subject, class := pupilParams(r, cat, ref.s.claims.Classes)
+	step, alt := r.PostFormValue("resource_id"), r.PostFormValue("alternative")
+	if step == "" || alt == "" || step == alt {
+		a.errorPage(w, r, ref.s, http.StatusBadRequest)
+		return
+	}
+	comment := strings.TrimSpace(r.PostFormValue("comment"))
+	if _, err := a.decide(r, id, alt, recommender.DecisionPin, comment); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if _, err := a.decide(r, id, step, recommender.DecisionReject, "Remplacée par « "+cat.title(alt)+" »"); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.sessions.setFlash(ref.s, &flash{Kind: "ok", Text: fmt.Sprintf("« %s » remplace « %s » dans le parcours.", cat.title(alt), cat.title(step))})
+	backToPupil(w, r, id, subject, class)
 }

@@ -37,7 +37,6 @@ type session struct {
 	csrf    string
 	expires time.Time
 	flash   *flash
-	log     []decisionLog // this session's decisions, newest first
 }
 
 // flash is a message shown once, on the page the teacher is redirected to.
@@ -46,22 +45,9 @@ type flash struct {
 	Text string
 }
 
-// decisionLog is one decision made in this session: rejected steps leave the path, so
-// the page keeps them here to show who rejected what and when.
-type decisionLog struct {
-	StudentID string
-	Resource  string
-	Title     string
-	Decision  string
-	Comment   string
-	TeacherID string
-	At        time.Time
-}
-
 const (
-	maxSessions    = 10000
-	maxOnce        = 1000
-	maxLogPerPupil = 20
+	maxSessions = 10000
+	maxOnce     = 1000
 )
 
 // sessions maps opaque ids to sessions and one-time codes to tokens: in store when there
@@ -80,11 +66,10 @@ type sessions struct {
 // storedSession is a session as the store holds it. The claims are not stored: they are
 // read again from the token, which the store holds anyway.
 type storedSession struct {
-	Token   string        `json:"token"`
-	CSRF    string        `json:"csrf"`
-	Expires time.Time     `json:"expires"`
-	Flash   *flash        `json:"flash,omitempty"`
-	Log     []decisionLog `json:"log,omitempty"`
+	Token   string    `json:"token"`
+	CSRF    string    `json:"csrf"`
+	Expires time.Time `json:"expires"`
+	Flash   *flash    `json:"flash,omitempty"`
 }
 
 func sessionKey(id string) string { return "teacher:session:" + id }
@@ -99,7 +84,7 @@ func (s *sessions) save(ss *session) bool {
 	if s.store == nil {
 		return true
 	}
-	b, err := json.Marshal(storedSession{Token: ss.token, CSRF: ss.csrf, Expires: ss.expires, Flash: ss.flash, Log: ss.log})
+	b, err := json.Marshal(storedSession{Token: ss.token, CSRF: ss.csrf, Expires: ss.expires, Flash: ss.flash})
 	if err == nil {
 		ctx, cancel := storeCtx()
 		defer cancel()
@@ -132,7 +117,7 @@ func (s *sessions) load(id string) *session {
 	if err != nil {
 		return nil
 	}
-	return &session{id: id, token: st.Token, claims: cl, csrf: st.CSRF, expires: st.Expires, flash: st.Flash, log: st.Log}
+	return &session{id: id, token: st.Token, claims: cl, csrf: st.CSRF, expires: st.Expires, flash: st.Flash}
 }
 
 type onceCode struct {
@@ -247,37 +232,6 @@ func (s *sessions) takeFlash(ss *session) *flash {
 		s.save(ss)
 	}
 	return f
-}
-
-func (s *sessions) addLog(ss *session, d decisionLog) {
-	defer s.save(ss)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss.log = append([]decisionLog{d}, ss.log...)
-	n := 0
-	kept := ss.log[:0]
-	for _, e := range ss.log {
-		if e.StudentID == d.StudentID {
-			if n == maxLogPerPupil {
-				continue
-			}
-			n++
-		}
-		kept = append(kept, e)
-	}
-	ss.log = kept
-}
-
-func (s *sessions) logFor(ss *session, studentID string) []decisionLog {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []decisionLog
-	for _, e := range ss.log {
-		if e.StudentID == studentID {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // newOnce stores token under a fresh one-time code valid for ttl.

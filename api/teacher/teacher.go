@@ -64,6 +64,8 @@ type Config struct {
 	// Sessions keeps sessions and one-time codes where every replica reads them
 	// (cache.RedisKV in serve with REDIS_URL); nil: in this process's memory.
 	Sessions SessionStore
+	// Roster gives pupils' display names and classes' labels; nil: ids are shown.
+	Roster Roster
 }
 
 // App is the teacher's page.
@@ -163,6 +165,7 @@ func (a *App) routes() *http.ServeMux {
 	m.Handle("GET "+Prefix+"/pupils/{pupil}", a.headers(a.signedIn(a.getPupil)))
 	m.Handle("POST "+Prefix+"/pupils/{pupil}/decisions", a.headers(a.sameOrigin(a.signedIn(a.checkCSRF(a.postDecision)))))
 	m.Handle("POST "+Prefix+"/classes/{class}/experiments/{experiment}", a.headers(a.sameOrigin(a.signedIn(a.checkCSRF(a.postOptOut)))))
+	m.Handle("POST "+Prefix+"/pupils/{pupil}/replace", a.headers(a.sameOrigin(a.signedIn(a.checkCSRF(a.postReplace)))))
 	m.Handle(Prefix+"/", a.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.errorPage(w, r, nil, http.StatusNotFound)
 	})))
@@ -310,10 +313,18 @@ func (a *App) postLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 }
 
+// classLink is one of the teacher's classes on the home page.
+type classLink struct{ ID, Label string }
+
 func (a *App) getHome(w http.ResponseWriter, r *http.Request) {
 	s := sessionOf(r).s
-	classes := slices.Clone(s.claims.Classes)
-	slices.Sort(classes)
+	ids := slices.Clone(s.claims.Classes)
+	slices.Sort(ids)
+	labels := a.classLabels(r.Context(), ids)
+	classes := make([]classLink, len(ids))
+	for i, id := range ids {
+		classes[i] = classLink{ID: id, Label: labels[id]}
+	}
 	a.render(w, r, http.StatusOK, "home", pageData{Title: "Mes classes", Session: s,
 		Flash: a.sessions.takeFlash(s), Body: classes})
 }

@@ -134,7 +134,7 @@ func TestOneTimeLink(t *testing.T) {
 		if status != http.StatusSeeOther || h.Get("Set-Cookie") == "" {
 			t.Fatalf("status %d, cookie %q", status, h.Get("Set-Cookie"))
 		}
-		if status, body, _ := get(t, c, e.server.URL+"/teacher/"); status != http.StatusOK || !strings.Contains(body, "Classe "+classMine) {
+		if status, body, _ := get(t, c, e.server.URL+"/teacher/"); status != http.StatusOK || !strings.Contains(body, classLabels[classMine]) {
 			t.Fatalf("class picker: status %d", status)
 		}
 	})

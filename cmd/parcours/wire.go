@@ -138,6 +138,7 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		SecureCookie: m.Config.SecureCookie,
 		Logger:       m.Logger,
 		Sessions:     sessions,
+		Roster:       roster(m.Store),
 	})
 	if err != nil {
 		return "", fmt.Errorf("serve: the teacher's page: %w", err)
@@ -251,6 +252,7 @@ func (m *Main) openStore(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("serve: generating the demo académie: %w", err)
 		}
+		nameDemo(d)
 		loaded = fmt.Sprintf("demo académie of %d pupils (seed %d)", len(d.Students), c.DemoSeed)
 	}
 	if _, err := s.Ingest(ctx, d); err != nil {
@@ -288,6 +290,12 @@ func (m *Main) openCache(ctx context.Context) error {
 		},
 	})
 	return nil
+}
+
+// roster is the store as the teacher page's source of names (both stores are one).
+func roster(s recommender.Store) teacher.Roster {
+	r, _ := s.(teacher.Roster)
+	return r
 }
 
 // verifier is the JWKS verifier when PARCOURS_JWKS_URL is set (no demo tokens then: the

@@ -6,6 +6,11 @@ document.addEventListener("DOMContentLoaded", function () {
   var flash = document.getElementById("flash");
   if (flash) { flash.focus(); }
   // Ask before a rejection: it removes the step from the pupil's path.
+  document.querySelectorAll("button.choose").forEach(function (b) {
+    b.addEventListener("click", function (ev) {
+      if (!window.confirm("Remplacer cette étape par cette ressource ? L'étape sera rejetée et la ressource épinglée (annulable dans l'historique).")) { ev.preventDefault(); }
+    });
+  });
   document.querySelectorAll("button.reject").forEach(function (b) {
     b.addEventListener("click", function (ev) {
       if (!window.confirm("Rejeter cette étape ? Elle sera retirée du parcours de l'élève.")) { ev.preventDefault(); }
