@@ -21,6 +21,12 @@ type XAPIDirectory interface {
 	StatementsByID(ctx context.Context, ids []string) ([]datasets.Statement, []datasets.UnmappedStatement, error)
 }
 
+// XAPILookup is an XAPIDirectory that answers StudentsByXAPI and ResourcesByXAPI of one
+// batch together (pgstore: in one round trip, which every POST of statements pays).
+type XAPILookup interface {
+	LookUpXAPI(ctx context.Context, accountNames, mboxSHA1s, activityIDs []string) ([]datasets.Student, []datasets.Resource, error)
+}
+
 // Client is an LRS client allowed to send statements with HTTP Basic credentials: its
 // key (the user name) and a password hash of its secret (never the secret itself).
 type Client struct {
@@ -81,15 +87,23 @@ func LookUpXAPI(ctx context.Context, dir XAPIDirectory, sts []datasets.Statement
 		}
 	}
 	d := datasets.NewDirectory()
-	pupils, err := dir.StudentsByXAPI(ctx, names, hashes)
+	var (
+		pupils []datasets.Student
+		res    []datasets.Resource
+		err    error
+	)
+	if l, ok := dir.(XAPILookup); ok {
+		pupils, res, err = l.LookUpXAPI(ctx, names, hashes, activities)
+	} else {
+		pupils, err = dir.StudentsByXAPI(ctx, names, hashes)
+		if err == nil {
+			res, err = dir.ResourcesByXAPI(ctx, activities)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	d.AddStudents(pupils...)
-	res, err := dir.ResourcesByXAPI(ctx, activities)
-	if err != nil {
-		return nil, err
-	}
 	d.AddResources(res...)
 	if len(targets) > 0 {
 		mapped, _, err := dir.StatementsByID(ctx, targets)

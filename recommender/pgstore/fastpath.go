@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -51,7 +49,9 @@ func (s *Store) ingestFast(ctx context.Context, b *datasets.Dataset, fn recommen
 	if r == nil {
 		return recommender.Changed{}, false, nil
 	}
-	s.groups.submit(s, r)
+	if s.groups.submit(r, groupWriters) {
+		go s.writeGroups()
+	}
 	select {
 	case <-r.done:
 	case <-ctx.Done():
@@ -106,71 +106,27 @@ func newFastCall(ctx context.Context, b *datasets.Dataset, fn recommender.ApplyF
 	return &fastCall{ctx: ctx, b: b, fn: fn, ch: recommender.Changed{Students: sortedKeys(pupils)}, done: make(chan struct{})}
 }
 
-// groups queues fast calls for the group transactions.
-type groups struct {
-	mu      sync.Mutex
-	pending []*fastCall
-	writers int // goroutines running group transactions (at most groupWriters)
-}
+// groups are the fast calls waiting for a group transaction.
+type groups = callQueue[fastCall]
 
-// submit queues r, and starts a writer if fewer than groupWriters run.
-func (g *groups) submit(s *Store, r *fastCall) {
-	g.mu.Lock()
-	g.pending = append(g.pending, r)
-	start := g.writers < groupWriters
-	if start {
-		g.writers++
-	}
-	g.mu.Unlock()
-	if start {
-		go s.writeGroups()
-	}
-}
-
-// withdraw removes r from the queue; false when a group has taken it already.
-func (g *groups) withdraw(r *fastCall) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	i := slices.Index(g.pending, r)
-	if i < 0 {
-		return false
-	}
-	g.pending = slices.Delete(g.pending, i, i+1)
-	return true
-}
-
-// take removes the next group from the queue: the oldest calls, in order, up to
-// maxGroupStatements and up to the first call that sends a statement id already in the
-// group (the insert could not tell the two apart). With none left, the writer retires.
-func (g *groups) take() []*fastCall {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+// groupFits reports whether r may join the group taken: within maxGroupStatements, and
+// no statement id already in it (the insert could not tell the two apart).
+func groupFits(taken []*fastCall, r *fastCall) bool {
+	n := len(r.b.Statements)
 	ids := map[string]bool{}
-	n, k := 0, 0
-	for _, r := range g.pending {
-		sts := r.b.Statements
-		if k > 0 && (n+len(sts) > maxGroupStatements || slices.ContainsFunc(sts, func(st datasets.Statement) bool { return ids[st.ID] })) {
-			break
-		}
-		for _, st := range sts {
+	for _, t := range taken {
+		n += len(t.b.Statements)
+		for _, st := range t.b.Statements {
 			ids[st.ID] = true
 		}
-		n += len(sts)
-		k++
 	}
-	if k == 0 {
-		g.writers--
-		return nil
-	}
-	grp := slices.Clone(g.pending[:k])
-	g.pending = slices.Delete(g.pending, 0, k)
-	return grp
+	return n <= maxGroupStatements && !slices.ContainsFunc(r.b.Statements, func(st datasets.Statement) bool { return ids[st.ID] })
 }
 
 // writeGroups runs group transactions until the queue is empty.
 func (s *Store) writeGroups() {
 	for {
-		grp := s.groups.take()
+		grp := s.groups.take(groupFits)
 		if grp == nil {
 			return
 		}
@@ -206,23 +162,11 @@ func (s *Store) writeGroup(grp []*fastCall) {
 // groupContext is the context of a group's transaction: it ends when every call's
 // context has ended (nobody waits for the outcome any more), not when one has.
 func groupContext(grp []*fastCall) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(grp[0].ctx))
-	var left atomic.Int64
-	left.Store(int64(len(grp)))
-	stops := make([]func() bool, len(grp))
+	ctxs := make([]context.Context, len(grp))
 	for i, r := range grp {
-		stops[i] = context.AfterFunc(r.ctx, func() {
-			if left.Add(-1) == 0 {
-				cancel()
-			}
-		})
+		ctxs[i] = r.ctx
 	}
-	return ctx, func() {
-		for _, stop := range stops {
-			stop()
-		}
-		cancel()
-	}
+	return allDone(ctxs)
 }
 
 // statementRows are a group's statements as the insert's column arrays.

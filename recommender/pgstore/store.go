@@ -94,6 +94,7 @@ type Store struct {
 	bulkKeepIndexes bool
 	mirror          *mirror // nil unless Options.VectorMirror
 	groups          groups  // fast ingests waiting for a group commit (fastpath.go)
+	lookups         lookups // xAPI look-ups waiting for a shared round (xapi.go)
 }
 
 var _ recommender.Store = (*Store)(nil)

@@ -149,16 +149,137 @@ func (s *Store) StatementsByID(ctx context.Context, ids []string) ([]datasets.St
 // has merged before.
 type xapiDir struct{ db querier }
 
-func (s xapiDir) StudentsByXAPI(ctx context.Context, accountNames, mboxSHA1s []string) ([]datasets.Student, error) {
-	q := `SELECT ` + studentCols + ` FROM students WHERE id = ANY($1) OR mbox_sha1 && $2::text[] ORDER BY id`
-	if len(accountNames) > 64 {
+// studentsQuery and resourcesQuery are the two look-ups of an xAPI batch, for n names or
+// activities.
+func studentsQuery(n int) string {
+	if n > 64 {
 		// A chunk of a folder's usage.jsonl (20,000 statements): from the sixth chunk on,
-		// PostgreSQL's generic plan of the OR above took 3 s per chunk (the array against
+		// PostgreSQL's generic plan of the OR below took 3 s per chunk (the array against
 		// every row). Joined, it is a few ms, whatever the plan.
-		q = `SELECT ` + studentCols + ` FROM students WHERE id IN (SELECT unnest($1::text[])
+		return `SELECT ` + studentCols + ` FROM students WHERE id IN (SELECT unnest($1::text[])
 			UNION SELECT s.id FROM students s WHERE cardinality($2::text[]) > 0 AND s.mbox_sha1 && $2::text[]) ORDER BY id`
 	}
-	rows, err := s.db.Query(ctx, q, nonNil(accountNames), nonNil(mboxSHA1s))
+	return `SELECT ` + studentCols + ` FROM students WHERE id = ANY($1) OR mbox_sha1 && $2::text[] ORDER BY id`
+}
+
+func resourcesQuery(n int) string {
+	if n > 64 {
+		// A chunk of a folder's usage.jsonl (thousands of activities): the OR below runs
+		// the array against every row and the GIN index once per element (over 1 s per
+		// chunk of 20,000 statements at 7,000 resources; 2 min for a 3,000-pupil folder).
+		// The same lookup as hash joins takes about 0.1 s.
+		return `SELECT ` + resourceCols + ` FROM resources WHERE id IN (
+			SELECT v FROM unnest($1::text[]) q(v)
+			UNION SELECT r.id FROM resources r JOIN unnest($1::text[]) q(v) ON r.url = q.v WHERE r.url <> ''
+			UNION SELECT r.id FROM resources r, unnest(r.alt_ids) a(v) WHERE a.v IN (SELECT unnest($1::text[])))
+			ORDER BY id`
+	}
+	// A POST's few activities. PostgreSQL answers it by a scan of the table (1.9 ms at
+	// 7,000 resources under load): its estimate for && without element statistics
+	// (about 1 % of the rows) makes the scan look cheaper than the GIN index.
+	return `SELECT ` + resourceCols + ` FROM resources
+		WHERE id = ANY($1) OR (url <> '' AND url = ANY($1)) OR alt_ids && $1::text[] ORDER BY id`
+}
+
+// LookUpXAPI implements recommender.XAPILookup: the pupils and the resources an xAPI
+// batch names, in one round trip. Concurrent calls share it (see lookups): each gets
+// the rows of every call of its round, a superset of its own, which a directory may
+// hold (it maps only the statements' own actors and activities).
+func (s *Store) LookUpXAPI(ctx context.Context, accountNames, mboxSHA1s, activityIDs []string) ([]datasets.Student, []datasets.Resource, error) {
+	c := &lookupCall{ctx: ctx, names: accountNames, hashes: mboxSHA1s, activities: activityIDs, done: make(chan struct{})}
+	if s.lookups.submit(c, 1) {
+		go s.lookUpRounds()
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+		if s.lookups.withdraw(c) {
+			return nil, nil, fmt.Errorf("pgstore.LookUpXAPI: %w", ctx.Err())
+		}
+		<-c.done
+	}
+	if c.err != nil {
+		return nil, nil, fmt.Errorf("pgstore.LookUpXAPI: %w", c.err)
+	}
+	return c.pupils, c.res, nil
+}
+
+// lookupCall is one LookUpXAPI call waiting for, or in, a round.
+type lookupCall struct {
+	ctx                       context.Context
+	names, hashes, activities []string
+	pupils                    []datasets.Student
+	res                       []datasets.Resource
+	err                       error
+	done                      chan struct{}
+}
+
+// maxLookupNames bounds the names and activities of one round.
+const maxLookupNames = 4000
+
+// lookups are the xAPI look-ups of concurrent POSTs waiting for a shared round, as
+// groups are their ingests: one query pair and one pooled connection for all of them.
+type lookups = callQueue[lookupCall]
+
+func (c *lookupCall) size() int { return len(c.names) + len(c.hashes) + len(c.activities) }
+
+func lookupFits(taken []*lookupCall, c *lookupCall) bool {
+	n := c.size()
+	for _, t := range taken {
+		n += t.size()
+	}
+	return n <= maxLookupNames
+}
+
+func (s *Store) lookUpRounds() {
+	for {
+		round := s.lookups.take(lookupFits)
+		if round == nil {
+			return
+		}
+		var names, hashes, activities []string
+		for _, c := range round {
+			names, hashes, activities = append(names, c.names...), append(hashes, c.hashes...), append(activities, c.activities...)
+		}
+		ctx, stop := roundContext(round)
+		pupils, res, err := s.lookUp(ctx, names, hashes, activities)
+		stop()
+		for _, c := range round {
+			c.pupils, c.res, c.err = pupils, res, err
+			close(c.done)
+		}
+	}
+}
+
+// roundContext ends when every call's context has ended.
+func roundContext(round []*lookupCall) (context.Context, func()) {
+	ctxs := make([]context.Context, len(round))
+	for i, c := range round {
+		ctxs[i] = c.ctx
+	}
+	return allDone(ctxs)
+}
+
+func (s *Store) lookUp(ctx context.Context, accountNames, mboxSHA1s, activityIDs []string) ([]datasets.Student, []datasets.Resource, error) {
+	batch := &pgx.Batch{}
+	var pupils []datasets.Student
+	var res []datasets.Resource
+	batch.Queue(studentsQuery(len(accountNames)), nonNil(accountNames), nonNil(mboxSHA1s)).Query(func(rows pgx.Rows) (err error) {
+		pupils, err = pgx.CollectRows(rows, scanStudent)
+		return err
+	})
+	batch.Queue(resourcesQuery(len(activityIDs)), nonNil(activityIDs)).Query(func(rows pgx.Rows) (err error) {
+		res, err = pgx.CollectRows(rows, scanResource)
+		return err
+	})
+	if err := s.db.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, nil, wrap(err)
+	}
+	return pupils, res, nil
+}
+
+func (s xapiDir) StudentsByXAPI(ctx context.Context, accountNames, mboxSHA1s []string) ([]datasets.Student, error) {
+	rows, err := s.db.Query(ctx, studentsQuery(len(accountNames)), nonNil(accountNames), nonNil(mboxSHA1s))
 	if err != nil {
 		return nil, fmt.Errorf("pgstore.StudentsByXAPI: %w", wrap(err))
 	}
@@ -170,20 +291,7 @@ func (s xapiDir) StudentsByXAPI(ctx context.Context, accountNames, mboxSHA1s []s
 }
 
 func (s xapiDir) ResourcesByXAPI(ctx context.Context, activityIDs []string) ([]datasets.Resource, error) {
-	q := `SELECT ` + resourceCols + ` FROM resources
-		WHERE id = ANY($1) OR (url <> '' AND url = ANY($1)) OR alt_ids && $1::text[] ORDER BY id`
-	if len(activityIDs) > 64 {
-		// A chunk of a folder's usage.jsonl (thousands of activities): the OR above runs
-		// the array against every row and the GIN index once per element (over 1 s per
-		// chunk of 20,000 statements at 7,000 resources; 2 min for a 3,000-pupil folder).
-		// The same lookup as hash joins takes about 0.1 s.
-		q = `SELECT ` + resourceCols + ` FROM resources WHERE id IN (
-			SELECT v FROM unnest($1::text[]) q(v)
-			UNION SELECT r.id FROM resources r JOIN unnest($1::text[]) q(v) ON r.url = q.v WHERE r.url <> ''
-			UNION SELECT r.id FROM resources r, unnest(r.alt_ids) a(v) WHERE a.v IN (SELECT unnest($1::text[])))
-			ORDER BY id`
-	}
-	rows, err := s.db.Query(ctx, q, nonNil(activityIDs))
+	rows, err := s.db.Query(ctx, resourcesQuery(len(activityIDs)), nonNil(activityIDs))
 	if err != nil {
 		return nil, fmt.Errorf("pgstore.ResourcesByXAPI: %w", wrap(err))
 	}
