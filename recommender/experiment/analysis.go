@@ -115,11 +115,10 @@ type pupilOut struct {
 }
 
 type classAgg struct {
-	arm       string
-	pupils    int
-	withOut   int
-	sum       float64 // sum of pupil means
-	exposures int
+	arm     string
+	pupils  int
+	withOut int
+	sum     float64 // sum of pupil means
 }
 
 // Options tune an analysis; zero values take the defaults.
