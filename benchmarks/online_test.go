@@ -3,14 +3,19 @@ package benchmarks
 // The online update on the served path with PostgreSQL (issue 10, part 2), and the
 // freshness of the recomputed lists (issue 12, item 3):
 //
-//	PARCOURS_ONLINE_BENCH=1 go test -count=1 -run '^$' -bench BenchmarkOnlineUpdatePostgres -benchtime 2000x ./benchmarks/
-//	PARCOURS_XAPI_LOAD=1 go test -count=1 -run TestXAPILoadPostgres -v -timeout 20m ./benchmarks/
+//	PARCOURS_ONLINE_BENCH=1 PARCOURS_ONLINE_CONC=1,8,32 go test -count=1 -run '^$' \
+//	    -bench 'BenchmarkOnlineUpdatePostgres/EngineIngest' -benchtime 800x -v ./benchmarks/
+//	PARCOURS_XAPI_LOAD=1 PARCOURS_XAPI_LOAD_RATE=100 PARCOURS_XAPI_LOAD_BATCH=10 \
+//	    PARCOURS_XAPI_LOAD_PREFETCH=1 PARCOURS_XAPI_LOAD_SECONDS=15 \
+//	    go test -count=1 -run TestXAPILoadPostgres -v -timeout 20m ./benchmarks/
 //
 // The first times recommender.(*Engine).Ingest of one xAPI statement, the function
-// `POST /xapi/statements` calls in `serve`, store write included (its transaction commits
-// the statement and the pupil's updated profile). The second drives a running `parcours
-// serve` on PostgreSQL with vegeta and reads every profile back. Both need PostgreSQL
-// (skipped without it) and print their figures; they enforce nothing about time.
+// `POST /xapi/statements` calls in `serve`, store write included (its group transaction
+// commits the statement and the pupil's updated profile), from C goroutines at once (C in
+// PARCOURS_ONLINE_CONC), each event timed from the call to its return. The second drives
+// a running `parcours serve` on PostgreSQL with vegeta and reads every profile back. Both
+// need PostgreSQL (skipped without it) and print their figures; they enforce nothing
+// about time.
 
 import (
 	"bufio"
