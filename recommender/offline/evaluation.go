@@ -98,7 +98,10 @@ func evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 	}
 	engineCfg := cfg.Engine
 	engineCfg.Seed = cfg.Seed
-	if ev.ts, err = newTrainedStore(ctx, sp.Train, sp.At, engineCfg); err != nil {
+	// The training rows go into the store, then into the world and the evaluation set,
+	// and are dropped before the fit: the fit streams pupils from the store, and neither
+	// it nor anything after needs the rows a second time.
+	if ev.ts, err = loadTrainedStore(ctx, sp.Train, sp.At, engineCfg); err != nil {
 		return nil, err
 	}
 	ev.profile = func(id string) *features.Profile { return ev.ts.profile(ctx, id) }
@@ -108,8 +111,14 @@ func evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 	if len(es.ids) == 0 {
 		return nil, fmt.Errorf("no pupil to evaluate: %w", datasets.ErrInvalid)
 	}
+	trainStatements := len(sp.Train.Statements)
+	sp.Train = nil
+	runtime.GC()
+	if err := ev.ts.fit(ctx); err != nil {
+		return nil, err
+	}
 	rep := &Report{K: cfg.K, Seed: cfg.Seed, SplitAt: sp.At, SplitQuantile: sp.Quantile, SplitOn: sp.On, Pupils: len(students),
-		EvaluatedPupils: len(es.ids), Resources: nres, TrainStatements: len(sp.Train.Statements),
+		EvaluatedPupils: len(es.ids), Resources: nres, TrainStatements: trainStatements,
 		TestStatements: sp.TestStatements, HasTruth: truth != nil, Policies: map[string]*PolicyReport{},
 		RankingEvaluable: !listOnly, TargetSuccess: ev.ts.cfg.TargetSuccess}
 	if listOnly {
@@ -121,8 +130,6 @@ func evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 	for _, t := range sp.Truth {
 		rep.TruthItems += len(t)
 	}
-	sp.Train = nil // the stores and the world hold what they need: let the rows go
-	runtime.GC()
 	ev.co = newCoMatrix(ev.w)
 	ev.ls = newLevelSubject(ev.w, nil)
 	ev.pop = newPopular(ev.w, nil)

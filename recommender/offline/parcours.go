@@ -127,16 +127,20 @@ type trainedStore struct {
 	cfg recommender.Config
 }
 
-func newTrainedStore(ctx context.Context, train *datasets.Dataset, at time.Time, cfg recommender.Config) (*trainedStore, error) {
+// loadTrainedStore ingests the training part; fit fits on it, once the caller has let
+// the training rows go.
+func loadTrainedStore(ctx context.Context, train *datasets.Dataset, at time.Time, cfg recommender.Config) (*trainedStore, error) {
 	st := memstore.New()
 	if _, err := st.Ingest(ctx, train); err != nil {
 		return nil, fmt.Errorf("ingest training part: %w", err)
 	}
-	ts := &trainedStore{st: st, at: at, cfg: cfg}
-	if _, err := ts.engine(ctx, st, Variants()[0], newClock(at)); err != nil {
-		return nil, err
-	}
-	return ts, nil
+	return &trainedStore{st: st, at: at, cfg: cfg}, nil
+}
+
+// fit fits the engine's state on the store (every variant's engine then loads it).
+func (ts *trainedStore) fit(ctx context.Context) error {
+	_, err := ts.engine(ctx, ts.st, Variants()[0], newClock(ts.at))
+	return err
 }
 
 // engine builds the variant's engine on st with serve's configuration, the simulated
