@@ -20,7 +20,7 @@ RACE          ?= -race
 NORACE_PKGS   ?= ./recommender/offline/... ./datasets/oulad/...
 RACE_PKGS     ?= $(filter-out $(shell $(GO) list $(NORACE_PKGS) 2>/dev/null),$(shell $(GO) list $(PKGS) 2>/dev/null))
 
-.PHONY: test provision vet lint unit build bench bench-quick
+.PHONY: test provision vet lint unit build bench bench-quick bench-scale
 
 ## test: provision PostgreSQL + pgvector and Redis, then vet, lint and run every test with -race
 test: provision vet lint
@@ -65,3 +65,18 @@ bench: bench-quick
 	$(GO) test -run '^$$' -bench 'Features100k' -benchtime 1x -timeout 20m ./benchmarks/ | tee $(BENCH_OUT)/features.txt
 	PARCOURS_LOAD=1 $(GO) test -count=1 -run TestLoad -v ./api/ | tee $(BENCH_OUT)/load.txt
 	PARCOURS_SERVE_LOAD=1 $(GO) test -count=1 -run TestServeLoad -v -timeout 15m ./benchmarks/ | tee $(BENCH_OUT)/serve-load.txt
+
+PUPILS ?= 413000
+SCALE_RATE ?= 2000
+SCALE_SECONDS ?= 60
+
+## bench-scale: not in make test. Generate an académie of PUPILS pupils (413000 by default:
+## the folder alone about 40 GB on disk, a third of it the hidden truth/, at 96 kB per
+## pupil measured at 3,000; hours to ingest on this machine), ingest and refit it into a fresh
+## database, serve it from three replicas behind HAProxy and drive a mixed open-loop load
+## (90 % pupil reads, 8 % xAPI, 2 % teacher) at SCALE_RATE req/s for SCALE_SECONDS s.
+## Smaller: make bench-scale PUPILS=20000. Report in $(BENCH_OUT)/bench-scale.md.
+bench-scale: provision
+	@mkdir -p $(BENCH_OUT)
+	PARCOURS_BENCH_SCALE=1 PUPILS=$(PUPILS) PARCOURS_SCALE_RATE=$(SCALE_RATE) PARCOURS_SCALE_SECONDS=$(SCALE_SECONDS) \
+	  $(GO) test -count=1 -run TestBenchScale -v -timeout 0 ./benchmarks/ | tee $(BENCH_OUT)/bench-scale.txt

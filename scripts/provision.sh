@@ -109,12 +109,47 @@ install_haproxy() {
   apt-get install -y -qq haproxy >/dev/null
 }
 
+# PostgreSQL settings for the service's working set (issue 12): the package's defaults
+# (shared_buffers 128MB) do not hold a 50,000-resource HNSW index (97 MB) with its table,
+# nor the hot pupils' rows at académie scale, and its 1 GB max_wal_size checkpoints
+# every few seconds during a bulk load. ALTER SYSTEM only for what differs; a restart only
+# when a setting needs one (shared_buffers), so a second run changes nothing.
+# PARCOURS_PG_TUNE=0 leaves the server's settings alone.
+tune_postgres() {
+  if [ "${PARCOURS_PG_TUNE:-1}" = 0 ]; then return; fi
+  local kv name want cur ctx changed=0 restart=0
+  for kv in shared_buffers=1GB effective_cache_size=8GB maintenance_work_mem=512MB work_mem=16MB \
+            max_wal_size=8GB checkpoint_timeout=15min random_page_cost=1.1 effective_io_concurrency=200; do
+    name=${kv%%=*}; want=${kv#*=}
+    cur=$(psql -Atq -h "$PGHOST" -U postgres -d postgres -c "SHOW $name")
+    [ "$cur" = "$want" ] && continue
+    ctx=$(psql -Atq -h "$PGHOST" -U postgres -d postgres -c "SELECT context FROM pg_settings WHERE name = '$name'")
+    log "PostgreSQL: $name = $want (was $cur)"
+    psql -q -h "$PGHOST" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "ALTER SYSTEM SET $name = '$want'" >/dev/null
+    changed=1
+    [ "$ctx" = postmaster ] && restart=1
+  done
+  if [ "$restart" = 1 ]; then
+    need_root "restart PostgreSQL for its new settings"
+    log "restarting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$PG_MAJOR" main restart
+    for _ in $(seq 1 30); do
+      pg_isready -q -h "$PGHOST" -p 5432 && return
+      sleep 1
+    done
+    log "PostgreSQL did not come back"; exit 1
+  elif [ "$changed" = 1 ]; then
+    psql -q -h "$PGHOST" -U postgres -d postgres -c "SELECT pg_reload_conf()" >/dev/null
+  fi
+}
+
 check_vector() {
   PGOPTIONS="-c client_min_messages=warning" psql -q -h "$PGHOST" -U postgres -d test -v ON_ERROR_STOP=1 \
     -c 'CREATE EXTENSION IF NOT EXISTS vector' >/dev/null
 }
 
 start_postgres
+tune_postgres
 start_redis
 install_pgvector
 check_vector
