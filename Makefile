@@ -71,8 +71,8 @@ SCALE_RATE ?= 2000
 SCALE_SECONDS ?= 60
 
 ## bench-scale: not in make test. Generate an académie of PUPILS pupils (413000 by default:
-## the folder alone about 40 GB on disk, a third of it the hidden truth/, at 96 kB per
-## pupil measured at 3,000; hours to ingest on this machine), ingest and refit it into a fresh
+## the folder alone 25-40 GB on disk, about 60 kB per pupil, a third of it the hidden
+## truth/; hours to ingest on this machine), ingest and refit it into a fresh
 ## database, serve it from three replicas behind HAProxy and drive a mixed open-loop load
 ## (90 % pupil reads, 8 % xAPI, 2 % teacher) at SCALE_RATE req/s for SCALE_SECONDS s.
 ## Smaller: make bench-scale PUPILS=20000. Report in $(BENCH_OUT)/bench-scale.md.

@@ -192,7 +192,7 @@ func TestBenchScale(t *testing.T) {
 			return vegeta.Target{Method: http.MethodGet, URL: lb.url + "/v1/students/" + s.id + "/path?subject=MATHS&length=5", Header: auth(teacher)}
 		default:
 			s := deciding[pick(i, len(deciding))]
-			d := []string{"accept", "reject"}[i%2]
+			d := []string{"approve", "reject"}[i%2]
 			body := fmt.Sprintf(`{"resource_id":%q,"decision":%q,"comment":"charge"}`, s.resource, d)
 			return vegeta.Target{Method: http.MethodPost, URL: lb.url + "/v1/students/" + s.id + "/path/decisions", Header: th, Body: []byte(body)}
 		}
