@@ -136,7 +136,8 @@ func (s *Store) writeGroups() {
 
 // writeGroup runs one group transaction and hands each call its outcome.
 func (s *Store) writeGroup(grp []*fastCall) {
-	ctx, stop := groupContext(grp)
+	// The transaction goes on while anyone still waits for its outcome.
+	ctx, stop := allDone(grp, func(r *fastCall) context.Context { return r.ctx })
 	defer stop()
 	err := func() (err error) {
 		defer func() {
@@ -157,16 +158,6 @@ func (s *Store) writeGroup(grp []*fastCall) {
 		}
 		close(r.done)
 	}
-}
-
-// groupContext is the context of a group's transaction: it ends when every call's
-// context has ended (nobody waits for the outcome any more), not when one has.
-func groupContext(grp []*fastCall) (context.Context, func()) {
-	ctxs := make([]context.Context, len(grp))
-	for i, r := range grp {
-		ctxs[i] = r.ctx
-	}
-	return allDone(ctxs)
 }
 
 // statementRows are a group's statements as the insert's column arrays.

@@ -58,15 +58,16 @@ func (q *callQueue[C]) take(fits func(taken []*C, next *C) bool) []*C {
 	return round
 }
 
-// allDone returns a context (with the values of the first) that ends once every one of
-// ctxs has ended: a shared round goes on while anyone still waits for it. And its stop.
-func allDone(ctxs []context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctxs[0]))
+// allDone returns a context (with the values of the first call's) that ends once every
+// call's context has ended: a shared round goes on while anyone still waits for it. And
+// its stop function.
+func allDone[C any](calls []*C, ctxOf func(*C) context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctxOf(calls[0])))
 	var left atomic.Int64
-	left.Store(int64(len(ctxs)))
-	stops := make([]func() bool, len(ctxs))
-	for i, c := range ctxs {
-		stops[i] = context.AfterFunc(c, func() {
+	left.Store(int64(len(calls)))
+	stops := make([]func() bool, len(calls))
+	for i, c := range calls {
+		stops[i] = context.AfterFunc(ctxOf(c), func() {
 			if left.Add(-1) == 0 {
 				cancel()
 			}

@@ -241,7 +241,7 @@ func (s *Store) lookUpRounds() {
 		for _, c := range round {
 			names, hashes, activities = append(names, c.names...), append(hashes, c.hashes...), append(activities, c.activities...)
 		}
-		ctx, stop := roundContext(round)
+		ctx, stop := allDone(round, func(c *lookupCall) context.Context { return c.ctx })
 		pupils, res, err := s.lookUp(ctx, names, hashes, activities)
 		stop()
 		for _, c := range round {
@@ -249,15 +249,6 @@ func (s *Store) lookUpRounds() {
 			close(c.done)
 		}
 	}
-}
-
-// roundContext ends when every call's context has ended.
-func roundContext(round []*lookupCall) (context.Context, func()) {
-	ctxs := make([]context.Context, len(round))
-	for i, c := range round {
-		ctxs[i] = c.ctx
-	}
-	return allDone(ctxs)
 }
 
 func (s *Store) lookUp(ctx context.Context, accountNames, mboxSHA1s, activityIDs []string) ([]datasets.Student, []datasets.Resource, error) {
