@@ -65,6 +65,7 @@ bench: bench-quick
 	$(GO) test -run '^$$' -bench 'Features100k' -benchtime 1x -timeout 20m ./benchmarks/ | tee $(BENCH_OUT)/features.txt
 	PARCOURS_LOAD=1 $(GO) test -count=1 -run TestLoad -v ./api/ | tee $(BENCH_OUT)/load.txt
 	PARCOURS_SERVE_LOAD=1 $(GO) test -count=1 -run TestServeLoad -v -timeout 15m ./benchmarks/ | tee $(BENCH_OUT)/serve-load.txt
+	$(GO) run ./benchmarks/resultsgen -out $(BENCH_OUT) -results benchmarks/RESULTS.md
 
 PUPILS ?= 413000
 SCALE_RATE ?= 2000
