@@ -102,6 +102,25 @@ func TestExperimentEndpoints(t *testing.T) {
 				t.Errorf("feedback %+v", fs)
 			}
 		})
+		t.Run("ExportListsTheExposuresAndFeedback", func(t *testing.T) {
+			// The RGPD export holds every row about the pupil, experiment rows included.
+			w := env.do(t, req{method: "GET", path: "/v1/students/S1/export", token: token(t, RoleAdmin, "ad")})
+			if w.Code != 200 {
+				t.Fatalf("%d %s", w.Code, w.Body.String())
+			}
+			x := decode[pupilExport](t, w)
+			if len(x.ExperimentExposures) != 2 || x.ExperimentExposures[0].ListID != rec.ListID || x.ExperimentExposures[0].Arm != arm["C1"] {
+				t.Errorf("exported exposures %+v, want the 2 of list %s", x.ExperimentExposures, rec.ListID)
+			}
+			if len(x.ExperimentFeedback) != 1 || x.ExperimentFeedback[0].Kind != "launch" || x.ExperimentFeedback[0].ResourceID != "R1" {
+				t.Errorf("exported feedback %+v, want the launch of R1", x.ExperimentFeedback)
+			}
+			w = env.do(t, req{method: "GET", path: "/v1/students/S2/export", token: token(t, RoleAdmin, "ad")})
+			if x := decode[pupilExport](t, w); w.Code != 200 || len(x.ExperimentExposures)+len(x.ExperimentFeedback) != 0 ||
+				!strings.Contains(w.Body.String(), `"experiment_exposures":[]`) {
+				t.Errorf("another pupil's export: %d %s", w.Code, w.Body.String())
+			}
+		})
 	})
 	t.Run("PupilWithoutConsentIsNeverInTheExperiment", func(t *testing.T) {
 		w := env.do(t, req{method: "GET", path: "/v1/students/S4/recommendations", token: token(t, RoleTeacher, "T1", classes("C1"))})

@@ -24,7 +24,7 @@ var schemaTypes = map[string]any{
 	"Recommendations": recommender.Recommendations{},
 	"Path":            recommender.Path{},
 	"Overview":        recommender.Overview{},
-	"Export":          recommender.Export{},
+	"Export":          pupilExport{},
 	"Analytics":       recommender.Analytics{},
 	"Decision":        recommender.Decision{},
 	"DecisionHistory": decisionHistory{},

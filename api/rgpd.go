@@ -8,7 +8,17 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/parcours-ent/parcours/recommender"
+	"github.com/parcours-ent/parcours/recommender/experiment"
 )
+
+// pupilExport is the RGPD export: what the engine's store holds about the pupil plus,
+// when the store keeps experiments, the lists served to them under an experiment's arm
+// and the feedback their ENT page sent (both personal data, erased with them).
+type pupilExport struct {
+	recommender.Export
+	ExperimentExposures []experiment.Exposure `json:"experiment_exposures"`
+	ExperimentFeedback  []experiment.Feedback `json:"experiment_feedback"`
+}
 
 type consentBody struct {
 	Personalization *bool `json:"personalization"`
@@ -60,10 +70,17 @@ func (s *Server) getExport(c *gin.Context) {
 	if !ok {
 		return
 	}
-	x, err := s.eng.Export(c.Request.Context(), id)
+	ex, err := s.eng.Export(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	x := pupilExport{Export: ex, ExperimentExposures: []experiment.Exposure{}, ExperimentFeedback: []experiment.Feedback{}}
+	if s.exps != nil {
+		if x.ExperimentExposures, x.ExperimentFeedback, err = s.exps.PupilRows(c.Request.Context(), id); err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	// The pupil has a right to know who read their data: the access log goes with it.
 	if x.AccessLog, err = s.store.Audit(c.Request.Context(), recommender.AuditQuery{StudentID: id}); err != nil {

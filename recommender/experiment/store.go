@@ -66,6 +66,9 @@ type Store interface {
 	Exposures(ctx context.Context, experimentID string) ([]Exposure, error)
 	LogFeedback(ctx context.Context, f Feedback) error
 	Feedback(ctx context.Context, experimentID string) ([]Feedback, error)
+	// PupilRows lists the pupil's exposures and feedback across experiments, each in time
+	// order (the RGPD export); empty, not an error, when there are none.
+	PupilRows(ctx context.Context, studentID string) ([]Exposure, []Feedback, error)
 }
 
 // Active returns the experiment that serves the class at t: running, not opted out; the

@@ -206,3 +206,25 @@ func (s *Store) Feedback(ctx context.Context, experimentID string) ([]experiment
 	sort.SliceStable(out, func(a, b int) bool { return out[a].At.Before(out[b].At) })
 	return out, nil
 }
+
+// PupilRows lists the pupil's exposures and feedback, each in time order.
+func (s *Store) PupilRows(ctx context.Context, studentID string) ([]experiment.Exposure, []experiment.Feedback, error) {
+	s.xp.mu.Lock()
+	defer s.xp.mu.Unlock()
+	es := []experiment.Exposure{}
+	for _, e := range s.xp.exposures {
+		if e.StudentID == studentID {
+			e.ResourceIDs = slices.Clone(e.ResourceIDs)
+			es = append(es, e)
+		}
+	}
+	fs := []experiment.Feedback{}
+	for _, f := range s.xp.feedback {
+		if f.StudentID == studentID {
+			fs = append(fs, f)
+		}
+	}
+	sort.SliceStable(es, func(a, b int) bool { return es[a].At.Before(es[b].At) })
+	sort.SliceStable(fs, func(a, b int) bool { return fs[a].At.Before(fs[b].At) })
+	return es, fs, nil
+}

@@ -247,3 +247,34 @@ func (s *Store) Feedback(ctx context.Context, experimentID string) ([]experiment
 	}
 	return out, nil
 }
+
+// PupilRows lists the pupil's exposures and feedback, each in time order, read in one
+// snapshot.
+func (s *Store) PupilRows(ctx context.Context, studentID string) ([]experiment.Exposure, []experiment.Feedback, error) {
+	es, fs := []experiment.Exposure{}, []experiment.Feedback{}
+	err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+exposureCols+` FROM experiment_exposures WHERE student_id = $1 ORDER BY at, id`, studentID)
+		if err != nil {
+			return err
+		}
+		if es, err = pgx.AppendRows(es, rows, scanExposure); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT experiment_id, arm, student_id, list_id, kind, resource_id, at
+			FROM experiment_feedback WHERE student_id = $1 ORDER BY at, id`, studentID)
+		if err != nil {
+			return err
+		}
+		fs, err = pgx.AppendRows(fs, rows, func(r pgx.CollectableRow) (experiment.Feedback, error) {
+			var f experiment.Feedback
+			err := r.Scan(&f.ExperimentID, &f.Arm, &f.StudentID, &f.ListID, &f.Kind, &f.ResourceID, &f.At)
+			f.At = f.At.UTC()
+			return f, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("pgstore.PupilRows: %w", wrap(err))
+	}
+	return es, fs, nil
+}

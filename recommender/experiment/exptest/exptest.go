@@ -33,6 +33,7 @@ func Run(t *testing.T, open Opener) {
 		{"ExposureOfUnknownPupilIsNotFound", exposureOfUnknownPupil},
 		{"ErasureRemovesExposuresAndFeedback", erasureRemovesExposures},
 		{"PurgeRemovesOldExposuresAndFeedback", purgeRemovesOld},
+		{"PupilRowsAreThePupilsOwnInTimeOrder", pupilRowsAreTheirOwn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,5 +237,42 @@ func purgeRemovesOld(t *testing.T, s recommender.Store, x experiment.Store) {
 	fs, _ := x.Feedback(ctx, "E1")
 	if len(es) != 1 || es[0].ListID != "L1" || len(fs) != 1 || fs[0].ListID != "L1" {
 		t.Errorf("after the purge: exposures %+v, feedback %+v", es, fs)
+	}
+}
+
+// pupilRowsAreTheirOwn: the RGPD export lists the pupil's exposures and feedback, in time
+// order, and no other pupil's.
+func pupilRowsAreTheirOwn(t *testing.T, _ recommender.Store, x experiment.Store) {
+	ctx := context.Background()
+	create(t, x)
+	late := experiment.Exposure{ExperimentID: "E1", Arm: "A", ClassID: "C1", StudentID: "P1", ListID: "L1b", ResourceIDs: []string{"R3"}, Source: "cache", At: t0.Add(2 * time.Hour)}
+	early := experiment.Exposure{ExperimentID: "E1", Arm: "A", ClassID: "C1", StudentID: "P1", ListID: "L1a", ResourceIDs: []string{"R1", "R2"}, Source: "computed", At: t0.Add(time.Hour)}
+	other := experiment.Exposure{ExperimentID: "E1", Arm: "B", ClassID: "C2", StudentID: "P2", ListID: "L2", ResourceIDs: []string{"R1"}, Source: "computed", At: t0}
+	for _, e := range []experiment.Exposure{late, early, other} {
+		if err := x.LogExposure(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	launch := experiment.Feedback{ExperimentID: "E1", Arm: "A", StudentID: "P1", ListID: "L1a", Kind: experiment.FeedbackLaunch, ResourceID: "R2", At: t0.Add(90 * time.Minute)}
+	seen := experiment.Feedback{ExperimentID: "E1", Arm: "A", StudentID: "P1", ListID: "L1a", Kind: experiment.FeedbackImpression, At: t0.Add(61 * time.Minute)}
+	otherF := experiment.Feedback{ExperimentID: "E1", Arm: "B", StudentID: "P2", ListID: "L2", Kind: experiment.FeedbackImpression, At: t0}
+	for _, f := range []experiment.Feedback{launch, seen, otherF} {
+		if err := x.LogFeedback(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, fs, err := x.PupilRows(ctx, "P1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]experiment.Exposure{early, late}, es); d != "" {
+		t.Errorf("P1's exposures (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]experiment.Feedback{seen, launch}, fs); d != "" {
+		t.Errorf("P1's feedback (-want +got):\n%s", d)
+	}
+	es, fs, err = x.PupilRows(ctx, "P3")
+	if err != nil || es == nil || fs == nil || len(es)+len(fs) != 0 {
+		t.Errorf("P3 (no rows): %v %v %v; want two empty, non-nil lists", es, fs, err)
 	}
 }
