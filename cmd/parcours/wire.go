@@ -144,7 +144,7 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		return "", fmt.Errorf("serve: the teacher's page: %w", err)
 	}
 
-	m.http = api.NewHTTPServer(ln.Addr().String(), m.teacher.Mount(srv.Handler()))
+	m.http = api.NewHTTPServer(ln.Addr().String(), m.teacher.MountAnalyst(m.teacher.Mount(srv.Handler())))
 	m.serveErr = make(chan error, 1)
 	m.wg.Go(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
