@@ -46,7 +46,7 @@ func pngOf(p *plot.Plot, w, h vg.Length) ([]byte, error) {
 func uptakePlot(v analystView) ([]byte, error) {
 	p := plot.New()
 	p.Title.Text = "Part des ressources proposées qui ont été ouvertes, par semaine"
-	p.X.Label.Text = "Semaine (lundi)"
+	p.X.Label.Text = "Semaine (points au lundi)"
 	p.Y.Label.Text = "Ressources ouvertes / proposées"
 	p.X.Tick.Marker = plot.TimeTicks{Format: "02/01"}
 	p.Add(plotter.NewGrid())

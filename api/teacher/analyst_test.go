@@ -39,9 +39,9 @@ func analystEnv(tb testing.TB) (*httptest.Server, string) {
 	for c := range 3 {
 		id := fmt.Sprintf("M-%d", c+1)
 		ds.Competencies = append(ds.Competencies, datasets.Competency{ID: id, Subject: "MATHS", Level: "6e", Label: "Compétence " + id})
-		for j := range 3 {
+		for j := range 4 {
 			ds.Resources = append(ds.Resources, datasets.Resource{ID: fmt.Sprintf("R-%s-%d", id, j+1), Title: "Ressource", Subject: "MATHS",
-				Level: "6e", Type: datasets.ResourceExercise, Competencies: []string{id}, Difficulty: float64(j - 1), DurationMin: 10,
+				Level: "6e", Type: datasets.ResourceExercise, Competencies: []string{id}, Difficulty: float64(j)/2 - 1, DurationMin: 10,
 				URL: resourceURL(fmt.Sprintf("R-%s-%d", id, j+1))})
 		}
 	}
@@ -105,7 +105,7 @@ func analystEnv(tb testing.TB) (*httptest.Server, string) {
 			at := start.AddDate(0, 0, 7*w).Add(9 * time.Hour)
 			list := fmt.Sprintf("L-%s-%d", s.ID, w)
 			comp := fmt.Sprintf("M-%d", w%3+1)
-			res := []string{"R-" + comp + "-1", "R-" + comp + "-2"}
+			res := []string{fmt.Sprintf("R-%s-%d", comp, 2*(w/3)+1), fmt.Sprintf("R-%s-%d", comp, 2*(w/3)+2)} // each listed first this week
 			if err := st.LogExposure(ctx, experiment.Exposure{ExperimentID: x.ID, Arm: a, ClassID: s.ClassID, StudentID: s.ID,
 				ListID: list, ResourceIDs: res, Source: "computed", At: at}); err != nil {
 				tb.Fatal(err)
