@@ -114,12 +114,15 @@ func ablate(t *testing.T, name string, train, test []datasets.Interaction, cfg f
 		{"no PFA counts", func(c *features.ModelConfig) { c.NoCounts = true }},
 		{"no forgetting", func(c *features.ModelConfig) { c.NoForgetting = true }},
 		{"no per-competency θ (γ→0.01)", func(c *features.ModelConfig) { c.LocalScale = 0.01 }},
+		{"no per-competency practice slopes", func(c *features.ModelConfig) { c.NoSkillPFA = true }},
 	}
 	cells := []string{name}
 	for _, v := range variants {
 		c := cfg
 		v.set(&c)
-		mt, err := features.EvalMastery(train, test, features.EvalOptions{Model: c})
+		// 100 refits (not eval mastery's up to 1000) keep the table affordable; the
+		// "full" column is therefore the model at 100 refits.
+		mt, err := features.EvalMastery(train, test, features.EvalOptions{Model: c, MaxRefits: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +145,7 @@ func TestMasteryTutorLogs(t *testing.T) {
 		run := compare(t, n, tr, te)
 		table = append(table, ablate(t, n, tr, te, run.cfg))
 	}
-	t.Logf("ablation (AUC, tuned config, one part off):\n| log | full | no layer | no counts | no forgetting | no per-competency θ |\n|---|---|---|---|---|---|\n%s", strings.Join(table, "\n"))
+	t.Logf("ablation (AUC, tuned config, one part off):\n| log | full | no layer | no counts | no forgetting | no per-competency θ | no practice slopes |\n|---|---|---|---|---|---|---|\n%s", strings.Join(table, "\n"))
 }
 
 func TestMasteryOULAD(t *testing.T) {

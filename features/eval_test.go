@@ -44,7 +44,9 @@ func TestEvalMasteryDrivesTheServedModel(t *testing.T) {
 	}
 	train := []datasets.Interaction{it("s1", "i1", true, 1)}
 	test := []datasets.Interaction{it("s2", "i1", true, 1), it("s2", "i2", false, 2)}
-	opt := EvalOptions{Model: DefaultModelConfig(), MaxRefits: 1}
+	cfg := DefaultModelConfig()
+	cfg.LocalScale = 1 // the hand computation below: θ_sc moves as far as θ_s
+	opt := EvalOptions{Model: cfg, MaxRefits: 1}
 	m, err := EvalMastery(train, test, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +151,7 @@ func TestRefitScheduleMirrorsTheService(t *testing.T) {
 		{"EveryNAnswersWithoutAClock", make([]datasets.Interaction, 7), EvalOptions{MaxRefits: 3}, []int{3, 6}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			due := refitSchedule(tc.its, tc.opt.withDefaults())
+			due := refitSchedule(tc.its, tc.opt.withDefaults(len(tc.its)))
 			var got []int
 			for i := range tc.its {
 				if due(i) {
@@ -211,5 +213,13 @@ func TestTuneReadsOnlyTheTrainingLog(t *testing.T) {
 	}
 	if cfg.Alpha != best.Alpha || cfg.Beta != best.Beta || cfg.LocalScale != best.LocalScale || cfg.NoLayer == best.Layer {
 		t.Errorf("chose %+v, best trial %+v", cfg, best)
+	}
+}
+
+func TestRefitBudget(t *testing.T) {
+	for _, tc := range []struct{ rows, want int }{{1000, 1000}, {200_000, 500}, {10_000_000, 100}} {
+		if got := (EvalOptions{}).withDefaults(tc.rows).MaxRefits; got != tc.want {
+			t.Errorf("%d rows: %d refits, want %d", tc.rows, got, tc.want)
+		}
 	}
 }

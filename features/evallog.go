@@ -35,17 +35,23 @@ type EvalOptions struct {
 	// RefitInterval is the log time between two refits of the item parameters during
 	// the test walk: the service's refit interval (default one hour). It is stretched
 	// so that at most MaxRefits refits happen; an integer-order log has no clock and
-	// refits every len(test)/MaxRefits answers.
+	// refits every len(test)/MaxRefits answers. MaxRefits 0 means as many as a budget
+	// of refitBudget answer-steps allows (each refit walks every answer so far), within
+	// 100..1000: on OULAD (every 2013J assessment is new, dated by the day) that is a
+	// refit at each new date, as the hourly refit of the service gives.
 	RefitInterval time.Duration
-	MaxRefits     int // default 100
+	MaxRefits     int
 }
 
-func (o EvalOptions) withDefaults() EvalOptions {
+// refitBudget bounds the answer-steps of the refits of one EvalMastery (MaxRefits 0).
+const refitBudget = 1e8
+
+func (o EvalOptions) withDefaults(rows int) EvalOptions {
 	if o.RefitInterval <= 0 {
 		o.RefitInterval = time.Hour
 	}
 	if o.MaxRefits <= 0 {
-		o.MaxRefits = 100
+		o.MaxRefits = min(max(int(refitBudget/float64(max(rows, 1))), 100), 1000)
 	}
 	return o
 }
@@ -158,7 +164,7 @@ func EvalMasteryPredictions(train, test []datasets.Interaction, opt EvalOptions)
 	if err != nil {
 		return nil, nil, fmt.Errorf("features.EvalMastery: %w", err)
 	}
-	opt = opt.withDefaults()
+	opt = opt.withDefaults(len(train) + len(test))
 	lp := &logPupils{idx: map[string]int{}}
 	n := 0
 	for _, it := range ordered(train) {

@@ -154,7 +154,7 @@ func (m *Model) rawLayerX(p *Profile, comps []string, d float64, t time.Time) [l
 	inv := 1 / float64(len(comps))
 	for _, c := range comps {
 		cs := p.Competencies[c]
-		x[2] += m.local(cs) * inv
+		x[2] += m.local(c, cs) * inv
 		x[3] += math.Log1p(cs.Successes) * inv
 		x[4] += math.Log1p(cs.Failures) * inv
 		if !cs.LastEvidence.IsZero() && t.After(cs.LastEvidence) {

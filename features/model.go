@@ -36,20 +36,26 @@ type ModelConfig struct {
 	NoCounts     bool // drop the success and failure counts
 	NoForgetting bool // drop the elapsed time since the latest evidence
 	NoLessons    bool // lessons are not learning opportunities (η fixed at 0)
+	NoSkillPFA   bool // no per-competency practice slopes (π fixed at 0)
 }
 
 // DefaultGradeHalfLife is 60 days: a grade from the previous term weighs about a quarter.
 const DefaultGradeHalfLife = 60 * 24 * time.Hour
 
 // DefaultModelConfig returns the defaults: α = 1, β = 0.05, so the first observation
-// moves an ability by up to 0.5 logit (|y − p| ≤ 1 times K ≈ 1) and the fiftieth by 0.29.
-// The combination layer is off by default: the ranking's target band was set against
-// the plain Elo logit, and with calibrated predictions the offline test of the
-// recommender fell below random (NDCG@10 0.0092 vs 0.0098, seed 2); `eval mastery`
-// tunes it on or off per data set (Tune).
+// moves an ability by up to 0.5 logit (|y − p| ≤ 1 times K ≈ 1) and the fiftieth by
+// 0.29; γ = 0.3, the per-competency step a third of the global one (the shrinkage of a
+// hierarchical prior whose per-competency spread is about half the global one: γ =
+// τ²/σ² ≈ 0.5²/0.9²); the combination layer on (calibrated P(success): on the
+// synthetic académie it lowers the error of P(success) on the engine's own candidates
+// and raises held-out AUC, see docs/student-model.md). `eval mastery` tunes α, β, γ and
+// the layer per data set (Tune).
 func DefaultModelConfig() ModelConfig {
-	return ModelConfig{Alpha: 1, Beta: 0.05, GradeHalfLife: DefaultGradeHalfLife, MinItemN: 5, NoLayer: true}
+	return ModelConfig{Alpha: 1, Beta: 0.05, GradeHalfLife: DefaultGradeHalfLife, MinItemN: 5, LocalScale: DefaultLocalScale}
 }
+
+// DefaultLocalScale is γ of DefaultModelConfig.
+const DefaultLocalScale = 0.3
 
 func (c ModelConfig) normalised() ModelConfig {
 	if c.Alpha <= 0 || math.IsNaN(c.Alpha) {
@@ -103,14 +109,20 @@ type Model struct {
 	// missed) learned at FitItems; lessonN counts the outcomes that taught them.
 	lessonEff [2]float64
 	lessonN   int
-	version   string
-	ref       atomic.Pointer[refTable] // derived from the parameters for one catalogue
+	// skillPFA holds, per competency, the practice slopes π_c = (π⁺_c, π⁻_c): logit per
+	// ln(1 + successes), ln(1 + failures) on it (PFA's per-skill γ and ρ), learned at
+	// FitItems; skillN counts the outcomes behind each while fitting.
+	skillPFA map[string][2]float64
+	skillN   map[string]int
+	version  string
+	ref      atomic.Pointer[refTable] // derived from the parameters for one catalogue
 }
 
 // NewModel returns an empty model: every resource at its catalogue difficulty, every
 // assessment at 0.
 func NewModel(cfg ModelConfig) *Model {
-	m := &Model{cfg: cfg.normalised(), resources: map[string]itemParam{}, assess: map[string]itemParam{}, offsets: map[string]itemParam{}}
+	m := &Model{cfg: cfg.normalised(), resources: map[string]itemParam{}, assess: map[string]itemParam{}, offsets: map[string]itemParam{},
+		skillPFA: map[string][2]float64{}}
 	m.version = m.hash()
 	return m
 }
@@ -226,15 +238,20 @@ func (m *Model) abilityOn(p *Profile, comps []string) float64 {
 	}
 	s := 0.0
 	for _, c := range comps {
-		s += p.Global + m.local(p.Competencies[c])
+		s += p.Global + m.local(c, p.Competencies[c])
 	}
 	return s / float64(len(comps))
 }
 
 // local is the per-competency part of the ability: the Elo estimate θ_sc plus what the
-// lessons attended and missed on it taught, η_L·ln(1+L_sc) + η_M·ln(1+M_sc).
-func (m *Model) local(cs CompetencyState) float64 {
-	return cs.Local + m.lessonEff[0]*math.Log1p(cs.Lessons) + m.lessonEff[1]*math.Log1p(cs.MissedLessons)
+// lessons attended and missed on it taught, η_L·ln(1+L_sc) + η_M·ln(1+M_sc), plus what
+// practice on it taught, π⁺_c·ln(1+S_sc) + π⁻_c·ln(1+F_sc).
+func (m *Model) local(c string, cs CompetencyState) float64 {
+	v := cs.Local + m.lessonEff[0]*math.Log1p(cs.Lessons) + m.lessonEff[1]*math.Log1p(cs.MissedLessons)
+	if pi, ok := m.skillPFA[c]; ok {
+		v += pi[0]*math.Log1p(cs.Successes) + pi[1]*math.Log1p(cs.Failures)
+	}
+	return v
 }
 
 // lessonX is the lesson part's inputs on the item's competencies: the means of
@@ -255,19 +272,21 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 func (m *Model) Version() string { return m.version }
 
 type modelState struct {
-	Format     int                  `json:"format"`
-	Alpha      float64              `json:"alpha"`
-	Beta       float64              `json:"beta"`
-	HalfLifeS  float64              `json:"grade_half_life_s"`
-	MinItemN   int                  `json:"min_item_n"`
-	LocalScale float64              `json:"local_scale"`
-	Flags      [4]bool              `json:"flags"` // Plain, NoLayer, NoCounts, NoForgetting
-	Resources  map[string]itemParam `json:"resources"`
-	Assess     map[string]itemParam `json:"assessments"`
-	Offsets    map[string]itemParam `json:"offsets"`
-	Layer      []float64            `json:"layer"`
-	Lessons    [2]float64           `json:"lessons"` // η_L, η_M
-	LessonsOff bool                 `json:"lessons_off"`
+	Format     int                   `json:"format"`
+	Alpha      float64               `json:"alpha"`
+	Beta       float64               `json:"beta"`
+	HalfLifeS  float64               `json:"grade_half_life_s"`
+	MinItemN   int                   `json:"min_item_n"`
+	LocalScale float64               `json:"local_scale"`
+	Flags      [4]bool               `json:"flags"` // Plain, NoLayer, NoCounts, NoForgetting
+	Resources  map[string]itemParam  `json:"resources"`
+	Assess     map[string]itemParam  `json:"assessments"`
+	Offsets    map[string]itemParam  `json:"offsets"`
+	Layer      []float64             `json:"layer"`
+	Lessons    [2]float64            `json:"lessons"` // η_L, η_M
+	LessonsOff bool                  `json:"lessons_off"`
+	SkillPFA   map[string][2]float64 `json:"skill_pfa"` // π_c
+	SkillOff   bool                  `json:"skill_pfa_off"`
 }
 
 const modelFormat = 4
@@ -277,7 +296,7 @@ func (m *Model) state() modelState {
 	return modelState{Format: modelFormat, Alpha: c.Alpha, Beta: c.Beta, HalfLifeS: c.GradeHalfLife.Seconds(),
 		MinItemN: c.MinItemN, LocalScale: c.LocalScale, Flags: [4]bool{c.Plain, c.NoLayer, c.NoCounts, c.NoForgetting},
 		Resources: m.resources, Assess: m.assess, Offsets: m.offsets, Layer: m.layer,
-		Lessons: m.lessonEff, LessonsOff: c.NoLessons}
+		Lessons: m.lessonEff, LessonsOff: c.NoLessons, SkillPFA: m.skillPFA, SkillOff: c.NoSkillPFA}
 }
 
 // MarshalBinary persists the fitted parameters (JSON, keys sorted, so the same
@@ -309,15 +328,22 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 	if st.Layer != nil && len(st.Layer) != layerDim {
 		return fmt.Errorf("features.Model.UnmarshalBinary: layer of %d weights, want %d", len(st.Layer), layerDim)
 	}
-	for _, v := range append(slices.Clone(st.Layer), st.Lessons[:]...) {
+	all := append(slices.Clone(st.Layer), st.Lessons[:]...)
+	for _, pi := range st.SkillPFA {
+		all = append(all, pi[:]...)
+	}
+	for _, v := range all {
 		if !finite(v) {
 			return fmt.Errorf("features.Model.UnmarshalBinary: layer: bad weight")
 		}
 	}
 	m.cfg = ModelConfig{Alpha: st.Alpha, Beta: st.Beta, GradeHalfLife: time.Duration(st.HalfLifeS * float64(time.Second)),
 		MinItemN: st.MinItemN, LocalScale: st.LocalScale, Plain: st.Flags[0], NoLayer: st.Flags[1], NoCounts: st.Flags[2],
-		NoForgetting: st.Flags[3], NoLessons: st.LessonsOff}.normalised()
-	m.lessonEff = st.Lessons
+		NoForgetting: st.Flags[3], NoLessons: st.LessonsOff, NoSkillPFA: st.SkillOff}.normalised()
+	m.lessonEff, m.skillPFA = st.Lessons, st.SkillPFA
+	if m.skillPFA == nil {
+		m.skillPFA = map[string][2]float64{}
+	}
 	m.resources, m.assess, m.offsets, m.layer = st.Resources, st.Assess, st.Offsets, st.Layer
 	if m.offsets == nil {
 		m.offsets = map[string]itemParam{}
@@ -364,7 +390,7 @@ func (m *Model) step(p *Profile, o *obs, learnItems bool) {
 	if !m.cfg.Plain && len(o.comps) > 0 {
 		s := 0.0
 		for _, c := range o.comps {
-			s += m.local(p.Competencies[c])
+			s += m.local(c, p.Competencies[c])
 		}
 		z += s / float64(len(o.comps))
 	}
@@ -380,6 +406,21 @@ func (m *Model) step(p *Profile, o *obs, learnItems bool) {
 			m.lessonEff[0] += rate * o.w * err * xl
 			m.lessonEff[1] += rate * o.w * err * xm
 			m.lessonN++
+		}
+	}
+	if learnItems && !m.cfg.Plain && !m.cfg.NoSkillPFA {
+		// Per-competency practice slopes, the same kind of step with a rate per
+		// competency: the item's share of the gradient of z.
+		g := o.w * err / float64(len(o.comps))
+		for _, c := range o.comps {
+			cs := p.Competencies[c]
+			n := m.skillN[c]
+			rate := skillRate0 / (1 + float64(n)/skillRateN)
+			pi := m.skillPFA[c]
+			pi[0] += rate * g * math.Log1p(cs.Successes)
+			pi[1] += rate * g * math.Log1p(cs.Failures)
+			m.skillPFA[c] = pi
+			m.skillN[c] = n + 1
 		}
 	}
 	p.Global += o.w * m.cfg.k(p.GlobalN) * err
@@ -424,6 +465,13 @@ func (m *Model) step(p *Profile, o *obs, learnItems bool) {
 const (
 	lessonRate0 = 0.02
 	lessonRateN = 1000.0
+)
+
+// The practice slopes' learning rate: skillRate0/(1 + n/skillRateN) after n outcomes on
+// the competency.
+const (
+	skillRate0 = 0.05
+	skillRateN = 200.0
 )
 
 // addOffset keeps the running offset sums of Fit current: an item's offset enters its

@@ -21,20 +21,22 @@ func TestEloUpdateByHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 1st: p = σ(0 − 0) = 0.5, err = 0.5, K(0) = 1: global = local(c1) = 0.5.
-	// 2nd: p = σ(0.5 + 0.5 − 0) = σ(1), err = −σ(1), K(1) = 1/1.05.
+	// 1st: p = σ(0 − 0) = 0.5, err = 0.5, K(0) = 1: global = 0.5, local(c1) = γ·0.5.
+	// 2nd: p = σ(0.5 + γ·0.5 − 0), err = −p, K(1) = 1/1.05.
+	g := DefaultLocalScale
 	k1 := 1 / 1.05
-	want := 0.5 - k1*sigmoid(1)
+	p2 := sigmoid(0.5 + g*0.5)
+	want, wantL := 0.5-k1*p2, g*0.5-g*k1*p2
 	near(t, "Global", p.Global, want)
-	near(t, "Local(c1)", p.Competencies["c1"].Local, want)
-	near(t, "Theta(c1)", p.Competencies["c1"].Theta, 2*want)
+	near(t, "Local(c1)", p.Competencies["c1"].Local, wantL)
+	near(t, "Theta(c1)", p.Competencies["c1"].Theta, want+wantL)
 	if p.GlobalN != 2 || p.Competencies["c1"].N != 2 {
 		t.Errorf("counts: global %d, c1 %d, want 2 and 2", p.GlobalN, p.Competencies["c1"].N)
 	}
 	// PMastery: success on an item of difficulty 0, σ(Theta).
-	near(t, "PMastery(c1)", p.Competencies["c1"].PMastery, sigmoid(2*want))
+	near(t, "PMastery(c1)", p.Competencies["c1"].PMastery, sigmoid(want+wantL))
 	r2, _ := cat.Resource("r2")
-	near(t, "Predict(r2)", m.Predict(&p, &r2), sigmoid((2*want+want)/2-1))
+	near(t, "Predict(r2)", m.Predict(&p, &r2), sigmoid((want+wantL+want)/2-1))
 }
 
 func TestGradeIsAFractionalOutcomeWeightedByCoefficient(t *testing.T) {

@@ -201,7 +201,7 @@ func (m *Model) buildProfile(cat *datasets.Catalogue, ev *PupilEvents, asOf time
 func (m *Model) refresh(p *Profile) {
 	lw := m.localWeight()
 	for c, cs := range p.Competencies {
-		cs.Theta = p.Global + lw*m.local(cs)
+		cs.Theta = p.Global + lw*m.local(c, cs)
 		cs.PMastery = sigmoid(cs.Theta)
 		cs.Need = need(cs, p.AsOf)
 		p.Competencies[c] = cs
@@ -239,10 +239,11 @@ func (m *Model) fitItems(cat *datasets.Catalogue, src PupilSource, asOf time.Tim
 	m.fitting = map[string]*offsetSum{}
 	m.layer, m.sample = nil, nil
 	m.lessonEff, m.lessonN = [2]float64{}, 0
+	m.skillPFA, m.skillN = map[string][2]float64{}, map[string]int{}
 	if !m.cfg.Plain && !m.cfg.NoLayer {
 		m.sample = newLayerSample()
 	}
-	defer func() { m.fitting, m.sample = nil, nil }()
+	defer func() { m.fitting, m.sample, m.skillN = nil, nil, nil }()
 	m.ref.Store(nil)
 	// Observations are extracted in parallel a chunk of pupils at a time; the items
 	// learn from them sequentially, in pupil order, so the result does not depend on

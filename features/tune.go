@@ -2,6 +2,7 @@ package features
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sort"
 
@@ -36,7 +37,7 @@ type Trial struct {
 // Tune returns base with α, β (and, unless base.Plain, the layer on or off and γ) chosen on a temporal validation
 // split of train, and every trial. With fewer than 20 validation answers it returns base.
 func Tune(train []datasets.Interaction, base ModelConfig) (ModelConfig, []Trial, error) {
-	fit, val := TemporalSplit(train, 0.8)
+	fit, val := ValidationSplit(train)
 	if len(val) < 20 || len(fit) == 0 {
 		return base, nil, nil
 	}
@@ -97,6 +98,43 @@ func Tune(train []datasets.Interaction, base ModelConfig) (ModelConfig, []Trial,
 		}
 	}
 	return best, trials, nil
+}
+
+// heldOutShare is the share of the training log's students whose every answer is
+// held out for validation (by a hash of the id: the same students on every run).
+const heldOutShare = 0.2
+
+// ValidationSplit is the split Tune validates on, from the training log alone. A test
+// log may hold the same students later on, or new students: the validation part holds
+// both, the answers of a fifth of the students (chosen by a hash of their id), walked
+// from an empty profile as a new student's would be, and the later part
+// (TemporalSplit at 0.8) of the other students' answers; the model is fitted on the
+// rest. With fewer than 10 students, no student is held out whole.
+func ValidationSplit(its []datasets.Interaction) (fit, val []datasets.Interaction) {
+	held := map[string]bool{}
+	seen := map[string]bool{}
+	for i := range its {
+		id := its[i].StudentID
+		if !seen[id] {
+			seen[id] = true
+			h := fnv.New64a()
+			h.Write([]byte(id))
+			held[id] = float64(h.Sum64()%1000) < 1000*heldOutShare
+		}
+	}
+	if len(seen) < 10 {
+		return TemporalSplit(its, 0.8)
+	}
+	var rest []datasets.Interaction
+	for _, it := range its {
+		if held[it.StudentID] {
+			val = append(val, it)
+		} else {
+			rest = append(rest, it)
+		}
+	}
+	fit, late := TemporalSplit(rest, 0.8)
+	return fit, append(late, val...)
 }
 
 // TemporalSplit splits a log into its earlier and later parts: by time when every row
