@@ -23,7 +23,7 @@ func TestEloUpdateByHand(t *testing.T) {
 	}
 	// 1st: p = σ(0 − 0) = 0.5, err = 0.5, K(0) = 1: global = 0.5, local(c1) = γ·0.5.
 	// 2nd: p = σ(0.5 + γ·0.5 − 0), err = −p, K(1) = 1/1.05.
-	g := DefaultLocalScale
+	g := DefaultModelConfig().LocalScale
 	k1 := 1 / 1.05
 	p2 := sigmoid(0.5 + g*0.5)
 	want, wantL := 0.5-k1*p2, g*0.5-g*k1*p2
