@@ -283,6 +283,17 @@ func TestServeDemoCurlLinesWorkAsPrinted(t *testing.T) {
 			t.Fatalf("the printed link leads to %s (%d), want the class picker listing %s", resp.Request.URL, resp.StatusCode, m.Demo.ClassID)
 		}
 	})
+	t.Run("AnalystPageIsMounted", func(t *testing.T) {
+		resp, err := http.Get(m.URL + "/analyst/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(page), "Connexion analyste") || resp.Header.Get("Content-Security-Policy") == "" {
+			t.Fatalf("/analyst/login: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+		}
+	})
 	for _, must := range []string{"/recommendations", "/overview", "/path?", "/path/decisions", "-X DELETE"} {
 		if !seen[must] {
 			t.Errorf("the banner prints no %s line", must)
