@@ -90,7 +90,9 @@ func verdictParagraph(rep *Report) string {
 	} else {
 		b.WriteString("**Ranking metrics cannot be evaluated** (no successful usage after the split). ")
 	}
-	if dead := deadComponents(rep); len(dead) > 0 {
+	if !rep.RankingEvaluable && !rep.HasTruth {
+		b.WriteString("**Ablations cannot be judged here**: with neither a ground truth nor a simulator, no outcome can tell a component's effect (only the lists' coverage, diversity and the engine's own prerequisite checks differ).")
+	} else if dead := deadComponents(rep); len(dead) > 0 {
 		fmt.Fprintf(&b, "**Components whose removal changes nothing** (every paired CI contains 0): %s.", list(dead))
 	} else {
 		b.WriteString("Every ablated component has a measurable effect on at least one outcome.")
