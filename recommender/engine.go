@@ -64,6 +64,11 @@ type Config struct {
 	// peak (0.5, 0.7 or 0.85), so it does not yet read the peak from data.
 	AutoTarget bool
 
+	// Ranker chooses how candidates are scored: "" (the default: the fitted re-ranker's
+	// probability of uptake with success × fit), RankerLearning (need × fit × novelty,
+	// the re-ranker ignored) or RankerBlend (√(re-ranker) × need × fit).
+	Ranker string
+
 	// Explore chooses an exploration strategy: "" (none, the default) or "thompson"
 	// (explore.go).
 	Explore string
@@ -167,6 +172,9 @@ type snapshot struct {
 func New(ctx context.Context, store EngineStore, cfg Config) (*Engine, error) {
 	if store == nil {
 		return nil, fmt.Errorf("recommender.New: nil store: %w", ErrInvalid)
+	}
+	if cfg.Ranker != RankerDefault && cfg.Ranker != RankerLearning && cfg.Ranker != RankerBlend {
+		return nil, fmt.Errorf("recommender.New: unknown ranker %q: %w", cfg.Ranker, ErrInvalid)
 	}
 	if cfg.Explore != ExploreNone && cfg.Explore != ExploreThompson {
 		return nil, fmt.Errorf("recommender.New: unknown exploration %q: %w", cfg.Explore, ErrInvalid)

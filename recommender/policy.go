@@ -8,12 +8,13 @@ type policy struct {
 	target     float64
 	explore    string
 	noReRanker bool
+	ranker     string // RankerDefault, RankerLearning or RankerBlend
 }
 
 // policyFor is the one place the ranking reads its knobs from: the engine's
 // configuration with the request's override (already checked by CheckPolicy) applied.
 func (e *Engine) policyFor(s *snapshot, r Request) policy {
-	pol := policy{target: s.target, explore: e.cfg.Explore, noReRanker: e.cfg.NoReRanker}
+	pol := policy{target: s.target, explore: e.cfg.Explore, noReRanker: e.cfg.NoReRanker, ranker: e.cfg.Ranker}
 	o := r.Policy
 	if o == nil {
 		return pol
@@ -32,6 +33,8 @@ func (e *Engine) policyFor(s *snapshot, r Request) policy {
 		pol.noReRanker = false // still the benefit when no re-ranker could be fitted
 	case RankerBenefit:
 		pol.noReRanker = true
+	case RankerLearning, RankerBlend:
+		pol.ranker = o.Ranker
 	}
 	return pol
 }
@@ -45,9 +48,9 @@ func CheckPolicy(o *PolicyOverride) error {
 		return datasets.Errorf(ErrInvalid, "policy.target_success", "target success %g outside (0, 1)", o.TargetSuccess)
 	}
 	switch o.Ranker {
-	case RankerDefault, RankerReRank, RankerBenefit:
+	case RankerDefault, RankerReRank, RankerBenefit, RankerLearning, RankerBlend:
 	default:
-		return datasets.Errorf(ErrInvalid, "policy.ranker", "unknown ranker %q (want %q or %q)", o.Ranker, RankerReRank, RankerBenefit)
+		return datasets.Errorf(ErrInvalid, "policy.ranker", "unknown ranker %q (want %q, %q, %q or %q)", o.Ranker, RankerReRank, RankerBenefit, RankerLearning, RankerBlend)
 	}
 	return nil
 }

@@ -11,6 +11,14 @@ import (
 	"github.com/parcours-ent/parcours/features"
 )
 
+// Rankers beside RankerDefault, RankerReRank and RankerBenefit (types.go), for
+// Config.Ranker and PolicyOverride.Ranker: RankerLearning scores by need × fit ×
+// novelty whatever the re-ranker, RankerBlend by √(re-ranker) × need × fit.
+const (
+	RankerLearning = "learning"
+	RankerBlend    = "blend"
+)
+
 // MaxK bounds the items of one answer.
 const MaxK = 100
 
@@ -588,6 +596,11 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 		if blocked && !c.pinned {
 			continue
 		}
+		if p.completed[r.ID] && !isStudy(r) && !c.pinned && !c.approved && !e.cfg.NoNovelty {
+			// A practice item the pupil has completed is not listed again: a fresh item on
+			// the same competency teaches more than a repeat whose answers they have seen.
+			continue
+		}
 		c.p = s.model.Predict(p.prof, r)
 		c.fit = e.fitTo(p.pol.target, c.p)
 		if p.pol.explore == ExploreThompson {
@@ -610,12 +623,17 @@ func (e *Engine) score(s *snapshot, p *pupil, idx []int) []scored {
 		}
 		c.co = p.co[int32(i)]
 		c.neigh = p.neigh[int32(i)]
-		if s.agg.Ranker.usable() && !p.pol.noReRanker {
+		if p.pol.ranker == RankerLearning {
+			c.score = (c.need + 0.2) * c.fit * c.novelty
+		} else if s.agg.Ranker.usable() && !p.pol.noReRanker {
 			// Expected learning: the chance the pupil takes it up and succeeds (the fitted
 			// re-ranker) times how much practice at that predicted success teaches (fit).
 			x := e.featuresOf(p, r, &c)
 			c.rel = sigmoid(s.agg.Ranker.logit(&x))
 			c.score = c.rel * c.fit
+			if p.pol.ranker == RankerBlend {
+				c.score = math.Sqrt(c.rel) * c.fit * (c.need + 0.2)
+			}
 			c.coLift = s.agg.Ranker.Weights[fCoUsage] * x[fCoUsage]
 			c.neighLift = s.agg.Ranker.Weights[fNeighbours] * x[fNeighbours]
 		} else {

@@ -39,6 +39,8 @@ func Variants() []Variant {
 		{"parcours-no_reranker", func(c *recommender.Config) { c.NoReRanker = true }},
 		{"parcours-neighbours", func(c *recommender.Config) { c.Neighbours = true }},
 		{"parcours-auto_target", func(c *recommender.Config) { c.AutoTarget = true }},
+		{"parcours-learning_score", func(c *recommender.Config) { c.Ranker = recommender.RankerLearning }},
+		{"parcours-blend", func(c *recommender.Config) { c.Ranker = recommender.RankerBlend }},
 		{"parcours-thompson", func(c *recommender.Config) { c.Explore = recommender.ExploreThompson }},
 	}
 }
