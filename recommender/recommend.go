@@ -290,6 +290,9 @@ func (e *Engine) allowedFor(p *pupil, subject string, levels []string) func(*dat
 		if !contains(levels, r.Level) {
 			return false
 		}
+		if p.completed[r.ID] && !isStudy(r) && !e.cfg.NoNovelty {
+			return false // not listed again (see score): leave the budget to fresh items
+		}
 		d, ok := p.latest[r.ID]
 		return !ok || d.Decision != DecisionReject
 	}
