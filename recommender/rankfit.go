@@ -67,9 +67,11 @@ func (e *Engine) featuresOf(p *pupil, r *datasets.Resource, c *scored) [nFeature
 // The pupils come from src, one pass per use (the refit streams them from the store);
 // only the sampled pupils' events are held. src's errors are its owner's to report.
 func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *features.Model, layout *features.Layout, src features.PupilSource) {
-	agg.Syllabus = buildSyllabusFrom(cat, src, time.Time{})
-	agg.CoUsage = buildCoUsageFrom(cat, src, time.Time{})
-	pupils := e.rankerPupils(src)
+	var pupils []features.PupilEvents
+	tee(src, // one read of the pupils for the three
+		func(s features.PupilSource) { agg.Syllabus = buildSyllabusFrom(cat, s, time.Time{}) },
+		func(s features.PupilSource) { agg.CoUsage = buildCoUsageFrom(cat, s, time.Time{}) },
+		func(s features.PupilSource) { pupils = e.rankerPupils(s) })
 	agg.Ranker, agg.Target = nil, nil
 	if agg.Clock.IsZero() {
 		return
@@ -84,9 +86,14 @@ func (e *Engine) fitRanking(agg *aggregates, cat *datasets.Catalogue, model *fea
 		return
 	}
 	cut := agg.Clock.Add(-e.cfg.ValidationWindow)
-	s0 := &snapshot{cat: cat, model: model, agg: aggregates{Syllabus: buildSyllabusFrom(cat, src, cut)}}
+	var cutSyl syllabus
+	var cutCo map[string][]coHit
+	tee(src,
+		func(s features.PupilSource) { cutSyl = buildSyllabusFrom(cat, s, cut) },
+		func(s features.PupilSource) { cutCo = buildCoUsageFrom(cat, s, cut) })
+	s0 := &snapshot{cat: cat, model: model, agg: aggregates{Syllabus: cutSyl}}
 	s0.target = effectiveTarget(e.cfg.TargetSuccess, agg)
-	s0.co = newCoIndex(cat, buildCoUsageFrom(cat, src, cut))
+	s0.co = newCoIndex(cat, cutCo)
 	var rows [][nFeatures]float64
 	var ys []bool
 	type held struct {

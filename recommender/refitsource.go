@@ -3,6 +3,7 @@ package recommender
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/parcours-ent/parcours/datasets"
@@ -103,4 +104,46 @@ func (e *Engine) writeProfiles(ctx context.Context, cat *datasets.Catalogue, mod
 		return nil
 	})
 	return lost, err
+}
+
+// tee runs the consumers over one pass of src, each in its own goroutine, and returns
+// src's error once every consumer has returned. Each consumer must call the source it is
+// given once (a second call sees no pupil); every consumer sees every pupil in src's
+// order, whatever the others do, so the results are those of separate passes. At most
+// teeBuffer pupils wait for a slow consumer (their events are the store's, not copies).
+func tee(src features.PupilSource, consumers ...func(features.PupilSource)) error {
+	const teeBuffer = 64
+	chans := make([]chan *features.PupilEvents, len(consumers))
+	var wg sync.WaitGroup
+	for i, consume := range consumers {
+		ch := make(chan *features.PupilEvents, teeBuffer)
+		chans[i] = ch
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			consume(func(yield func(*features.PupilEvents) error) error {
+				var err error
+				for ev := range ch {
+					if err == nil {
+						err = yield(ev)
+					}
+				}
+				return err
+			})
+			for range ch { // the consumer stopped early or never read: let the pass go on
+			}
+		}()
+	}
+	err := src(func(ev *features.PupilEvents) error {
+		cp := *ev // the pointer is the pass's; the events it refers to stay valid
+		for _, ch := range chans {
+			ch <- &cp
+		}
+		return nil
+	})
+	for _, ch := range chans {
+		close(ch)
+	}
+	wg.Wait()
+	return err
 }

@@ -70,3 +70,45 @@ func (f failingPupils) EachPupilEvents(_ context.Context, _ int, fn func([]featu
 	}
 	return f.err
 }
+
+// tee gives every consumer every pupil in order, as separate passes would, even when
+// one consumer stops early; the source's error comes back.
+func TestTeeFeedsEveryConsumerTheWholePass(t *testing.T) {
+	var pupils []features.PupilEvents
+	for i := range 300 {
+		pupils = append(pupils, features.PupilEvents{Student: datasets.Student{ID: fmt.Sprintf("p%03d", i)}})
+	}
+	ids := func(src features.PupilSource) []string {
+		var out []string
+		_ = src(func(ev *features.PupilEvents) error { out = append(out, ev.Student.ID); return nil })
+		return out
+	}
+	var a, b, c []string
+	err := tee(features.SliceSource(pupils),
+		func(s features.PupilSource) { a = ids(s) },
+		func(s features.PupilSource) {
+			_ = s(func(ev *features.PupilEvents) error {
+				c = append(c, ev.Student.ID)
+				if len(c) == 10 {
+					return errors.New("enough")
+				}
+				return nil
+			})
+		},
+		func(s features.PupilSource) { time.Sleep(time.Millisecond); b = ids(s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ids(features.SliceSource(pupils))
+	if fmt.Sprint(a) != fmt.Sprint(want) || fmt.Sprint(b) != fmt.Sprint(want) || fmt.Sprint(c) != fmt.Sprint(want[:10]) {
+		t.Errorf("consumers saw %d, %d and %d pupils, want %d, %d and 10", len(a), len(b), len(c), len(want), len(want))
+	}
+	boom := errors.New("store gone")
+	failing := func(yield func(*features.PupilEvents) error) error {
+		_ = yield(&pupils[0])
+		return boom
+	}
+	if err := tee(failing, func(s features.PupilSource) { ids(s) }); !errors.Is(err, boom) {
+		t.Errorf("source error: got %v", err)
+	}
+}
