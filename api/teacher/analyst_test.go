@@ -187,6 +187,28 @@ func TestAnalystPageRefusesOtherRoles(t *testing.T) {
 	if status != http.StatusSeeOther {
 		t.Fatalf("analyst sign-in: %d", status)
 	}
+	// The analyst's session id replayed under the teacher page's cookie opens nothing there.
+	base, _ := url.Parse(hs.URL)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noFollow.Post(hs.URL+"/analyst/login", "application/x-www-form-urlencoded", strings.NewReader("token="+url.QueryEscape(analystToken(t, "analyst"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var sid string
+	for _, k := range resp.Cookies() {
+		if k.Name == analystCookie {
+			sid = k.Value
+		}
+	}
+	if sid == "" {
+		t.Fatal("no analyst session cookie after sign-in")
+	}
+	forged := &http.Client{Jar: newJar(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	forged.Jar.SetCookies(base.JoinPath("/teacher/"), []*http.Cookie{{Name: cookieName, Value: sid, Path: "/"}})
+	if status, _, h := get(t, forged, hs.URL+"/teacher/"); status != http.StatusSeeOther || h.Get("Location") != "/teacher/login" {
+		t.Errorf("analyst session under the teacher's cookie: %d %q, want a redirect to sign-in", status, h.Get("Location"))
+	}
 	if status, _, _ := post(t, c, hs.URL+"/analyst/logout", hs.URL, url.Values{}); status != http.StatusForbidden {
 		t.Errorf("sign-out without CSRF: %d, want 403", status)
 	}

@@ -235,7 +235,9 @@ func (a *App) signedIn(next http.HandlerFunc) http.Handler {
 			id = c.Value
 		}
 		s := a.sessions.get(id)
-		if s == nil {
+		// Analysts' sessions live in the same store under another cookie: a session id
+		// carried to this page under the teacher's cookie opens nothing.
+		if s == nil || s.claims == nil || s.claims.Role != api.RoleTeacher {
 			http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 			return
 		}
