@@ -26,7 +26,7 @@ func BenchmarkGenerateDemo(b *testing.B) {
 			b.Fatalf("%d students, %d learners", len(d.Students), len(truth.Learners))
 		}
 	}
-	b.ReportMetric((cpuTime(b) - before).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((cpuTime(b)-before).Seconds()/float64(b.N), "cpu-s/op")
 }
 
 // The demo académie has the size and shape serve's banner promises.
