@@ -100,30 +100,9 @@ func (a *App) getAnalystLogin(w http.ResponseWriter, r *http.Request) {
 
 func (a *App) postAnalystLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	token := strings.TrimSpace(r.PostFormValue("token"))
-	fail := func(status int, msg string) {
-		a.analystPage(w, r, status, "login", pageData{Title: "Connexion", Flash: &flash{Kind: "error", Text: msg}})
-	}
-	if token == "" || len(token) > 8<<10 {
-		fail(http.StatusUnauthorized, "Collez votre jeton de connexion.")
-		return
-	}
-	cl, err := a.cfg.Verifier.Verify(r.Context(), token)
-	if err != nil {
-		fail(http.StatusUnauthorized, "Ce jeton n'est pas valide ou a expiré.")
-		return
-	}
-	if !analystRole(cl) {
-		fail(http.StatusForbidden, "Cette page est réservée aux analystes et aux administrateurs.")
-		return
-	}
-	id, s := a.sessions.create(token, cl, a.cfg.SessionTTL)
-	if s == nil {
-		fail(http.StatusServiceUnavailable, "Le service est momentanément indisponible. Réessayez dans quelques instants.")
-		return
-	}
-	a.setAnalystCookie(w, r, id, int(time.Until(s.expires).Seconds()))
-	http.Redirect(w, r, AnalystPrefix+"/", http.StatusSeeOther)
+	a.signIn(w, r, strings.TrimSpace(r.PostFormValue("token")), space{render: a.analystPage, allowed: analystRole,
+		forbidden: "Cette page est réservée aux analystes et aux administrateurs.", setCookie: a.setAnalystCookie,
+		home: AnalystPrefix + "/"})
 }
 
 func (a *App) postAnalystLogout(w http.ResponseWriter, r *http.Request) {

@@ -282,10 +282,31 @@ func (a *App) postLogin(w http.ResponseWriter, r *http.Request) {
 	a.startSession(w, r, strings.TrimSpace(r.PostFormValue("token")))
 }
 
+// space is one signed-in area of the page (the teacher's, the analyst's): who may enter,
+// how its pages render, and its session cookie.
+type space struct {
+	render    func(w http.ResponseWriter, r *http.Request, status int, name string, d pageData)
+	allowed   func(*api.Claims) bool
+	forbidden string // the sign-in page's message to another role
+	setCookie func(w http.ResponseWriter, r *http.Request, value string, maxAge int)
+	home      string
+}
+
+func (a *App) teacherSpace() space {
+	return space{render: a.render, allowed: func(cl *api.Claims) bool { return cl.Role == api.RoleTeacher },
+		forbidden: "Cette page est réservée aux enseignants.", setCookie: a.setCookie, home: Prefix + "/"}
+}
+
 // startSession verifies a teacher token, opens a session and goes to the class picker.
 func (a *App) startSession(w http.ResponseWriter, r *http.Request, token string) {
+	a.signIn(w, r, token, a.teacherSpace())
+}
+
+// signIn verifies a token, checks that its role may enter sp, opens a session and goes to
+// sp's home page; every refusal re-renders the sign-in page with a message in French.
+func (a *App) signIn(w http.ResponseWriter, r *http.Request, token string, sp space) {
 	fail := func(status int, msg string) {
-		a.render(w, r, status, "login", pageData{Title: "Connexion", Flash: &flash{Kind: "error", Text: msg}})
+		sp.render(w, r, status, "login", pageData{Title: "Connexion", Flash: &flash{Kind: "error", Text: msg}})
 	}
 	if token == "" || len(token) > 8<<10 {
 		fail(http.StatusUnauthorized, "Collez votre jeton de connexion.")
@@ -296,8 +317,8 @@ func (a *App) startSession(w http.ResponseWriter, r *http.Request, token string)
 		fail(http.StatusUnauthorized, "Ce jeton n'est pas valide ou a expiré.")
 		return
 	}
-	if cl.Role != api.RoleTeacher {
-		fail(http.StatusForbidden, "Cette page est réservée aux enseignants.")
+	if !sp.allowed(cl) {
+		fail(http.StatusForbidden, sp.forbidden)
 		return
 	}
 	id, s := a.sessions.create(token, cl, a.cfg.SessionTTL)
@@ -305,8 +326,8 @@ func (a *App) startSession(w http.ResponseWriter, r *http.Request, token string)
 		fail(http.StatusServiceUnavailable, "Le service est momentanément indisponible. Réessayez dans quelques instants.")
 		return
 	}
-	a.setCookie(w, r, id, int(time.Until(s.expires).Seconds()))
-	http.Redirect(w, r, Prefix+"/", http.StatusSeeOther)
+	sp.setCookie(w, r, id, int(time.Until(s.expires).Seconds()))
+	http.Redirect(w, r, sp.home, http.StatusSeeOther)
 }
 
 func (a *App) postLogout(w http.ResponseWriter, r *http.Request) {
