@@ -109,14 +109,24 @@ func countsOf(x *experiment.Experiment) map[string]armCount {
 	return m
 }
 
-func (s *Server) listExperiments(c *gin.Context) {
+// experimentReader lets analysts and admins through to the experiments, when the store
+// keeps them; anyone else gets 403. Each experiment's schools are checked after.
+func (s *Server) experimentReader(c *gin.Context) (*Claims, bool) {
 	cl := claimsOf(c)
 	if cl.Role != RoleAnalyst && cl.Role != RoleAdmin {
 		s.fail(c, errForbidden)
-		return
+		return nil, false
 	}
 	if s.exps == nil {
 		writeProblem(c, errNoExperiments)
+		return nil, false
+	}
+	return cl, true
+}
+
+func (s *Server) listExperiments(c *gin.Context) {
+	cl, ok := s.experimentReader(c)
+	if !ok {
 		return
 	}
 	ctx := c.Request.Context()
@@ -139,13 +149,8 @@ func (s *Server) listExperiments(c *gin.Context) {
 }
 
 func (s *Server) getExperiment(c *gin.Context) {
-	cl := claimsOf(c)
-	if cl.Role != RoleAnalyst && cl.Role != RoleAdmin {
-		s.fail(c, errForbidden)
-		return
-	}
-	if s.exps == nil {
-		writeProblem(c, errNoExperiments)
+	cl, ok := s.experimentReader(c)
+	if !ok {
 		return
 	}
 	id := c.Param("id")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/parcours-ent/parcours/recommender"
+	"github.com/parcours-ent/parcours/recommender/pgstore"
 )
 
 // config is everything read from the environment. The README's configuration table
@@ -115,4 +117,25 @@ func loadConfig() (config, error) {
 
 func (c config) String() string {
 	return fmt.Sprintf("addr=%s database=%t redis=%t jwks=%t", c.Addr, c.DatabaseURL != "", c.RedisURL != "", c.JWKSURL != "")
+}
+
+// openDatabase reads the configuration and opens DATABASE_URL for a command that cannot
+// run on the embedded store; why (may be empty) tells the user what the embedded store
+// lacks. migrate applies pending migrations first (commands that write).
+func openDatabase(ctx context.Context, cmd, why string, migrate bool) (*pgstore.Store, config, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, cfg, err
+	}
+	if cfg.DatabaseURL == "" {
+		if why != "" {
+			why = " (" + why + ")"
+		}
+		return nil, cfg, badUsage("%s: DATABASE_URL is not set%s", cmd, why)
+	}
+	store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Migrate: migrate, EfSearch: cfg.EfSearch, TombstoneKey: []byte(cfg.TombstoneKey)})
+	if err != nil {
+		return nil, cfg, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return store, cfg, nil
 }

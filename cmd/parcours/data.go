@@ -79,15 +79,8 @@ func ingestCmd() *cobra.Command {
 			if dir == "" {
 				return badUsage("ingest: --data is required")
 			}
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			if cfg.DatabaseURL == "" {
-				return badUsage("ingest: DATABASE_URL is not set")
-			}
 			ctx := c.Context()
-			store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Migrate: true, EfSearch: cfg.EfSearch, TombstoneKey: []byte(cfg.TombstoneKey)})
+			store, cfg, err := openDatabase(ctx, "ingest", "", true)
 			if err != nil {
 				return err
 			}

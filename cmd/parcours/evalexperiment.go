@@ -12,7 +12,6 @@ import (
 	"github.com/parcours-ent/parcours/api"
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/experiment"
-	"github.com/parcours-ent/parcours/recommender/pgstore"
 )
 
 func init() { evalCommands = append(evalCommands, evalExperimentCmd) }
@@ -34,17 +33,10 @@ func evalExperimentCmd() *cobra.Command {
 			if err := experiment.CheckID("--id", id); err != nil {
 				return badUsage("eval experiment: --id: %v", err)
 			}
-			cfg, err := loadConfig()
+			ctx := c.Context()
+			store, _, err := openDatabase(ctx, "eval experiment", "experiments live in PostgreSQL; the embedded store keeps none between runs", false)
 			if err != nil {
 				return err
-			}
-			if cfg.DatabaseURL == "" {
-				return badUsage("eval experiment: DATABASE_URL is not set (experiments live in PostgreSQL; the embedded store keeps none between runs)")
-			}
-			ctx := c.Context()
-			store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{TombstoneKey: []byte(cfg.TombstoneKey)})
-			if err != nil {
-				return fmt.Errorf("eval experiment: %w", err)
 			}
 			defer store.Close()
 			x, err := store.Experiment(ctx, id)

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/parcours-ent/parcours/recommender/pgstore"
 )
 
 func purgeCmd() *cobra.Command {
@@ -20,17 +18,10 @@ func purgeCmd() *cobra.Command {
 			"The embedded store keeps nothing between runs, so purge needs DATABASE_URL.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig()
+			ctx := cmd.Context()
+			store, cfg, err := openDatabase(ctx, "purge", "the embedded store keeps nothing to purge", false)
 			if err != nil {
 				return err
-			}
-			if cfg.DatabaseURL == "" {
-				return badUsage("purge: DATABASE_URL is not set (the embedded store keeps nothing to purge)")
-			}
-			ctx := cmd.Context()
-			store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{TombstoneKey: []byte(cfg.TombstoneKey)})
-			if err != nil {
-				return fmt.Errorf("purge: %w", err)
 			}
 			defer store.Close()
 			now := time.Now().UTC()

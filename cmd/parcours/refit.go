@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/parcours-ent/parcours/recommender"
-	"github.com/parcours-ent/parcours/recommender/pgstore"
 )
 
 func init() { commands = append(commands, refitCmd) }
@@ -28,15 +27,8 @@ func refitCmd() *cobra.Command {
 		Short: "Refit the student model, vectors and aggregates on DATABASE_URL (streams pupils in batches), then rebuild stale profiles",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			if cfg.DatabaseURL == "" {
-				return badUsage("refit: DATABASE_URL is not set")
-			}
 			ctx := c.Context()
-			store, err := pgstore.Open(ctx, cfg.DatabaseURL, pgstore.Options{Migrate: true, EfSearch: cfg.EfSearch, TombstoneKey: []byte(cfg.TombstoneKey)})
+			store, cfg, err := openDatabase(ctx, "refit", "", true)
 			if err != nil {
 				return err
 			}
