@@ -45,7 +45,8 @@ type Arm struct {
 	TargetSuccess float64 `json:"target_success,omitempty"`
 	// Explore: Thompson sampling on or off; absent: the engine's.
 	Explore *bool `json:"explore,omitempty"`
-	// Ranker: "rerank", "benefit" or "" (the engine's).
+	// Ranker: "rerank", "benefit", "learning", "blend" or "" (the engine's); see
+	// recommender.CheckPolicy.
 	Ranker string `json:"ranker,omitempty"`
 }
 
