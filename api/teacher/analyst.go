@@ -296,7 +296,7 @@ func parseAnalystPages(loc *time.Location) (map[string]*template.Template, error
 	}
 	out := map[string]*template.Template{}
 	for _, name := range []string{"login", "list", "experiment", "error"} {
-		t, err := template.New("analyst_layout.html").Funcs(funcs).ParseFS(templateFS, "templates/analyst_layout.html", "templates/analyst_"+name+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/analyst_"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("template analyst_%s: %w", name, err)
 		}
@@ -312,6 +312,7 @@ func (a *App) analystPage(w http.ResponseWriter, r *http.Request, status int, pa
 		http.Error(w, "Erreur interne", http.StatusInternalServerError)
 		return
 	}
+	d.Analyst = true
 	var buf bytes.Buffer
 	if err := pages[page].Execute(&buf, d); err != nil {
 		a.cfg.Logger.Error("analyst page: template", "page", page, "error", err.Error())

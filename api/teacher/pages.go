@@ -25,6 +25,8 @@ type pageData struct {
 	Flash   *flash
 	Crumbs  []crumb
 	Body    any
+	// Analyst: the page is the analyst's (title, brand, sign-out), not the teacher's.
+	Analyst bool
 }
 
 type crumb struct{ Href, Text string }
