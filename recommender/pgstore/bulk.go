@@ -370,19 +370,7 @@ func mergeStaged(ctx context.Context, tx pgx.Tx, k kind, stage string, n int, ke
 		}
 	}
 	if k.table != "statements" { // statements are immutable: checkStagedStatements
-		set := make([]string, 0, len(k.cols)-1)
-		old := make([]string, 0, len(k.cols)-1)
-		neu := make([]string, 0, len(k.cols)-1)
-		for _, c := range k.cols[1:] {
-			set = append(set, c+" = s."+c)
-			old = append(old, "t."+c)
-			neu = append(neu, "s."+c)
-		}
-		if k.table == "students" {
-			set = append(set, nextGeneration) // cached answers of the pupil go stale; new rows take the default
-		}
-		if err := into(fmt.Sprintf(`UPDATE %s t SET %s FROM %s s WHERE t.id = s.id AND (%s) IS DISTINCT FROM (%s) RETURNING t.%s AS v`,
-			k.table, strings.Join(set, ", "), stage, strings.Join(old, ", "), strings.Join(neu, ", "), k.returns)); err != nil {
+		if err := into(k.updateChanged(stage) + " AS v"); err != nil {
 			return err
 		}
 	}

@@ -20,6 +20,26 @@ const writeLock = 0x70617263 // "parc"
 
 // kind describes one entity kind: its table, the file its rows come from (for the errors it names)
 // and how a row becomes the table's columns.
+// updateChanged is the statement that updates the stored rows whose staged version (in
+// table stage) differs, returning the changed rows' k.returns column. A pupil's row change
+// also moves the pupil's generation, so cached answers go stale (new rows take the
+// column's default).
+func (k *kind) updateChanged(stage string) string {
+	set := make([]string, 0, len(k.cols))
+	old := make([]string, 0, len(k.cols)-1)
+	neu := make([]string, 0, len(k.cols)-1)
+	for _, c := range k.cols[1:] {
+		set = append(set, c+" = s."+c)
+		old = append(old, "t."+c)
+		neu = append(neu, "s."+c)
+	}
+	if k.table == "students" {
+		set = append(set, nextGeneration)
+	}
+	return fmt.Sprintf(`UPDATE %s t SET %s FROM %s s WHERE t.id = s.id AND (%s) IS DISTINCT FROM (%s) RETURNING t.%s`,
+		k.table, strings.Join(set, ", "), stage, strings.Join(old, ", "), strings.Join(neu, ", "), k.returns)
+}
+
 type kind struct {
 	table   string
 	file    string
@@ -312,19 +332,7 @@ func upsert(ctx context.Context, tx pgx.Tx, k kind, stage string) ([]string, err
 		}
 	}
 	if k.table != "statements" { // statements are immutable: checkSameStatements
-		set := make([]string, 0, len(k.cols)-1)
-		old := make([]string, 0, len(k.cols)-1)
-		neu := make([]string, 0, len(k.cols)-1)
-		for _, c := range k.cols[1:] {
-			set = append(set, c+" = s."+c)
-			old = append(old, "t."+c)
-			neu = append(neu, "s."+c)
-		}
-		if k.table == "students" {
-			set = append(set, nextGeneration) // new rows take the column's default
-		}
-		if err := collect(fmt.Sprintf(`UPDATE %s t SET %s FROM %s s WHERE t.id = s.id AND (%s) IS DISTINCT FROM (%s) RETURNING t.%s`,
-			k.table, strings.Join(set, ", "), stage, strings.Join(old, ", "), strings.Join(neu, ", "), k.returns)); err != nil {
+		if err := collect(k.updateChanged(stage)); err != nil {
 			return nil, err
 		}
 	}
