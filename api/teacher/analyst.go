@@ -56,6 +56,9 @@ func (a *App) analystRoutes() *http.ServeMux {
 	m.Handle("GET "+p, http.RedirectHandler(p+"/", http.StatusSeeOther))
 	m.Handle("GET "+p+"/login", a.headers(http.HandlerFunc(a.getAnalystLogin)))
 	m.Handle("POST "+p+"/login", a.headers(a.sameOrigin(http.HandlerFunc(a.postAnalystLogin))))
+	m.Handle("GET "+p+"/oidc/login", a.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.startOIDC(w, r, a.analystSpace(), spaceAnalyst)
+	})))
 	m.Handle("POST "+p+"/logout", a.headers(a.sameOrigin(a.analystSignedIn(a.checkCSRF(a.postAnalystLogout)))))
 	m.Handle("GET "+p+"/{$}", a.headers(a.analystSignedIn(a.getExperiments)))
 	m.Handle("GET "+p+"/experiments/{id}", a.headers(a.analystSignedIn(a.getExperimentPage)))
@@ -95,20 +98,22 @@ func analystRole(cl *api.Claims) bool {
 }
 
 func (a *App) getAnalystLogin(w http.ResponseWriter, r *http.Request) {
-	a.analystPage(w, r, http.StatusOK, "login", pageData{Title: "Connexion"})
+	a.analystPage(w, r, http.StatusOK, "login", pageData{Title: "Connexion", OIDC: a.oidc != nil})
+}
+
+func (a *App) analystSpace() space {
+	return space{render: a.analystPage, allowed: analystRole,
+		forbidden: "Cette page est réservée aux analystes et aux administrateurs.", setCookie: a.setAnalystCookie,
+		home: AnalystPrefix + "/"}
 }
 
 func (a *App) postAnalystLogin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	a.signIn(w, r, strings.TrimSpace(r.PostFormValue("token")), space{render: a.analystPage, allowed: analystRole,
-		forbidden: "Cette page est réservée aux analystes et aux administrateurs.", setCookie: a.setAnalystCookie,
-		home: AnalystPrefix + "/"})
+	a.signIn(w, r, strings.TrimSpace(r.PostFormValue("token")), a.analystSpace())
 }
 
 func (a *App) postAnalystLogout(w http.ResponseWriter, r *http.Request) {
-	a.sessions.end(sessionOf(r).id)
-	a.setAnalystCookie(w, r, "", -1)
-	http.Redirect(w, r, AnalystPrefix+"/login", http.StatusSeeOther)
+	a.signOut(w, r, a.setAnalystCookie, AnalystPrefix+"/login")
 }
 
 // analystFail turns an API error into a page; 401 ends the session.
@@ -136,7 +141,7 @@ func (a *App) getExperiments(w http.ResponseWriter, r *http.Request) {
 	var list struct {
 		Experiments []analystView `json:"experiments"`
 	}
-	if err := a.call(r.Context(), s.token, http.MethodGet, "/v1/experiments", nil, nil, &list); err != nil {
+	if err := a.call(r.Context(), s, http.MethodGet, "/v1/experiments", nil, nil, &list); err != nil {
 		a.analystFail(w, r, err)
 		return
 	}
@@ -161,7 +166,7 @@ type experimentPage struct {
 
 func (a *App) loadExperiment(r *http.Request) (analystView, error) {
 	var v analystView
-	err := a.call(r.Context(), sessionOf(r).s.token, http.MethodGet, "/v1/experiments/"+url.PathEscape(r.PathValue("id")), nil, nil, &v)
+	err := a.call(r.Context(), sessionOf(r).s, http.MethodGet, "/v1/experiments/"+url.PathEscape(r.PathValue("id")), nil, nil, &v)
 	return v, err
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/parcours-ent/parcours/api"
 )
 
 // recorder is the http.ResponseWriter the API's handler writes to when the page calls it
@@ -39,10 +41,13 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("api status %d: %s", e.Status, e.Detail) }
 
-// call runs one request through the JSON API's handler with the teacher's token and
-// decodes a 2xx JSON answer into out. The path is built by the caller with url.PathEscape
-// on every id.
-func (a *App) call(ctx context.Context, token, method, path string, query url.Values, body, out any) error {
+// call runs one request through the JSON API's handler as the session's holder (with
+// their token, or with the claims of a session opened through the ENT) and decodes a 2xx
+// JSON answer into out. The path is built by the caller with url.PathEscape on every id.
+func (a *App) call(ctx context.Context, s *session, method, path string, query url.Values, body, out any) error {
+	if s.token == "" {
+		ctx = api.WithSignedIn(ctx, s.claims)
+	}
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -59,7 +64,9 @@ func (a *App) call(ctx context.Context, token, method, path string, query url.Va
 	if err != nil {
 		return fmt.Errorf("teacher.call: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

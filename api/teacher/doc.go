@@ -13,8 +13,12 @@
 // escaping, run inline script, or change state on a request that fails the CSRF checks
 // (per-session token in the form, SameSite=Strict cookie, Origin check).
 //
-// Sessions: the session cookie holds an opaque random id; the token it stands for lives
-// in this process's memory only, so behind several replicas the load balancer must keep a
-// teacher on one replica (or the teacher signs in again), and a restart signs everyone
-// out. A session ends with the token's expiry, at the latest after Config.SessionTTL.
+// Sign-in: through the ENT's OpenID provider when configured (Config.OIDC: authorization
+// code flow with PKCE and a nonce, the ID token's role and classes mapped by
+// configuration; oidc.go), by a one-time link (the demo), or by pasting a token.
+//
+// Sessions: the session cookie holds an opaque random id; what it stands for (the token,
+// or the claims mapped from the ENT's ID token) lives in Config.Sessions (Redis in serve
+// with REDIS_URL, shared by every replica) or, without one, in this process's memory. A
+// session ends with the token's expiry, at the latest after Config.SessionTTL.
 package teacher

@@ -24,11 +24,11 @@ type classExperiment struct {
 
 // classExperiments reads the class's running experiments; a service without an
 // experiment store (404) has none.
-func (a *App) classExperiments(ctx context.Context, token, classID string) ([]classExperiment, error) {
+func (a *App) classExperiments(ctx context.Context, s *session, classID string) ([]classExperiment, error) {
 	var out struct {
 		Experiments []classExperiment `json:"experiments"`
 	}
-	err := a.call(ctx, token, http.MethodGet, "/v1/classes/"+url.PathEscape(classID)+"/experiments", nil, nil, &out)
+	err := a.call(ctx, s, http.MethodGet, "/v1/classes/"+url.PathEscape(classID)+"/experiments", nil, nil, &out)
 	var ae *apiError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 		return nil, nil
@@ -51,7 +51,7 @@ func (a *App) postOptOut(w http.ResponseWriter, r *http.Request) {
 	ref := sessionOf(r)
 	classID, eid := r.PathValue("class"), r.PathValue("experiment")
 	out := r.PostFormValue("opted_out") != "false"
-	if err := a.call(r.Context(), ref.s.token, http.MethodPut, "/v1/classes/"+url.PathEscape(classID)+"/experiments/"+url.PathEscape(eid),
+	if err := a.call(r.Context(), ref.s, http.MethodPut, "/v1/classes/"+url.PathEscape(classID)+"/experiments/"+url.PathEscape(eid),
 		nil, map[string]bool{"opted_out": out}, nil); err != nil {
 		a.fail(w, r, err)
 		return

@@ -116,6 +116,7 @@ func resourceURL(id string) string { return "https://ent.example.fr/ressources/"
 type testEnv struct {
 	app    *App
 	server *httptest.Server
+	store  *memstore.Store
 }
 
 func newEnv(tb testing.TB) *testEnv {
@@ -138,6 +139,13 @@ func newEnvSessions(tb testing.TB, cfg api.Config, sessions SessionStore) *testE
 // newEnvLogged is newEnvSessions with one logger for the API and the page (nil: none).
 func newEnvLogged(tb testing.TB, cfg api.Config, sessions SessionStore, logger *slog.Logger) *testEnv {
 	tb.Helper()
+	return newEnvHooked(tb, cfg, sessions, logger, nil)
+}
+
+// newEnvHooked is newEnvLogged where hook, if any, may change the page's configuration
+// knowing the server's URL (e.g. the OpenID callback).
+func newEnvHooked(tb testing.TB, cfg api.Config, sessions SessionStore, logger *slog.Logger, hook func(base string, c *Config)) *testEnv {
+	tb.Helper()
 	ctx := context.Background()
 	st := memstore.New()
 	tb.Cleanup(func() { _ = st.Close() })
@@ -154,13 +162,20 @@ func newEnvLogged(tb testing.TB, cfg api.Config, sessions SessionStore, logger *
 	}
 	cfg.Verifier = v
 	srv := api.New(cfg, eng, st, nil, logger)
-	app, err := New(Config{API: srv.Handler(), Verifier: v, Catalogue: st, Sessions: sessions, Roster: st, Logger: logger})
+	var h http.Handler
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	tb.Cleanup(hs.Close)
+	pc := Config{API: srv.Handler(), Verifier: v, Catalogue: st, Sessions: sessions, Roster: st, Logger: logger}
+	if hook != nil {
+		pc.Audit = st
+		hook(hs.URL, &pc)
+	}
+	app, err := New(pc)
 	if err != nil {
 		tb.Fatalf("teacher.New: %v", err)
 	}
-	hs := httptest.NewServer(app.Mount(srv.Handler()))
-	tb.Cleanup(hs.Close)
-	return &testEnv{app: app, server: hs}
+	h = app.MountAnalyst(app.Mount(srv.Handler()))
+	return &testEnv{app: app, server: hs, store: st}
 }
 
 func mint(tb testing.TB, role string, classes ...string) string {

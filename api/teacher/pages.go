@@ -27,6 +27,8 @@ type pageData struct {
 	Body    any
 	// Analyst: the page is the analyst's (title, brand, sign-out), not the teacher's.
 	Analyst bool
+	// OIDC: the sign-in page offers "Se connecter avec l'ENT".
+	OIDC bool
 }
 
 type crumb struct{ Href, Text string }
@@ -248,7 +250,7 @@ func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
 			q.Set("subject", subject)
 		}
 		var ov recommender.Overview
-		err := a.call(r.Context(), ref.s.token, http.MethodGet, "/v1/classes/"+url.PathEscape(classID)+"/overview", q, nil, &ov)
+		err := a.call(r.Context(), ref.s, http.MethodGet, "/v1/classes/"+url.PathEscape(classID)+"/overview", q, nil, &ov)
 		return ov, err
 	}
 	// Needs and groups are the chosen subject's: the groups of every subject at once
@@ -264,7 +266,7 @@ func (a *App) getClass(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := classView{ClassID: classID, Bands: []band{bandLow, bandMid, bandHigh}}
-	if v.Experiments, err = a.classExperiments(r.Context(), ref.s.token, classID); err != nil {
+	if v.Experiments, err = a.classExperiments(r.Context(), ref.s, classID); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -447,9 +449,9 @@ func pupilParams(r *http.Request, cat *catalogue, classes []string) (subject, cl
 	return subject, class
 }
 
-func (a *App) loadPath(ctx context.Context, token, id, subject string) (recommender.Path, error) {
+func (a *App) loadPath(ctx context.Context, s *session, id, subject string) (recommender.Path, error) {
 	var p recommender.Path
-	err := a.call(ctx, token, http.MethodGet, "/v1/students/"+url.PathEscape(id)+"/path",
+	err := a.call(ctx, s, http.MethodGet, "/v1/students/"+url.PathEscape(id)+"/path",
 		url.Values{"subject": {subject}, "length": {fmt.Sprint(a.cfg.PathLength)}, "lang": {"fr"}}, nil, &p)
 	return p, err
 }
@@ -463,7 +465,7 @@ func (a *App) getPupil(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	subject, class := pupilParams(r, cat, ref.s.claims.Classes)
-	p, err := a.loadPath(r.Context(), ref.s.token, id, subject)
+	p, err := a.loadPath(r.Context(), ref.s, id, subject)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -471,7 +473,7 @@ func (a *App) getPupil(w http.ResponseWriter, r *http.Request) {
 	var hist struct {
 		Decisions []recommender.Decision `json:"decisions"`
 	}
-	if err := a.call(r.Context(), ref.s.token, http.MethodGet, "/v1/students/"+url.PathEscape(id)+"/path/decisions", nil, nil, &hist); err != nil {
+	if err := a.call(r.Context(), ref.s, http.MethodGet, "/v1/students/"+url.PathEscape(id)+"/path/decisions", nil, nil, &hist); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -528,7 +530,7 @@ func (a *App) decide(r *http.Request, id, resource, decision, comment string) (r
 		Comment    string `json:"comment"`
 	}{resource, decision, comment}
 	var d recommender.Decision
-	err := a.call(r.Context(), sessionOf(r).s.token, http.MethodPost, "/v1/students/"+url.PathEscape(id)+"/path/decisions", nil, body, &d)
+	err := a.call(r.Context(), sessionOf(r).s, http.MethodPost, "/v1/students/"+url.PathEscape(id)+"/path/decisions", nil, body, &d)
 	return d, err
 }
 

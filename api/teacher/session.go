@@ -29,9 +29,12 @@ type SessionStore interface {
 // than wait on a slow store.
 const storeTimeout = 2 * time.Second
 
-// session is one signed-in teacher.
+// session is one signed-in teacher (or analyst).
 type session struct {
-	id      string
+	id string
+	// token is the bearer token signed in with (form or one-time link); "" for a
+	// session opened through the ENT's OpenID provider, whose claims were mapped from a
+	// verified ID token and are passed to the API in-process (api.WithSignedIn).
 	token   string
 	claims  *api.Claims
 	csrf    string
@@ -63,13 +66,15 @@ type sessions struct {
 	log    *slog.Logger
 }
 
-// storedSession is a session as the store holds it. The claims are not stored: they are
-// read again from the token, which the store holds anyway.
+// storedSession is a session as the store holds it. A token session's claims are not
+// stored: they are read again from the token, which the store holds anyway. A session
+// opened through the ENT holds its mapped claims and no token.
 type storedSession struct {
-	Token   string    `json:"token"`
-	CSRF    string    `json:"csrf"`
-	Expires time.Time `json:"expires"`
-	Flash   *flash    `json:"flash,omitempty"`
+	Token   string      `json:"token,omitempty"`
+	Claims  *api.Claims `json:"claims,omitempty"`
+	CSRF    string      `json:"csrf"`
+	Expires time.Time   `json:"expires"`
+	Flash   *flash      `json:"flash,omitempty"`
 }
 
 func sessionKey(id string) string { return "teacher:session:" + id }
@@ -84,7 +89,11 @@ func (s *sessions) save(ss *session) bool {
 	if s.store == nil {
 		return true
 	}
-	b, err := json.Marshal(storedSession{Token: ss.token, CSRF: ss.csrf, Expires: ss.expires, Flash: ss.flash})
+	st := storedSession{Token: ss.token, CSRF: ss.csrf, Expires: ss.expires, Flash: ss.flash}
+	if ss.token == "" {
+		st.Claims = ss.claims
+	}
+	b, err := json.Marshal(st)
 	if err == nil {
 		ctx, cancel := storeCtx()
 		defer cancel()
@@ -113,8 +122,12 @@ func (s *sessions) load(id string) *session {
 	if json.Unmarshal(b, &st) != nil || !s.now().Before(st.Expires) {
 		return nil
 	}
-	cl, err := s.verify.Verify(ctx, st.Token)
-	if err != nil {
+	cl := st.Claims
+	if st.Token != "" {
+		if cl, err = s.verify.Verify(ctx, st.Token); err != nil {
+			return nil
+		}
+	} else if cl == nil || cl.Subject == "" {
 		return nil
 	}
 	return &session{id: id, token: st.Token, claims: cl, csrf: st.CSRF, expires: st.Expires, flash: st.Flash}
@@ -165,6 +178,12 @@ func (s *sessions) create(token string, cl *api.Claims, ttl time.Duration) (stri
 	}
 	s.byID[id] = ss
 	return id, ss
+}
+
+// createSignedIn starts a session for claims mapped from a verified ID token, ending at
+// their expiry; nil when the store cannot take it.
+func (s *sessions) createSignedIn(cl *api.Claims) (string, *session) {
+	return s.create("", cl, cl.ExpiresAt.Sub(s.now()))
 }
 
 func (s *sessions) sweepLocked(now time.Time) {
@@ -237,10 +256,18 @@ func (s *sessions) takeFlash(ss *session) *flash {
 // newOnce stores token under a fresh one-time code valid for ttl.
 func (s *sessions) newOnce(token string, ttl time.Duration) (string, error) {
 	code := randomID()
+	return code, s.put(onceKey(code), token, ttl)
+}
+
+// takeOnce returns the token of a live code and forgets the code: it works once.
+func (s *sessions) takeOnce(code string) (string, bool) { return s.take(onceKey(code)) }
+
+// put stores val under key for ttl, to be taken once (one-time codes, sign-in flows).
+func (s *sessions) put(key, val string, ttl time.Duration) error {
 	if s.store != nil {
 		ctx, cancel := storeCtx()
 		defer cancel()
-		return code, s.store.Set(ctx, onceKey(code), []byte(token), ttl)
+		return s.store.Set(ctx, key, []byte(val), ttl)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -254,16 +281,17 @@ func (s *sessions) newOnce(token string, ttl time.Duration) (string, error) {
 			break
 		}
 	}
-	s.once[code] = onceCode{token: token, expires: now.Add(ttl)}
-	return code, nil
+	s.once[key] = onceCode{token: val, expires: now.Add(ttl)}
+	return nil
 }
 
-// takeOnce returns the token of a live code and forgets the code: it works once.
-func (s *sessions) takeOnce(code string) (string, bool) {
+// take returns the live value under key and forgets it, in one step: it works once,
+// whichever replica takes it.
+func (s *sessions) take(key string) (string, bool) {
 	if s.store != nil {
 		ctx, cancel := storeCtx()
 		defer cancel()
-		b, ok, err := s.store.Take(ctx, onceKey(code))
+		b, ok, err := s.store.Take(ctx, key)
 		if err != nil {
 			s.log.Warn("teacher page: session store", "op", "take", "error", err.Error())
 		}
@@ -271,11 +299,11 @@ func (s *sessions) takeOnce(code string) (string, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	oc, ok := s.once[code]
+	oc, ok := s.once[key]
 	if !ok {
 		return "", false
 	}
-	delete(s.once, code)
+	delete(s.once, key)
 	if !s.now().Before(oc.expires) {
 		return "", false
 	}

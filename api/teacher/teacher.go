@@ -16,6 +16,7 @@ import (
 
 	"github.com/parcours-ent/parcours/api"
 	"github.com/parcours-ent/parcours/datasets"
+	"github.com/parcours-ent/parcours/recommender"
 )
 
 //go:embed templates/*.html
@@ -66,6 +67,12 @@ type Config struct {
 	Sessions SessionStore
 	// Roster gives pupils' display names and classes' labels; nil: ids are shown.
 	Roster Roster
+	// OIDC, when set, signs teachers and analysts in through the ENT's OpenID provider
+	// (oidc.go); the token form and the one-time link stay.
+	OIDC *OIDC
+	// Audit receives an entry per sign-in through the ENT, granted or refused (the
+	// store's audit log in serve); nil: not audited.
+	Audit recommender.AuditAppender
 }
 
 // App is the teacher's page.
@@ -75,6 +82,7 @@ type App struct {
 	pages    map[string]*template.Template
 	cat      catalogueCache
 	mux      *http.ServeMux
+	oidc     *oidcClient // nil: no sign-in through the ENT
 }
 
 // New builds the page.
@@ -109,6 +117,11 @@ func New(cfg Config) (*App, error) {
 		return nil, fmt.Errorf("teacher.New: %w", err)
 	}
 	a := &App{cfg: cfg, sessions: newSessions(cfg.Now, cfg.Sessions, cfg.Verifier, cfg.Logger), pages: pages}
+	if cfg.OIDC != nil {
+		if a.oidc, err = newOIDCClient(*cfg.OIDC, cfg.Now); err != nil {
+			return nil, fmt.Errorf("teacher.New: %w", err)
+		}
+	}
 	a.cat = catalogueCache{src: cfg.Catalogue, ttl: time.Minute, now: cfg.Now}
 	a.mux = a.routes()
 	return a, nil
@@ -159,6 +172,10 @@ func (a *App) routes() *http.ServeMux {
 	m.Handle("GET "+Prefix, http.RedirectHandler(Prefix+"/", http.StatusSeeOther))
 	m.Handle("GET "+Prefix+"/login", a.headers(http.HandlerFunc(a.getLogin)))
 	m.Handle("POST "+Prefix+"/login", a.headers(a.sameOrigin(http.HandlerFunc(a.postLogin))))
+	m.Handle("GET "+Prefix+"/oidc/login", a.headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.startOIDC(w, r, a.teacherSpace(), spaceTeacher)
+	})))
+	m.Handle("GET "+oidcCallback, a.headers(http.HandlerFunc(a.oidcCallbackHandler)))
 	m.Handle("POST "+Prefix+"/logout", a.headers(a.sameOrigin(a.signedIn(a.checkCSRF(a.postLogout)))))
 	m.Handle("GET "+Prefix+"/{$}", a.headers(a.signedIn(a.getHome)))
 	m.Handle("GET "+Prefix+"/classes/{class}", a.headers(a.signedIn(a.getClass)))
@@ -267,14 +284,13 @@ func (a *App) getLogin(w http.ResponseWriter, r *http.Request) {
 	if code := r.URL.Query().Get("once"); code != "" {
 		token, ok := a.sessions.takeOnce(code)
 		if !ok {
-			a.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Connexion",
-				Flash: &flash{Kind: "error", Text: "Ce lien de connexion a déjà servi ou a expiré. Collez votre jeton ci-dessous."}})
+			a.loginError(w, r, a.teacherSpace(), http.StatusUnauthorized, "Ce lien de connexion a déjà servi ou a expiré. Connectez-vous ci-dessous.")
 			return
 		}
 		a.startSession(w, r, token)
 		return
 	}
-	a.render(w, r, http.StatusOK, "login", pageData{Title: "Connexion"})
+	a.render(w, r, http.StatusOK, "login", pageData{Title: "Connexion", OIDC: a.oidc != nil})
 }
 
 func (a *App) postLogin(w http.ResponseWriter, r *http.Request) {
@@ -305,9 +321,7 @@ func (a *App) startSession(w http.ResponseWriter, r *http.Request, token string)
 // signIn verifies a token, checks that its role may enter sp, opens a session and goes to
 // sp's home page; every refusal re-renders the sign-in page with a message in French.
 func (a *App) signIn(w http.ResponseWriter, r *http.Request, token string, sp space) {
-	fail := func(status int, msg string) {
-		sp.render(w, r, status, "login", pageData{Title: "Connexion", Flash: &flash{Kind: "error", Text: msg}})
-	}
+	fail := func(status int, msg string) { a.loginError(w, r, sp, status, msg) }
 	if token == "" || len(token) > 8<<10 {
 		fail(http.StatusUnauthorized, "Collez votre jeton de connexion.")
 		return
@@ -331,9 +345,23 @@ func (a *App) signIn(w http.ResponseWriter, r *http.Request, token string, sp sp
 }
 
 func (a *App) postLogout(w http.ResponseWriter, r *http.Request) {
-	a.sessions.end(sessionOf(r).id)
-	a.setCookie(w, r, "", -1)
-	http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
+	a.signOut(w, r, a.setCookie, Prefix+"/login")
+}
+
+// signOut ends the session and clears its cookie; a session opened through the ENT then
+// goes to the provider's end-session endpoint when it has one (the ENT's own session
+// ends too, else the next "Se connecter avec l'ENT" would sign straight back in), else to
+// the sign-in page.
+func (a *App) signOut(w http.ResponseWriter, r *http.Request, setCookie func(http.ResponseWriter, *http.Request, string, int), login string) {
+	ref := sessionOf(r)
+	a.sessions.end(ref.id)
+	setCookie(w, r, "", -1)
+	if ref.s.token == "" && a.oidc != nil {
+		if end := a.oidc.endSessionURL(); end != "" {
+			login = end
+		}
+	}
+	http.Redirect(w, r, login, http.StatusSeeOther)
 }
 
 // classLink is one of the teacher's classes on the home page.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/parcours-ent/parcours/api/teacher"
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/pgstore"
 )
@@ -64,6 +65,37 @@ type config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client
 	// (comma-separated addresses or CIDR ranges); empty: none.
 	TrustedProxies []string `env:"PARCOURS_TRUSTED_PROXIES" envSeparator:","`
+	// OIDC* configure the teacher's and analyst's sign-in through the ENT's OpenID
+	// provider (api/teacher/oidc.go); unset issuer: no such sign-in.
+	OIDCIssuer       string   `env:"PARCOURS_OIDC_ISSUER"`
+	OIDCClientID     string   `env:"PARCOURS_OIDC_CLIENT_ID"`
+	OIDCClientSecret string   `env:"PARCOURS_OIDC_CLIENT_SECRET"`
+	OIDCRedirectURL  string   `env:"PARCOURS_OIDC_REDIRECT_URL"`
+	OIDCScopes       []string `env:"PARCOURS_OIDC_SCOPES" envSeparator:","`
+	OIDCRoleClaim    string   `env:"PARCOURS_OIDC_ROLE_CLAIM" envDefault:"role"`
+	OIDCClassesClaim string   `env:"PARCOURS_OIDC_CLASSES_CLAIM" envDefault:"classes"`
+	OIDCSchoolClaim  string   `env:"PARCOURS_OIDC_SCHOOL_CLAIM" envDefault:"school"`
+	// OIDCRoleMap maps the role claim's values to Parcours roles: "ENT=parcours,..."
+	// (e.g. National_ENS=teacher,ACAD_ANALYSTE=analyst); unset: the values must be
+	// Parcours role names.
+	OIDCRoleMap map[string]string `env:"PARCOURS_OIDC_ROLE_MAP" envSeparator:"," envKeyValSeparator:"="`
+}
+
+// oidc is the teacher page's OpenID Connect sign-in, or nil when no issuer is set.
+func (c config) oidc() (*teacher.OIDC, error) {
+	if c.OIDCIssuer == "" {
+		if c.OIDCClientID != "" || c.OIDCRedirectURL != "" {
+			return nil, badUsage("configuration: PARCOURS_OIDC_CLIENT_ID or PARCOURS_OIDC_REDIRECT_URL is set without PARCOURS_OIDC_ISSUER")
+		}
+		return nil, nil
+	}
+	o := &teacher.OIDC{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret,
+		RedirectURL: c.OIDCRedirectURL, Scopes: c.OIDCScopes, RoleClaim: c.OIDCRoleClaim,
+		ClassesClaim: c.OIDCClassesClaim, SchoolClaim: c.OIDCSchoolClaim, RoleMap: c.OIDCRoleMap}
+	if err := o.Validate(); err != nil {
+		return nil, badUsage("configuration: PARCOURS_%v", err)
+	}
+	return o, nil
 }
 
 // engineConfig is the engine's configuration. serve and `eval recommend` both take it
@@ -109,6 +141,9 @@ func loadConfig() (config, error) {
 	if c.TombstoneKey != "" && len(c.TombstoneKey) < 16 {
 		return c, badUsage("configuration: PARCOURS_TOMBSTONE_KEY must be at least 16 bytes")
 	}
+	if _, err := c.oidc(); err != nil {
+		return c, err
+	}
 	if c.DemoStudents < 1 {
 		return c, badUsage("configuration: PARCOURS_DEMO_STUDENTS must be positive, got %d", c.DemoStudents)
 	}
@@ -116,7 +151,7 @@ func loadConfig() (config, error) {
 }
 
 func (c config) String() string {
-	return fmt.Sprintf("addr=%s database=%t redis=%t jwks=%t", c.Addr, c.DatabaseURL != "", c.RedisURL != "", c.JWKSURL != "")
+	return fmt.Sprintf("addr=%s database=%t redis=%t jwks=%t oidc=%t", c.Addr, c.DatabaseURL != "", c.RedisURL != "", c.JWKSURL != "", c.OIDCIssuer != "")
 }
 
 // openDatabase reads the configuration and opens DATABASE_URL for a command that cannot

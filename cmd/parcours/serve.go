@@ -204,6 +204,9 @@ func (m *Main) printBanner(loaded string, elapsed time.Duration) {
 	fmt.Fprintf(w, "Parcours is serving %s\n", m.URL)
 	fmt.Fprintf(w, "  store: %s (%s), cache: %s, model %s, ready in %.2fs\n",
 		m.storeKind(), loaded, m.cacheKind(), m.Engine.ModelVersion(), elapsed.Seconds())
+	if m.Config.OIDCIssuer != "" {
+		fmt.Fprintf(w, "  sign-in through the ENT (%s): %s/teacher/oidc/login, %s/analyst/oidc/login\n", m.Config.OIDCIssuer, m.URL, m.URL)
+	}
 	if m.Config.JWKSURL != "" {
 		fmt.Fprintf(w, "  tokens: verified with the keys at %s (no demo tokens)\n", m.Config.JWKSURL)
 		return

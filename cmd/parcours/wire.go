@@ -130,7 +130,13 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		sessions = cache.NewRedisKV(m.redis, m.Config.RedisPrefix)
 	}
 	srv := api.New(acfg, m.Engine, m.Store, m.Cache, m.Logger)
+	oidcCfg, err := m.Config.oidc()
+	if err != nil {
+		return "", err
+	}
 	m.teacher, err = teacher.New(teacher.Config{
+		OIDC:         oidcCfg,
+		Audit:        m.Store,
 		API:          srv.Handler(),
 		Verifier:     verifier,
 		Catalogue:    m.Store,

@@ -1,0 +1,641 @@
+package teacher
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zitadel/oidc/v3/example/server/exampleop"
+	"github.com/zitadel/oidc/v3/example/server/storage"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/oauth2"
+	"golang.org/x/text/language"
+
+	"github.com/parcours-ent/parcours/api"
+	"github.com/parcours-ent/parcours/recommender"
+	"github.com/parcours-ent/parcours/recommender/cache"
+	"github.com/parcours-ent/parcours/recommender/cache/redistest"
+)
+
+// The OpenID provider of these tests is zitadel/oidc's example OP (its op package, its
+// in-memory storage and its username/password login page), started on a real port: the
+// ENT's side of the sign-in is a real provider, not a mock. Its storage is wrapped only
+// to release ENT-style claims in the ID token (profiles, classes, school), as an ENT's
+// provider does.
+
+const (
+	opPassword  = "motdepasse-de-test"
+	opClientID  = "parcours"
+	opSecret    = "parcours-client-secret"
+	otherClient = "autre-appli"
+)
+
+// entUser is a person of the test ENT.
+type entUser struct {
+	storage.User
+	claims map[string]any
+}
+
+// entUsers is the ENT's directory (storage.UserStore).
+type entUsers map[string]*entUser
+
+func (u entUsers) GetUserByID(id string) *storage.User {
+	if e, ok := u[id]; ok {
+		return &e.User
+	}
+	return nil
+}
+
+func (u entUsers) GetUserByUsername(name string) *storage.User {
+	for _, e := range u {
+		if e.Username == name {
+			return &e.User
+		}
+	}
+	return nil
+}
+
+func (u entUsers) ExampleClientID() string { return storage.ServiceUserID }
+
+// entStorage is the example storage releasing the ENT's claims in the ID token.
+type entStorage struct {
+	*storage.Storage
+	users entUsers
+}
+
+func (s *entStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	if err := s.Storage.SetUserinfoFromRequest(ctx, ui, req, scopes); err != nil {
+		return err
+	}
+	if e, ok := s.users[req.GetSubject()]; ok {
+		for k, v := range e.claims {
+			ui.AppendClaims(k, v)
+		}
+	}
+	return nil
+}
+
+// The ENT's people: sub, login, and the claims its provider releases.
+var entPeople = []struct {
+	sub, login string
+	claims     map[string]any
+}{
+	// A maths teacher of 6A: the ENT's profile code for teachers, an extra profile the
+	// mapping ignores, one class, the school's UAI in a nested claim.
+	{"ent-4f7a1c", "prof.dupont", map[string]any{"ent_profiles": []string{"National_ENS", "National_COL"},
+		"ent_classes": []string{classMine}, "ent": map[string]any{"uai": "0750001A"}}},
+	// A school-life officer: a profile Parcours does not map.
+	{"ent-9b2e77", "cpe.martin", map[string]any{"ent_profiles": []string{"National_EVS"},
+		"ent_classes": []string{classMine, classOther}}},
+	// An analyst of the académie.
+	{"ent-31d0aa", "analyste.bernard", map[string]any{"ent_profiles": "ACAD_ANALYSTE"}},
+}
+
+var entRoleMap = map[string]string{"National_ENS": api.RoleTeacher, "ACAD_ANALYSTE": api.RoleAnalyst, "ACAD_ADMIN": api.RoleAdmin}
+
+// testOP is the running provider.
+type testOP struct {
+	URL string // the issuer
+}
+
+// startOP starts the example OP on 127.0.0.1, its issuer named with "localhost" so that
+// a browser sees it as another site than the page (served on 127.0.0.1). redirectURL is
+// the page's callback, registered for the client "parcours"; "autre-appli" is another
+// application of the same ENT.
+func startOP(tb testing.TB, redirectURL string) *testOP {
+	tb.Helper()
+	users := entUsers{}
+	for _, p := range entPeople {
+		users[p.sub] = &entUser{User: storage.User{ID: p.sub, Username: p.login, Password: opPassword,
+			FirstName: "Prénom", LastName: "Nom-" + p.login, PreferredLanguage: language.French}, claims: p.claims}
+	}
+	clients := map[string]*storage.Client{
+		opClientID:  storage.WebClient(opClientID, opSecret, redirectURL),
+		otherClient: storage.WebClient(otherClient, "autre-secret", "http://127.0.0.1:1/cb"),
+	}
+	st := &entStorage{Storage: storage.NewStorageWithClients(users, clients), users: users}
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	tb.Cleanup(srv.Close)
+	issuer := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	// The example sets the process's default logger to the one given: a discarding one,
+	// so that its request log does not flood the test output.
+	h = exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)
+	return &testOP{URL: issuer}
+}
+
+// tokenRewrite changes what the page receives from the provider's token endpoint: the
+// network between the page and the ENT, under an attacker's control.
+type tokenRewrite struct {
+	mu sync.Mutex
+	fn func(idToken string) string
+}
+
+func (t *tokenRewrite) set(fn func(string) string) {
+	t.mu.Lock()
+	t.fn = fn
+	t.mu.Unlock()
+}
+
+func (t *tokenRewrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	t.mu.Lock()
+	fn := t.fn
+	t.mu.Unlock()
+	if err != nil || fn == nil || !strings.HasSuffix(r.URL.Path, "/oauth/token") || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	if id, ok := body["id_token"].(string); ok {
+		body["id_token"] = fn(id)
+	}
+	b, _ := json.Marshal(body)
+	resp.Body = io.NopCloser(strings.NewReader(string(b)))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Del("Content-Length")
+	return resp, nil
+}
+
+// oidcEnv is the page configured for the test provider.
+type oidcEnv struct {
+	*testEnv
+	op      *testOP
+	rewrite *tokenRewrite
+	logs    *lockedBuffer
+}
+
+type oidcOpts struct {
+	now      func() time.Time
+	sessions SessionStore
+	// redirect, when set, is the callback URL registered (another replica's).
+	redirect string
+	op       *testOP
+}
+
+func newOIDCEnv(tb testing.TB, o oidcOpts) *oidcEnv {
+	tb.Helper()
+	e := &oidcEnv{rewrite: &tokenRewrite{}, logs: &lockedBuffer{}, op: o.op}
+	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.testEnv = newEnvHooked(tb, api.Config{}, o.sessions, logger, func(base string, c *Config) {
+		redirect := o.redirect
+		if redirect == "" {
+			redirect = base + oidcCallback
+		}
+		if e.op == nil {
+			e.op = startOP(tb, redirect)
+		}
+		c.Now = o.now
+		c.OIDC = &OIDC{Issuer: e.op.URL, ClientID: opClientID, ClientSecret: opSecret, RedirectURL: redirect,
+			RoleClaim: "ent_profiles", ClassesClaim: "ent_classes", SchoolClaim: "ent.uai", RoleMap: entRoleMap,
+			HTTPClient: &http.Client{Transport: e.rewrite, Timeout: 10 * time.Second}}
+	})
+	return e
+}
+
+// browserClient is a cookie-keeping client that follows redirects, as a browser does;
+// rewrite, if set, changes each request before it leaves (an attacker's link). It records
+// the callback URLs it was sent to.
+type browserClient struct {
+	*http.Client
+	callbacks []string
+}
+
+func newBrowser(rewrite func(*http.Request)) *browserClient {
+	b := &browserClient{}
+	b.Client = &http.Client{Jar: newJar(), Timeout: 30 * time.Second,
+		Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			if rewrite != nil {
+				rewrite(r)
+			}
+			if r.URL.Path == oidcCallback {
+				b.callbacks = append(b.callbacks, r.URL.String())
+			}
+			return http.DefaultTransport.RoundTrip(r)
+		})}
+	return b
+}
+
+// stopAtCallback makes b stop before the page's callback, recording its URL.
+func (b *browserClient) stopAtCallback() {
+	b.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+		if r.URL.Path == oidcCallback {
+			b.callbacks = append(b.callbacks, r.URL.String())
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// signInOIDC runs the whole sign-in from start (e.g. base+"/teacher/oidc/login") as
+// login: the provider's login form is filled and posted, redirects are followed. It
+// returns the last answer's status and body.
+func signInOIDC(tb testing.TB, b *browserClient, start, login string) (int, string) {
+	tb.Helper()
+	resp, err := b.Get(start)
+	if err != nil {
+		tb.Fatalf("start sign-in: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	id := resp.Request.URL.Query().Get("authRequestID")
+	if resp.StatusCode != http.StatusOK || id == "" {
+		tb.Fatalf("start sign-in: status %d at %s, want the provider's login form", resp.StatusCode, resp.Request.URL.Path)
+	}
+	loginURL := *resp.Request.URL
+	loginURL.RawQuery = ""
+	resp, err = b.PostForm(loginURL.String(), url.Values{"id": {id}, "username": {login}, "password": {opPassword}})
+	if err != nil {
+		tb.Fatalf("provider login: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// home follows the continue page to the signed-in home page.
+func home(tb testing.TB, b *browserClient, base, page string) (int, string) {
+	tb.Helper()
+	m := regexp.MustCompile(`http-equiv="refresh" content="0;url=([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		tb.Fatalf("no continue page: %.300s", page)
+	}
+	status, body, _ := get(tb, b.Client, base+m[1])
+	return status, body
+}
+
+// noSession checks that b holds no session on the teacher page.
+func noSession(tb testing.TB, b *browserClient, base string) {
+	tb.Helper()
+	resp, err := b.Get(base + "/teacher/")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/teacher/login" {
+		tb.Fatalf("/teacher/ opened %s: a refused sign-in left a session", resp.Request.URL.Path)
+	}
+}
+
+// oidcAudit is the sign-in entries of the audit log.
+func oidcAudit(tb testing.TB, st interface {
+	Audit(context.Context, recommender.AuditQuery) ([]recommender.AuditEntry, error)
+}) []recommender.AuditEntry {
+	tb.Helper()
+	all, err := st.Audit(context.Background(), recommender.AuditQuery{Limit: 1000})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []recommender.AuditEntry
+	for _, e := range all {
+		if e.Action == oidcSignInAction {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkNoSecrets fails if a log line or page holds a token, a code or a person's name.
+func checkNoSecrets(tb testing.TB, what, text string, extra ...string) {
+	tb.Helper()
+	for _, bad := range append([]string{"eyJ", "Nom-prof.dupont", opSecret}, extra...) {
+		if bad != "" && strings.Contains(text, bad) {
+			tb.Fatalf("%s holds %q", what, bad)
+		}
+	}
+}
+
+// The whole round trip: the teacher starts at the page, signs in at the ENT's provider,
+// comes back signed in with the role and classes of the ID token only.
+func TestOIDCSignInGivesOnlyTheTokensClasses(t *testing.T) {
+	e := newOIDCEnv(t, oidcOpts{})
+	base := e.server.URL
+	// The sign-in page offers the ENT.
+	if _, page, _ := get(t, e.client(t), base+"/teacher/login"); !strings.Contains(page, `href="/teacher/oidc/login"`) {
+		t.Fatal("sign-in page: no link to the ENT's sign-in")
+	}
+	b := newBrowser(nil)
+	status, page := signInOIDC(t, b, base+"/teacher/oidc/login", "prof.dupont")
+	if status != http.StatusOK || len(b.callbacks) != 1 {
+		t.Fatalf("callback: status %d after %d callbacks: %.300s", status, len(b.callbacks), page)
+	}
+	cb, _ := url.Parse(b.callbacks[0])
+	code := cb.Query().Get("code")
+	status, page = home(t, b, base, page)
+	if status != http.StatusOK || !strings.Contains(page, classLabels[classMine]) || strings.Contains(page, classLabels[classOther]) {
+		t.Fatalf("home: status %d, want class %s only", status, classMine)
+	}
+	if !strings.Contains(page, "ent-4f7a1c") {
+		t.Fatal("home does not name the signed-in teacher by their ENT subject")
+	}
+	if status, page, _ := get(t, b.Client, base+"/teacher/classes/"+classMine); status != http.StatusOK || !strings.Contains(page, pupilName(classMine, 0)) {
+		t.Fatalf("own class: status %d", status)
+	}
+	if status, _, _ := get(t, b.Client, base+"/teacher/pupils/"+pupilMine+"?subject=MATHS"); status != http.StatusOK {
+		t.Fatalf("own pupil: status %d", status)
+	}
+	// Not in the token: refused by the API's policy, as for any teacher.
+	if status, _, _ := get(t, b.Client, base+"/teacher/classes/"+classOther); status != http.StatusForbidden {
+		t.Fatalf("another class: status %d, want 403", status)
+	}
+	if status, _, _ := get(t, b.Client, base+"/teacher/pupils/"+pupilOther+"?subject=MATHS"); status != http.StatusForbidden {
+		t.Fatalf("another class's pupil: status %d, want 403", status)
+	}
+	// A decision goes through the API as this teacher.
+	_, page, _ = get(t, b.Client, base+"/teacher/pupils/"+pupilMine+"?subject=MATHS")
+	// Claims without an expiry are refused by the API, as an expired token would be.
+	err := e.app.call(context.Background(), &session{claims: &api.Claims{Role: api.RoleTeacher, Classes: []string{classMine},
+		RegisteredClaims: jwtSubject("ent-4f7a1c")}}, http.MethodGet, "/v1/classes/"+classMine+"/overview", nil, nil, nil)
+	if ae, ok := err.(*apiError); !ok || ae.Status != http.StatusUnauthorized {
+		t.Fatalf("claims without expiry: %v, want 401", err)
+	}
+	// The analyst page is not opened by a teacher's session.
+	if resp, err := b.Get(base + "/analyst/"); err != nil || resp.Request.URL.Path != "/analyst/login" {
+		t.Fatalf("analyst page with a teacher's ENT session: %v", err)
+	}
+	csrf := csrfOf(t, page)
+	if status, _, h := post(t, noFollow(b), base+"/teacher/pupils/"+pupilMine+"/decisions", base,
+		url.Values{"csrf": {csrf}, "resource_id": {firstStep(t, page)}, "decision": {"pin"}, "comment": {""}, "subject": {"MATHS"}}); status != http.StatusSeeOther {
+		t.Fatalf("decision: status %d (%s)", status, h.Get("Location"))
+	}
+	got, _ := e.store.Decisions(context.Background(), pupilMine)
+	if len(got) != 1 || got[0].TeacherID != "ent-4f7a1c" {
+		t.Fatalf("decisions stored: %+v, want one by ent-4f7a1c", got)
+	}
+
+	entries := oidcAudit(t, e.store)
+	if len(entries) != 1 || entries[0].ActorID != "ent-4f7a1c" || entries[0].ActorRole != api.RoleTeacher || entries[0].Outcome != "ok" {
+		t.Fatalf("audit: %+v, want one granted sign-in of ent-4f7a1c as teacher", entries)
+	}
+	checkNoSecrets(t, "the logs", e.logs.String(), code)
+	checkNoSecrets(t, "the audit", fmt.Sprint(entries), code)
+
+	// Sign-out ends the session here and sends the browser to the ENT's end-session
+	// endpoint.
+	_, page, _ = get(t, b.Client, base+"/teacher/")
+	status, _, h := post(t, noFollow(b), base+"/teacher/logout", base, url.Values{"csrf": {csrfOf(t, page)}})
+	if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), e.op.URL+"/end_session?client_id="+opClientID) {
+		t.Fatalf("logout: status %d to %q, want the provider's end_session", status, h.Get("Location"))
+	}
+	noSession(t, b, base)
+}
+
+func noFollow(b *browserClient) *http.Client {
+	return &http.Client{Jar: b.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func firstStep(tb testing.TB, page string) string {
+	tb.Helper()
+	m := resourceRE.FindStringSubmatch(page)
+	if m == nil {
+		tb.Fatal("no step on the pupil's page")
+	}
+	return m[1]
+}
+
+// refused checks a refused sign-in: the status, the French message, no token on the
+// page, no session, and a denied entry in the audit.
+func (e *oidcEnv) refused(tb testing.TB, b *browserClient, status int, page string, wantStatus int, msg, reason string) {
+	tb.Helper()
+	if status != wantStatus || !strings.Contains(page, htmlText(msg)) {
+		tb.Fatalf("status %d, want %d with %q; page: %.400s", status, wantStatus, msg, page)
+	}
+	checkNoSecrets(tb, "the page", page)
+	checkNoSecrets(tb, "the logs", e.logs.String())
+	noSession(tb, b, e.server.URL)
+	entries := oidcAudit(tb, e.store)
+	if len(entries) == 0 {
+		tb.Fatal("refused sign-in not audited")
+	}
+	last := entries[len(entries)-1]
+	if last.Outcome != "denied" || !strings.Contains(last.Detail, reason) {
+		tb.Fatalf("audit: %+v, want denied with %q", last, reason)
+	}
+}
+
+// htmlText is how html/template writes the apostrophes of a message.
+func htmlText(s string) string { return strings.ReplaceAll(s, "'", "&#39;") }
+
+func TestOIDCRefusesAWrongState(t *testing.T) {
+	e := newOIDCEnv(t, oidcOpts{})
+	// The browser's callback carries a state the page never issued (forged, or from a
+	// flow that expired).
+	b := newBrowser(func(r *http.Request) {
+		if r.URL.Path == oidcCallback {
+			q := r.URL.Query()
+			q.Set("state", "forged-"+q.Get("state")[:8])
+			r.URL.RawQuery = q.Encode()
+		}
+	})
+	status, page := signInOIDC(t, b, e.server.URL+"/teacher/oidc/login", "prof.dupont")
+	e.refused(t, b, status, page, http.StatusBadRequest, msgFlowExpired, "unknown state")
+}
+
+func TestOIDCRefusesACallbackFromAnotherBrowser(t *testing.T) {
+	e := newOIDCEnv(t, oidcOpts{})
+	// The attacker signs in as themself and stops before the callback; the victim's
+	// browser is then sent to it (login CSRF).
+	attacker := newBrowser(nil)
+	attacker.stopAtCallback()
+	signInOIDC(t, attacker, e.server.URL+"/teacher/oidc/login", "prof.dupont")
+	victim := newBrowser(nil)
+	status, page, _ := get(t, victim.Client, attacker.callbacks[0])
+	e.refused(t, victim, status, page, http.StatusBadRequest, msgOtherBrowser, "browser binding")
+}
+
+func TestOIDCRefusesAReplayedCode(t *testing.T) {
+	e := newOIDCEnv(t, oidcOpts{})
+	base := e.server.URL
+	b := newBrowser(nil)
+	if status, _ := signInOIDC(t, b, base+"/teacher/oidc/login", "prof.dupont"); status != http.StatusOK {
+		t.Fatalf("first sign-in: %d", status)
+	}
+	used := b.callbacks[0]
+	// The same callback again (a leaked URL from the history): its state has served.
+	replay := newBrowser(nil)
+	status, page, _ := get(t, replay.Client, used)
+	e.refused(t, replay, status, page, http.StatusBadRequest, msgFlowExpired, "unknown state")
+
+	// The used code inside a fresh flow of the same browser: the state and binding are
+	// good, the provider refuses the code (used, and issued for another PKCE challenge).
+	fresh := newBrowser(nil)
+	fresh.stopAtCallback()
+	signInOIDC(t, fresh, base+"/teacher/oidc/login", "prof.dupont")
+	nu, _ := url.Parse(fresh.callbacks[0])
+	old, _ := url.Parse(used)
+	q := nu.Query()
+	q.Set("code", old.Query().Get("code"))
+	nu.RawQuery = q.Encode()
+	fresh.CheckRedirect = nil
+	status, page, _ = get(t, fresh.Client, nu.String())
+	e.refused(t, fresh, status, page, http.StatusUnauthorized, msgCodeRefused, "token endpoint invalid_grant")
+}
+
+func TestOIDCRefusesAWrongNonce(t *testing.T) {
+	e := newOIDCEnv(t, oidcOpts{})
+	// The authorization request reaching the provider carries another nonce than the
+	// one the page stored: the ID token comes back with it.
+	b := newBrowser(func(r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/auth") && r.URL.Query().Get("nonce") != "" {
+			q := r.URL.Query()
+			q.Set("nonce", "nonce-of-another-flow")
+			r.URL.RawQuery = q.Encode()
+		}
+	})
+	status, page := signInOIDC(t, b, e.server.URL+"/teacher/oidc/login", "prof.dupont")
+	e.refused(t, b, status, page, http.StatusUnauthorized, msgBadToken, "id_token nonce")
+}
+
+// otherAppIDToken signs in at the provider as login for the other application and
+// returns its ID token: genuine, signed by the provider, for another audience.
+func otherAppIDToken(tb testing.TB, o *testOP, login string) string {
+	tb.Helper()
+	ctx := context.Background()
+	cfg := oauth2.Config{ClientID: otherClient, ClientSecret: "autre-secret", RedirectURL: "http://127.0.0.1:1/cb",
+		Scopes: []string{"openid"}, Endpoint: oauth2.Endpoint{AuthURL: o.URL + "/auth", TokenURL: o.URL + "/oauth/token"}}
+	b := newBrowser(nil)
+	var code string
+	b.CheckRedirect = func(r *http.Request, _ []*http.Request) error {
+		if r.URL.Host == "127.0.0.1:1" {
+			code = r.URL.Query().Get("code")
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	signInOIDC(tb, b, cfg.AuthCodeURL("s", oauth2.SetAuthURLParam("nonce", "n")), login)
+	if code == "" {
+		tb.Fatal("no code for the other application")
+	}
+	tok, err := cfg.Exchange(ctx, code)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	id, _ := tok.Extra("id_token").(string)
+	return id
+}
+
+func TestOIDCRefusesAnIDTokenForAnotherAudience(t *testing.T) {
+	e := newOIDCEnv(t, oidcOpts{})
+	other := otherAppIDToken(t, e.op, "prof.dupont")
+	// The token endpoint's answer reaching the page carries the other application's ID
+	// token (token substitution).
+	e.rewrite.set(func(string) string { return other })
+	b := newBrowser(nil)
+	status, page := signInOIDC(t, b, e.server.URL+"/teacher/oidc/login", "prof.dupont")
+	e.refused(t, b, status, page, http.StatusUnauthorized, msgBadToken, "id_token audience")
+}
+
+func TestOIDCRefusesAnExpiredIDToken(t *testing.T) {
+	// The page's clock is two hours ahead of the provider's: the ID token (valid one
+	// hour) has expired when it arrives.
+	e := newOIDCEnv(t, oidcOpts{now: func() time.Time { return time.Now().Add(2 * time.Hour) }})
+	b := newBrowser(nil)
+	status, page := signInOIDC(t, b, e.server.URL+"/teacher/oidc/login", "prof.dupont")
+	e.refused(t, b, status, page, http.StatusUnauthorized, msgBadToken, "id_token expired")
+}
+
+func TestOIDCRefusesATamperedIDToken(t *testing.T) {
+	e := newOIDCEnv(t, oidcOpts{})
+	// The ID token's payload is changed on its way (the teacher gains 6B); the signature
+	// is the provider's, for the original payload.
+	e.rewrite.set(func(id string) string {
+		parts := strings.Split(id, ".")
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			t.Error(err)
+		}
+		var cl map[string]any
+		_ = json.Unmarshal(payload, &cl)
+		cl["ent_classes"] = []string{classMine, classOther}
+		payload, _ = json.Marshal(cl)
+		parts[1] = base64.RawURLEncoding.EncodeToString(payload)
+		return strings.Join(parts, ".")
+	})
+	b := newBrowser(nil)
+	status, page := signInOIDC(t, b, e.server.URL+"/teacher/oidc/login", "prof.dupont")
+	e.refused(t, b, status, page, http.StatusUnauthorized, msgBadToken, "id_token signature")
+}
+
+func TestOIDCRefusesAnUnmappedRole(t *testing.T) {
+	e := newOIDCEnv(t, oidcOpts{})
+	b := newBrowser(nil)
+	status, page := signInOIDC(t, b, e.server.URL+"/teacher/oidc/login", "cpe.martin")
+	if status != http.StatusForbidden || !strings.Contains(page, htmlText(msgUnknownRole)) {
+		t.Fatalf("unmapped profile: status %d", status)
+	}
+	noSession(t, b, e.server.URL)
+	entries := oidcAudit(t, e.store)
+	if len(entries) != 1 || entries[0].ActorID != "ent-9b2e77" || entries[0].Outcome != "denied" || !strings.Contains(entries[0].Detail, "unmapped role") {
+		t.Fatalf("audit: %+v", entries)
+	}
+	// The analyst signs in to the analyst page, not to the teacher's.
+	b = newBrowser(nil)
+	status, page = signInOIDC(t, b, e.server.URL+"/teacher/oidc/login", "analyste.bernard")
+	if status != http.StatusForbidden || !strings.Contains(page, "réservée aux enseignants") {
+		t.Fatalf("analyst on the teacher page: status %d", status)
+	}
+	status, page = signInOIDC(t, b, e.server.URL+"/analyst/oidc/login", "analyste.bernard")
+	if status != http.StatusOK {
+		t.Fatalf("analyst sign-in: status %d", status)
+	}
+	if status, page = home(t, b, e.server.URL, page); status != http.StatusOK || !strings.Contains(page, "Expériences") {
+		t.Fatalf("analyst home: status %d", status)
+	}
+	entries = oidcAudit(t, e.store)
+	if last := entries[len(entries)-1]; last.ActorRole != api.RoleAnalyst || last.Outcome != "ok" {
+		t.Fatalf("audit of the analyst: %+v", last)
+	}
+}
+
+// Two replicas sharing Redis: the sign-in starts on one and its callback lands on the
+// other (the flow lives in Redis, not in a replica's memory); the state works once.
+func TestOIDCFlowSpansReplicasThroughRedis(t *testing.T) {
+	client, prefix := redistest.New(t)
+	kv := cache.NewRedisKV(client, prefix)
+	a := newOIDCEnv(t, oidcOpts{sessions: kv})
+	bEnv := newOIDCEnv(t, oidcOpts{sessions: kv, op: a.op, redirect: a.server.URL + oidcCallback})
+	br := newBrowser(nil)
+	status, page := signInOIDC(t, br, bEnv.server.URL+"/teacher/oidc/login", "prof.dupont")
+	if status != http.StatusOK || !strings.HasPrefix(br.callbacks[0], a.server.URL) {
+		t.Fatalf("started on b, callback on a: status %d", status)
+	}
+	if status, page = home(t, br, bEnv.server.URL, page); status != http.StatusOK || !strings.Contains(page, classLabels[classMine]) {
+		t.Fatalf("home on b after the callback on a: status %d", status)
+	}
+	// The session is in Redis: its claims, not a token.
+	keys, err := client.Keys(context.Background(), prefix+"*teacher:session:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("sessions in redis: %v %v", keys, err)
+	}
+	raw, _ := client.Get(context.Background(), keys[0]).Result()
+	if strings.Contains(raw, "eyJ") || !strings.Contains(raw, `"classes":["6A"]`) {
+		t.Fatalf("stored session: %s", raw)
+	}
+	replay := newBrowser(nil)
+	if status, _, _ := get(t, replay.Client, strings.Replace(br.callbacks[0], a.server.URL, bEnv.server.URL, 1)); status != http.StatusBadRequest {
+		t.Fatalf("the used state on the other replica: status %d", status)
+	}
+	if slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "oidc") }) {
+		t.Fatal("flow left in redis")
+	}
+}
