@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -638,4 +639,57 @@ func TestOIDCFlowSpansReplicasThroughRedis(t *testing.T) {
 	if slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "oidc") }) {
 		t.Fatal("flow left in redis")
 	}
+}
+
+// TestOIDCSignInInABrowser: the teacher clicks "Se connecter avec l'ENT" in headless
+// Chromium, signs in on the provider's own form (another site: localhost against the
+// page's 127.0.0.1), and lands on their classes. It checks what the net/http tests
+// cannot: that a browser sends the SameSite cookies as the flow needs (the Lax binding
+// cookie on the provider's redirect, the Strict session cookie after the continue page),
+// and that no token or code stays in the address bar.
+func TestOIDCSignInInABrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	e := newOIDCEnv(t, oidcOpts{})
+	ctx := browser(t, 1280, 800)
+	base := e.server.URL
+	step(t, ctx, "open the sign-in page",
+		chromedp.Navigate(base+"/teacher/login"),
+		chromedp.WaitVisible(chromedp.CSS(`a.button[href="/teacher/oidc/login"]`)),
+	)
+	screenshot(t, ctx, "teacher-signin-ent.png")
+	step(t, ctx, "go to the ENT",
+		chromedp.Click(chromedp.CSS(`a.button[href="/teacher/oidc/login"]`)),
+		chromedp.WaitVisible(chromedp.ID("username")),
+	)
+	if u := eval[string](t, ctx, `location.href`); !strings.HasPrefix(u, e.op.URL) {
+		t.Fatalf("the ENT's login form is at %q, want under %s", u, e.op.URL)
+	}
+	step(t, ctx, "sign in at the ENT",
+		chromedp.SetValue(chromedp.ID("username"), "prof.dupont"),
+		chromedp.SetValue(chromedp.ID("password"), opPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a.class-link`)),
+	)
+	u := eval[string](t, ctx, `location.href`)
+	if u != base+"/teacher/" {
+		t.Fatalf("after sign-in the browser is at %q, want %s/teacher/", u, base)
+	}
+	links := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("a.class-link")).map(a => a.getAttribute("href"))`)
+	if !slices.Equal(links, []string{"/teacher/classes/" + classMine}) {
+		t.Fatalf("classes offered: %v, want %s only", links, classMine)
+	}
+	if hist := eval[int](t, ctx, `history.length`); hist < 2 {
+		t.Fatalf("history length %d", hist)
+	}
+	if c := eval[string](t, ctx, `document.cookie`); c != "" {
+		t.Fatalf("cookies readable from script: %q", c)
+	}
+	screenshot(t, ctx, "teacher-signed-in-ent.png")
+	step(t, ctx, "open the class",
+		chromedp.Click(chromedp.CSS(`a.class-link`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.heat`)),
+	)
+	checkNoSecrets(t, "the logs", e.logs.String())
 }
