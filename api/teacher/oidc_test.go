@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -18,91 +17,36 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
-	"github.com/zitadel/oidc/v3/example/server/storage"
-	"github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/oauth2"
-	"golang.org/x/text/language"
 
 	"github.com/parcours-ent/parcours/api"
+	"github.com/parcours-ent/parcours/internal/oidctest"
 	"github.com/parcours-ent/parcours/recommender"
 	"github.com/parcours-ent/parcours/recommender/cache"
 	"github.com/parcours-ent/parcours/recommender/cache/redistest"
 )
 
-// The OpenID provider of these tests is zitadel/oidc's example OP (its op package, its
-// in-memory storage and its username/password login page), started on a real port: the
-// ENT's side of the sign-in is a real provider, not a mock. Its storage is wrapped only
-// to release ENT-style claims in the ID token (profiles, classes, school), as an ENT's
-// provider does.
+// The OpenID provider of these tests is zitadel/oidc's example OP (internal/oidctest),
+// started on a real port: the ENT's side of the sign-in is a real provider, not a mock.
 
 const (
-	opPassword  = "motdepasse-de-test"
+	opPassword  = oidctest.Password
 	opClientID  = "parcours"
 	opSecret    = "parcours-client-secret"
 	otherClient = "autre-appli"
 )
 
-// entUser is a person of the test ENT.
-type entUser struct {
-	storage.User
-	claims map[string]any
-}
-
-// entUsers is the ENT's directory (storage.UserStore).
-type entUsers map[string]*entUser
-
-func (u entUsers) GetUserByID(id string) *storage.User {
-	if e, ok := u[id]; ok {
-		return &e.User
-	}
-	return nil
-}
-
-func (u entUsers) GetUserByUsername(name string) *storage.User {
-	for _, e := range u {
-		if e.Username == name {
-			return &e.User
-		}
-	}
-	return nil
-}
-
-func (u entUsers) ExampleClientID() string { return storage.ServiceUserID }
-
-// entStorage is the example storage releasing the ENT's claims in the ID token.
-type entStorage struct {
-	*storage.Storage
-	users entUsers
-}
-
-func (s *entStorage) SetUserinfoFromRequest(ctx context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	if err := s.Storage.SetUserinfoFromRequest(ctx, ui, req, scopes); err != nil {
-		return err
-	}
-	if e, ok := s.users[req.GetSubject()]; ok {
-		for k, v := range e.claims {
-			ui.AppendClaims(k, v)
-		}
-	}
-	return nil
-}
-
 // The ENT's people: sub, login, and the claims its provider releases.
-var entPeople = []struct {
-	sub, login string
-	claims     map[string]any
-}{
+var entPeople = []oidctest.Person{
 	// A maths teacher of 6A: the ENT's profile code for teachers, an extra profile the
 	// mapping ignores, one class, the school's UAI in a nested claim.
-	{"ent-4f7a1c", "prof.dupont", map[string]any{"ent_profiles": []string{"National_ENS", "National_COL"},
+	{Sub: "ent-4f7a1c", Login: "prof.dupont", Claims: map[string]any{"ent_profiles": []string{"National_ENS", "National_COL"},
 		"ent_classes": []string{classMine}, "ent": map[string]any{"uai": "0750001A"}}},
 	// A school-life officer: a profile Parcours does not map.
-	{"ent-9b2e77", "cpe.martin", map[string]any{"ent_profiles": []string{"National_EVS"},
+	{Sub: "ent-9b2e77", Login: "cpe.martin", Claims: map[string]any{"ent_profiles": []string{"National_EVS"},
 		"ent_classes": []string{classMine, classOther}}},
 	// An analyst of the académie.
-	{"ent-31d0aa", "analyste.bernard", map[string]any{"ent_profiles": "ACAD_ANALYSTE"}},
+	{Sub: "ent-31d0aa", Login: "analyste.bernard", Claims: map[string]any{"ent_profiles": "ACAD_ANALYSTE"}},
 }
 
 var entRoleMap = map[string]string{"National_ENS": api.RoleTeacher, "ACAD_ANALYSTE": api.RoleAnalyst, "ACAD_ADMIN": api.RoleAdmin}
@@ -112,30 +56,13 @@ type testOP struct {
 	URL string // the issuer
 }
 
-// startOP starts the example OP on 127.0.0.1, its issuer named with "localhost" so that
-// a browser sees it as another site than the page (served on 127.0.0.1). redirectURL is
-// the page's callback, registered for the client "parcours"; "autre-appli" is another
-// application of the same ENT.
+// startOP starts the provider with redirectURL, the page's callback, registered for the
+// client "parcours"; "autre-appli" is another application of the same ENT.
 func startOP(tb testing.TB, redirectURL string) *testOP {
 	tb.Helper()
-	users := entUsers{}
-	for _, p := range entPeople {
-		users[p.sub] = &entUser{User: storage.User{ID: p.sub, Username: p.login, Password: opPassword,
-			FirstName: "Prénom", LastName: "Nom-" + p.login, PreferredLanguage: language.French}, claims: p.claims}
-	}
-	clients := map[string]*storage.Client{
-		opClientID:  storage.WebClient(opClientID, opSecret, redirectURL),
-		otherClient: storage.WebClient(otherClient, "autre-secret", "http://127.0.0.1:1/cb"),
-	}
-	st := &entStorage{Storage: storage.NewStorageWithClients(users, clients), users: users}
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	tb.Cleanup(srv.Close)
-	issuer := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
-	// The example sets the process's default logger to the one given: a discarding one,
-	// so that its request log does not flood the test output.
-	h = exampleop.SetupServer(issuer, st, slog.New(slog.DiscardHandler), false)
-	return &testOP{URL: issuer}
+	return &testOP{URL: oidctest.Start(tb, entPeople,
+		oidctest.Client{ID: opClientID, Secret: opSecret, RedirectURL: redirectURL},
+		oidctest.Client{ID: otherClient, Secret: "autre-secret", RedirectURL: "http://127.0.0.1:1/cb"})}
 }
 
 // tokenRewrite changes what the page receives from the provider's token endpoint: the
@@ -249,29 +176,10 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // signInOIDC runs the whole sign-in from start (e.g. base+"/teacher/oidc/login") as
-// login: the provider's login form is filled and posted, redirects are followed. It
-// returns the last answer's status and body.
+// login and returns the last answer's status and body.
 func signInOIDC(tb testing.TB, b *browserClient, start, login string) (int, string) {
 	tb.Helper()
-	resp, err := b.Get(start)
-	if err != nil {
-		tb.Fatalf("start sign-in: %v", err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	id := resp.Request.URL.Query().Get("authRequestID")
-	if resp.StatusCode != http.StatusOK || id == "" {
-		tb.Fatalf("start sign-in: status %d at %s, want the provider's login form", resp.StatusCode, resp.Request.URL.Path)
-	}
-	loginURL := *resp.Request.URL
-	loginURL.RawQuery = ""
-	resp, err = b.PostForm(loginURL.String(), url.Values{"id": {id}, "username": {login}, "password": {opPassword}})
-	if err != nil {
-		tb.Fatalf("provider login: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	return oidctest.SignIn(tb, b.Client, start, login)
 }
 
 // home follows the continue page to the signed-in home page.
