@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -600,4 +601,35 @@ func TestOIDCSignInInABrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`table.heat`)),
 	)
 	checkNoSecrets(t, "the logs", e.logs.String())
+}
+
+func TestOIDCShowsTheProvidersRefusalInFrench(t *testing.T) {
+	e := newOIDCEnv(t, oidcOpts{})
+	// The provider answers the callback with an error (the person declined, or the ENT
+	// refused): the page says so in French and quotes none of the provider's text.
+	b := newBrowser(func(r *http.Request) {
+		if r.URL.Path == oidcCallback {
+			q := r.URL.Query()
+			q.Del("code")
+			q.Set("error", "access_denied")
+			q.Set("error_description", "<script>alert(1)</script> eyJhbGciOi")
+			r.URL.RawQuery = q.Encode()
+		}
+	})
+	status, page := signInOIDC(t, b, e.server.URL+"/teacher/oidc/login", "prof.dupont")
+	e.refused(t, b, status, page, http.StatusUnauthorized, msgIdPRefused, "provider error access_denied")
+	if strings.Contains(page, "alert(1)") {
+		t.Fatal("the provider's description is on the page")
+	}
+}
+
+func TestOIDCSaysWhenTheProviderIsDown(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	e := newOIDCEnv(t, oidcOpts{op: &testOP{URL: dead.URL}})
+	b := newBrowser(nil)
+	status, page, _ := get(t, b.Client, e.server.URL+"/teacher/oidc/login")
+	if status != http.StatusServiceUnavailable || !strings.Contains(page, htmlText(msgOIDCDown)) || !strings.Contains(page, `id="token"`) {
+		t.Fatalf("provider down: status %d, want 503 with the message and the token form", status)
+	}
 }
