@@ -23,6 +23,7 @@ func evalRecommendCmd() *cobra.Command {
 		k         int
 		seed      uint64
 		weeks     int
+		simPupils int
 		variants  []string
 		arms      []string
 		asJSON    bool
@@ -54,7 +55,7 @@ func evalRecommendCmd() *cobra.Command {
 			defer profileRun()()
 			update, finish := progress(c.ErrOrStderr(), "evaluate")
 			rep, err := offline.Run(c.Context(), offline.Config{
-				DataDir: data, OutDir: out, K: k, Seed: seed, SimWeeks: weeks, SimVariants: variants, Arms: arms,
+				DataDir: data, OutDir: out, K: k, Seed: seed, SimWeeks: weeks, SimPupils: simPupils, SimVariants: variants, Arms: arms,
 				Engine: cfg.engineConfig(), Progress: update,
 			})
 			finish()
@@ -73,6 +74,7 @@ func evalRecommendCmd() *cobra.Command {
 	c.Flags().IntVar(&k, "k", 10, "list length the metrics are taken at")
 	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the random baseline, the bootstrap and the simulation")
 	c.Flags().IntVar(&weeks, "weeks", 8, "weeks pupils follow each policy in the simulator")
+	c.Flags().IntVar(&simPupils, "sim-pupils", 2000, "at most this many pupils follow the policies in the simulator (a seeded sample of whole classes beyond it)")
 	c.Flags().StringSliceVar(&variants, "variants", nil, "simulator variants to run (default: all; see docs/simulator.md)")
 	c.Flags().StringSliceVar(&arms, "arms", nil, "Parcours variants (ablations, exploration) to evaluate beside the full engine, e.g. no_gating,thompson (default: all)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the report as one JSON object")

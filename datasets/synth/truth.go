@@ -71,6 +71,14 @@ func (t *Truth) Simulator(afterWeek int, seed uint64) (*Simulator, error) {
 // afterWeek, stay those the generator produced; p.Seed is ignored (the pupils' draws
 // are the generator's).
 func (t *Truth) SimulatorWith(p Params, afterWeek int, seed uint64) (*Simulator, error) {
+	return t.SimulatorOf(p, afterWeek, seed, nil)
+}
+
+// SimulatorOf is SimulatorWith restoring only the pupils keep says yes to (all when keep
+// is nil): an evaluation that simulates a sample of an académie holds only that sample's
+// state. Only Practice draws random numbers, so a pupil's draws depend on the calls made
+// for the simulated pupils alone, not on which other pupils are restored.
+func (t *Truth) SimulatorOf(p Params, afterWeek int, seed uint64, keep func(string) bool) (*Simulator, error) {
 	if afterWeek < -1 || afterWeek >= t.weeks {
 		return nil, fmt.Errorf("synth.Truth.Simulator: week %d outside -1..%d", afterWeek, t.weeks-1)
 	}
@@ -81,7 +89,7 @@ func (t *Truth) SimulatorWith(p Params, afterWeek int, seed uint64) (*Simulator,
 	m := &model{p: p, c: t.m.c}
 	s := newSimulator(m, max(afterWeek, 0), seed)
 	for _, l := range t.Learners {
-		if afterWeek >= 0 && !t.hasTrajectory(l.StudentID) {
+		if afterWeek >= 0 && !t.hasTrajectory(l.StudentID) || keep != nil && !keep(l.StudentID) {
 			continue
 		}
 		ps := m.newPupil(l)

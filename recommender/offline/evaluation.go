@@ -87,7 +87,7 @@ func evaluate(ctx context.Context, ds *datasets.Dataset, truth *synth.Truth, cfg
 	}
 	ev := &evaluator{cfg: cfg, cat: cat, truth: truth}
 	if truth != nil {
-		if ev.sd, err = newSimData(ds, sp, truth, cfg.SimWeeks); err != nil {
+		if ev.sd, err = newSimData(ds, sp, truth, cfg.SimWeeks, cfg.SimPupils, cfg.Seed); err != nil {
 			return nil, err
 		}
 	}
@@ -178,7 +178,12 @@ func (ev *evaluator) rank(ctx context.Context, rep *Report, sp *Split, es evalSe
 	sc := &scorer{cat: ev.cat, w: ev.w, sp: sp, profile: ev.profile, k: cfg.K}
 	var simOnly evalSet
 	if ev.truth != nil {
-		sim, err := ev.truth.Simulator(ev.sd.week, cfg.Seed)
+		ranked := make(map[string]bool, len(es.ids))
+		for _, id := range es.ids {
+			ranked[id] = true
+		}
+		// The ranked pupils' state only: the in-band share and the oracle ask for no other.
+		sim, err := ev.truth.SimulatorOf(ev.truth.Info.Params, ev.sd.week, cfg.Seed, func(id string) bool { return ranked[id] })
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,10 @@ type Config struct {
 	// of those with a ground truth when there are more (default 4000; the ranking of every
 	// policy and ablation through the engine is most of a large run's time).
 	RankPupils int
+	// SimPupils bounds the pupils the simulator follows: a seeded sample of whole classes
+	// (the bootstrap's clusters) when the truth restores more (default 2000). Every
+	// policy is simulated on the same sample; below the bound nothing changes.
+	SimPupils int
 	// Arms names the Parcours variants (ablations and arms such as exploration, see
 	// Variants) evaluated beside the full engine; empty: all of them.
 	Arms []string
@@ -180,6 +184,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RankPupils <= 0 {
 		c.RankPupils = 4000
+	}
+	if c.SimPupils <= 0 {
+		c.SimPupils = 2000
 	}
 	return c
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -35,23 +36,29 @@ type simData struct {
 	classes  []string
 }
 
-func newSimData(ds *datasets.Dataset, sp *Split, truth *synth.Truth, weeks int) (*simData, error) {
+func newSimData(ds *datasets.Dataset, sp *Split, truth *synth.Truth, weeks, most int, seed uint64) (*simData, error) {
 	week, err := simWeek(truth, sp.At)
 	if err != nil {
 		return nil, err
 	}
-	sim, err := truth.Simulator(week, 1)
-	if err != nil {
+	// The restorable pupils, listed without restoring any state (keep says no to all).
+	var restorable []string
+	if _, err := truth.SimulatorOf(truth.Info.Params, week, 1, func(id string) bool {
+		restorable = append(restorable, id)
+		return false
+	}); err != nil {
 		return nil, err
 	}
+	slices.Sort(restorable)
 	sd := &simData{at: sp.At, week: week, students: map[string]datasets.Student{}, lessons: map[string][]datasets.Lesson{},
 		absences: map[string][]datasets.Absence{}, comps: map[int][]string{}}
 	all := map[string]datasets.Student{}
 	for _, s := range ds.Students {
 		all[s.ID] = s
 	}
+	restorable = sampleClasses(restorable, all, most, seed)
 	classes := map[string]bool{}
-	for _, id := range sim.Pupils() {
+	for _, id := range restorable {
 		if s, ok := all[id]; ok {
 			sd.pupils = append(sd.pupils, id)
 			sd.students[id] = s
@@ -110,6 +117,48 @@ func newSimData(ds *datasets.Dataset, sp *Split, truth *synth.Truth, weeks int) 
 	return sd, nil
 }
 
+// sampleClasses keeps the pupils of a seeded sample of whole classes (the bootstrap
+// resamples classes) holding at most most pupils, when ids holds more; ids stay in
+// their order.
+func sampleClasses(ids []string, students map[string]datasets.Student, most int, seed uint64) []string {
+	if len(ids) <= most {
+		return ids
+	}
+	size := map[string]int{}
+	var classes []string
+	for _, id := range ids {
+		c := students[id].ClassID
+		if size[c] == 0 {
+			classes = append(classes, c)
+		}
+		size[c]++
+	}
+	rng := rand.New(rand.NewPCG(seed, 0xc1a55))
+	keep := map[string]bool{}
+	n := 0
+	for _, i := range rng.Perm(len(classes)) {
+		c := classes[i]
+		if n > 0 && n+size[c] > most {
+			continue
+		}
+		keep[c] = true
+		n += size[c]
+	}
+	out := make([]string, 0, n)
+	for _, id := range ids {
+		if keep[students[id].ClassID] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// has reports whether the pupil is simulated.
+func (sd *simData) has(id string) bool {
+	_, ok := sd.students[id]
+	return ok
+}
+
 func (sd *simData) absent(id string, t time.Time) bool {
 	for _, a := range sd.absences[id] {
 		if !t.Before(a.Start) && t.Before(a.End) {
@@ -141,7 +190,7 @@ type simResult struct {
 // numbers).
 func simulate(ctx context.Context, truth *synth.Truth, params synth.Params, sd *simData, mk func(*synth.Simulator, *run) (Policy, func(time.Time)),
 	el *eligibility, k, weeks int, seed uint64, tick func()) (*simResult, error) {
-	sim, err := truth.SimulatorWith(params, sd.week, seed)
+	sim, err := truth.SimulatorOf(params, sd.week, seed, sd.has)
 	if err != nil {
 		return nil, err
 	}
