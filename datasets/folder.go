@@ -197,11 +197,25 @@ func (l *loader) statements() error {
 	if fi, err := os.Stat(filepath.Join(l.dir, UsageFile)); err == nil {
 		stored = fi.ModTime()
 	}
+	// Statements about pupils or activities the folder does not hold are valid xAPI:
+	// they are kept unmapped, not refused.
+	dir := NewDirectory()
+	dir.AddStudents(l.d.Students...)
+	dir.AddResources(l.d.Resources...)
 	err := each(l, UsageFile, false, func(r io.Reader) error {
 		return l.lim.readStatements(r, UsageFile, stored, func(st Statement, line int) error {
 			if st.Verb == VerbVoided {
 				voids = append(voids, voiding{line, st.ObjectID})
 				isVoiding[st.ID] = line
+			} else if st.Ref != nil {
+				// Mapped as it is read, as MapStatements would map it: the xAPI reference
+				// (actor key, activity ids) is dropped at once and the ids are the
+				// directory's own strings, so a large usage file is not held twice.
+				pupil, okP := dir.Pupil(st.Ref)
+				res, okR := dir.Resource(st.Ref)
+				if okP && okR {
+					st.StudentID, st.ObjectID, st.Ref = pupil, res, nil
+				}
 			}
 			l.d.Statements = append(l.d.Statements, st)
 			return nil
@@ -215,12 +229,7 @@ func (l *loader) statements() error {
 			return &Error{File: UsageFile, Line: v.line, Field: "object.id", Msg: fmt.Sprintf("voids statement %q, itself a voiding statement (xAPI forbids it)", v.target)}
 		}
 	}
-	// Statements about pupils or activities the folder does not hold are valid xAPI:
-	// they are kept unmapped, not refused.
-	dir := NewDirectory()
-	dir.AddStudents(l.d.Students...)
-	dir.AddResources(l.d.Resources...)
-	MapStatements(l.d, dir)
+	MapStatements(l.d, dir) // the voiding statements and those it cannot attach
 	return nil
 }
 
