@@ -200,6 +200,22 @@ func (a *App) startOIDC(w http.ResponseWriter, r *http.Request, sp space, name s
 		a.errorPage(w, r, nil, http.StatusNotFound)
 		return
 	}
+	if l := a.cfg.SignInLimiter; l != nil {
+		ctx, cancel := storeCtx()
+		ok, err := l.Allow(ctx, "oidc-start:"+remoteHost(r))
+		cancel()
+		if err != nil {
+			// The limiter's store is down: the flow's record could not be written either.
+			a.cfg.Logger.Warn("oidc sign-in: limiter", "error", err.Error())
+			a.loginError(w, r, sp, http.StatusServiceUnavailable, msgUnavailable)
+			return
+		}
+		if !ok {
+			w.Header().Set("Retry-After", "30")
+			a.loginError(w, r, sp, http.StatusTooManyRequests, msgTooMany)
+			return
+		}
+	}
 	p, _, err := o.discover(r.Context())
 	if err != nil {
 		a.cfg.Logger.Warn("oidc sign-in: provider unreachable", "error", err.Error())
@@ -230,6 +246,7 @@ const (
 	msgCodeRefused  = "L'ENT n'a pas confirmé la connexion (code refusé, expiré ou déjà utilisé). Recommencez la connexion."
 	msgBadToken     = "La réponse de l'ENT n'a pas pu être vérifiée. Recommencez la connexion ; si cela se reproduit, prévenez l'administrateur."
 	msgUnknownRole  = "Votre profil dans l'ENT ne donne pas accès à Parcours."
+	msgTooMany      = "Trop de connexions commencées depuis cette adresse. Patientez une minute puis réessayez."
 )
 
 // loginError renders sp's sign-in page with an error message.

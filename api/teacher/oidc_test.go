@@ -120,6 +120,12 @@ type oidcOpts struct {
 
 func newOIDCEnv(tb testing.TB, o oidcOpts) *oidcEnv {
 	tb.Helper()
+	return newOIDCEnvWith(tb, o, nil)
+}
+
+// newOIDCEnvWith is newOIDCEnv where more, if any, changes the page's configuration last.
+func newOIDCEnvWith(tb testing.TB, o oidcOpts, more func(*Config)) *oidcEnv {
+	tb.Helper()
 	e := &oidcEnv{rewrite: &tokenRewrite{}, logs: &lockedBuffer{}, op: o.op}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.testEnv = newEnvHooked(tb, api.Config{}, o.sessions, logger, func(base string, c *Config) {
@@ -134,6 +140,9 @@ func newOIDCEnv(tb testing.TB, o oidcOpts) *oidcEnv {
 		c.OIDC = &OIDC{Issuer: e.op.URL, ClientID: opClientID, ClientSecret: opSecret, RedirectURL: redirect,
 			RoleClaim: "ent_profiles", ClassesClaim: "ent_classes", SchoolClaim: "ent.uai", RoleMap: entRoleMap,
 			HTTPClient: &http.Client{Transport: e.rewrite, Timeout: 10 * time.Second}}
+		if more != nil {
+			more(c)
+		}
 	})
 	return e
 }
@@ -631,5 +640,30 @@ func TestOIDCSaysWhenTheProviderIsDown(t *testing.T) {
 	status, page, _ := get(t, b.Client, e.server.URL+"/teacher/oidc/login")
 	if status != http.StatusServiceUnavailable || !strings.Contains(page, htmlText(msgOIDCDown)) || !strings.Contains(page, `id="token"`) {
 		t.Fatalf("provider down: status %d, want 503 with the message and the token form", status)
+	}
+}
+
+// Starts of the sign-in are limited per address (each writes a flow record for ten
+// minutes): past the burst the page answers 429 in French and writes nothing. Real Redis.
+func TestOIDCStartsAreLimitedPerAddress(t *testing.T) {
+	client, prefix := redistest.New(t)
+	kv := cache.NewRedisKV(client, prefix)
+	e := newOIDCEnvWith(t, oidcOpts{sessions: kv}, func(c *Config) {
+		c.SignInLimiter = cache.NewRedisLimiter(client, prefix+"oidc:", 0.01, 3)
+	})
+	b := newBrowser(nil)
+	b.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for i := range 3 {
+		if status, _, _ := get(t, b.Client, e.server.URL+"/teacher/oidc/login"); status != http.StatusSeeOther {
+			t.Fatalf("start %d: status %d, want 303 to the provider", i+1, status)
+		}
+	}
+	status, page, h := get(t, b.Client, e.server.URL+"/teacher/oidc/login")
+	if status != http.StatusTooManyRequests || !strings.Contains(page, msgTooMany) || h.Get("Retry-After") == "" {
+		t.Fatalf("fourth start: status %d, want 429 with the message and Retry-After", status)
+	}
+	keys, _ := client.Keys(context.Background(), prefix+"*teacher:oidc:*").Result()
+	if len(keys) != 3 {
+		t.Fatalf("%d flow records in redis, want 3 (the refused start writes none)", len(keys))
 	}
 }

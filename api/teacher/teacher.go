@@ -73,6 +73,11 @@ type Config struct {
 	// Audit receives an entry per sign-in through the ENT, granted or refused (the
 	// store's audit log in serve); nil: not audited.
 	Audit recommender.AuditAppender
+	// SignInLimiter bounds the sign-ins through the ENT started per client address: each
+	// start writes a flow record to Sessions for ten minutes, so an unbounded flood would
+	// fill the store (serve: a Redis limiter when REDIS_URL is set). nil: no limit (the
+	// in-memory store caps its records itself).
+	SignInLimiter api.SharedLimiter
 }
 
 // App is the teacher's page.

@@ -125,7 +125,11 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 	// With Redis, nothing a request depends on stays in this process: rate-limit counters
 	// and the teacher page's sessions and one-time links are shared by every replica.
 	var sessions teacher.SessionStore
+	var signInLimiter api.SharedLimiter
 	if m.redis != nil {
+		// 2 sign-ins through the ENT per second per address, 60 at once (a school behind
+		// one address at 8 o'clock): at most ~1,200 flow records of ~300 bytes per address.
+		signInLimiter = cache.NewRedisLimiter(m.redis, m.Config.RedisPrefix+"oidc:", 2, 60)
 		acfg.Limiter = cache.NewRedisLimiter(m.redis, m.Config.RedisPrefix, m.Config.RateLimit, m.Config.RateBurst)
 		sessions = cache.NewRedisKV(m.redis, m.Config.RedisPrefix)
 	}
@@ -135,16 +139,17 @@ func (m *Main) Start(ctx context.Context) (addr string, err error) {
 		return "", err
 	}
 	m.teacher, err = teacher.New(teacher.Config{
-		OIDC:         oidcCfg,
-		Audit:        m.Store,
-		API:          srv.Handler(),
-		Verifier:     verifier,
-		Catalogue:    m.Store,
-		PublicOrigin: m.Config.PublicOrigin,
-		SecureCookie: m.Config.SecureCookie,
-		Logger:       m.Logger,
-		Sessions:     sessions,
-		Roster:       roster(m.Store),
+		OIDC:          oidcCfg,
+		Audit:         m.Store,
+		SignInLimiter: signInLimiter,
+		API:           srv.Handler(),
+		Verifier:      verifier,
+		Catalogue:     m.Store,
+		PublicOrigin:  m.Config.PublicOrigin,
+		SecureCookie:  m.Config.SecureCookie,
+		Logger:        m.Logger,
+		Sessions:      sessions,
+		Roster:        roster(m.Store),
 	})
 	if err != nil {
 		return "", fmt.Errorf("serve: the teacher's page: %w", err)
